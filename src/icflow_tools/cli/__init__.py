@@ -13,7 +13,7 @@ import sys
 
 from icflow.errors import IcflowError
 
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("pack", "inspect", "unpack")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,65 @@
+"""im2rec .lst files: "index\\tlabel[\\tlabel...]\\tpath" per line, labels written as %f."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO
+
+from icflow.errors import IcflowError
+
+
+@dataclass(frozen=True)
+class LstEntry:
+    index: int
+    labels: tuple[float, ...]
+    path: str  # relative to the image root, with "/" separators
+
+
+def read_lst(source: IO[str] | IO[bytes] | str, name: str = ".lst file") -> Iterator[LstEntry]:
+    """Entries of a .lst given as a file object (text or binary) or as its text; `name` is for messages.
+
+    Like im2rec, fields are split on tabs and stripped. Labels are the numeric fields after the index and
+    the path is the rest, so a path that itself holds a tab survives (im2rec would keep only its last piece).
+    """
+    lines: Iterable[str | bytes] = io.StringIO(source) if isinstance(source, str) else source
+    for number, line in enumerate(lines, start=1):
+        text = line.decode("utf-8") if isinstance(line, bytes) else line
+        if not text.strip():
+            continue
+        fields = [field.strip() for field in text.strip().split("\t")]
+        if len(fields) < 3:
+            raise IcflowError(
+                f"{name} line {number} has {len(fields)} tab-separated field(s); "
+                "expected index, label(s) and image path separated by tabs"
+            )
+        try:
+            index = int(fields[0])
+        except ValueError:
+            raise IcflowError(f"{name} line {number} starts with {fields[0]!r}; expected an integer index") from None
+        labels: list[float] = []
+        for field in fields[1:-1]:
+            try:
+                labels.append(float(field))
+            except ValueError:
+                break
+        if not labels:
+            raise IcflowError(f"{name} line {number} has no numeric label after the index {index}")
+        path = "\t".join(fields[1 + len(labels) :])
+        yield LstEntry(index, tuple(labels), path)
+
+
+def format_lst_line(entry: LstEntry) -> str:
+    if "\n" in entry.path or "\r" in entry.path:
+        raise IcflowError(f"image path {entry.path!r} holds a line break, which a .lst file cannot store; rename it")
+    return f"{entry.index}\t" + "".join(f"{label:f}\t" for label in entry.labels) + f"{entry.path}\n"
+
+
+def write_lst(fileobj: IO[str], entries: Iterable[LstEntry]) -> int:
+    """Writes entries the way im2rec does; returns how many."""
+    count = 0
+    for entry in entries:
+        fileobj.write(format_lst_line(entry))
+        count += 1
+    return count

@@ -1,0 +1,1 @@
+"""Dataset tooling behind `icflow pack`, `inspect` and `unpack`: im2rec's workflow without MXNet."""

@@ -1,0 +1,61 @@
+import re
+
+import pytest
+
+from icflow import layout
+from icflow.naming import (
+    NAME_PREFIX,
+    endpoint_config_name,
+    endpoint_name,
+    is_icflow_name,
+    model_name,
+    training_job_name,
+    transform_job_name,
+    tuning_job_name,
+)
+
+RUN = "0123456789ab"
+SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+DATASETS = ["cats", "my_data.v2", "a" * 128, "x", "A-b_c.d-e", "9" + "_" * 100 + "z", "under__score..dots"]
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_every_name_is_valid_prefixed_and_keeps_the_run_id(dataset):
+    assert layout.DATASET_NAME.match(dataset)
+    for make, limit in ((training_job_name, 63), (tuning_job_name, 32), (model_name, 63), (endpoint_config_name, 63)):
+        name = make(dataset, RUN)
+        assert SAGEMAKER_NAME.match(name) and len(name) <= limit, name
+        assert name.startswith(NAME_PREFIX) and name.endswith("-" + RUN) and is_icflow_name(name)
+    for name in (endpoint_name(dataset), transform_job_name(dataset, "b-20260101-7f3a")):
+        assert SAGEMAKER_NAME.match(name) and len(name) <= 63 and name.startswith(NAME_PREFIX)
+
+
+def test_names_are_deterministic_and_readable():
+    assert training_job_name("cats", RUN) == "icflow-cats-0123456789ab"
+    assert tuning_job_name("cats", RUN) == training_job_name("cats", RUN)
+    assert endpoint_name("cats") == "icflow-cats"
+    assert transform_job_name("cats", "b1") == "icflow-cats-b1"
+    assert training_job_name("cats", RUN) == training_job_name("cats", RUN)
+
+
+def test_sanitised_or_truncated_datasets_never_share_a_name():
+    sanitised = {endpoint_name(d) for d in ("a_b", "a.b", "a-b")}
+    assert len(sanitised) == 3
+    long_names = {tuning_job_name("dataset-" + suffix, RUN) for suffix in ("one-long-tail", "two-long-tail")}
+    assert len(long_names) == 2
+
+
+def test_different_runs_get_different_names():
+    assert training_job_name("cats", RUN) != training_job_name("cats", "ba9876543210")
+
+
+@pytest.mark.parametrize("run_id", ["", "0123", "0123456789AB", "0123456789abc", "zzzzzzzzzzzz"])
+def test_a_bad_run_id_is_a_programming_error(run_id):
+    with pytest.raises(ValueError):
+        training_job_name("cats", run_id)
+
+
+def test_tuning_trials_are_recognised_as_icflow_jobs():
+    assert is_icflow_name(tuning_job_name("cats", RUN) + "-003-1a2b3c4d")
+    assert not is_icflow_name("DEMO-imageclassification-2026")
+    assert not is_icflow_name("icflow-")
