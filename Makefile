@@ -7,7 +7,15 @@ PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 # Reference implementation for RecordIO compatibility tests; kept apart because it needs numpy 1.23.
 MXNET_VENV := .venv-mxnet
 
-.PHONY: install test bench clean
+# SAM CLI and checkov pin dependencies that conflict with the project's and each other's: a venv each.
+SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
+SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
+# sam build needs the functions' runtime, python3.13, which pyenv provides here and on CI.
+SAM_BUILD_PYTHON := 3.13.0
+SAM_SOURCES := template.yaml samconfig.toml layers/icflow/requirements.txt $(shell find functions layers/icflow/icflow -name '*.py' -not -path '*/__pycache__/*')
+
+.PHONY: install test bench clean sam-validate sam-build checkov
 
 install: $(VENV)/.installed
 
@@ -24,11 +32,36 @@ $(MXNET_VENV)/.installed:
 	$(MXNET_VENV)/bin/python -m pip --quiet install mxnet==1.9.1 numpy==1.23.5 'opencv-python-headless<4.11'
 	touch $@
 
-test: install $(MXNET_VENV)/.installed
+$(SAM_VENV)/.installed:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip --quiet --disable-pip-version-check install aws-sam-cli==1.170.0
+	touch $@
+
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip --quiet --disable-pip-version-check install checkov==3.3.30
+	touch $@
+
+sam-validate: $(SAM_VENV)/.installed
+	$(SAM) validate --lint --region us-east-1
+
+# Every finding is fixed or skipped in template.yaml with its reason; --skip-download keeps it offline.
+checkov: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact --skip-download
+
+sam-build: .aws-sam/build/template.yaml
+
+.aws-sam/build/template.yaml: $(SAM_VENV)/.installed $(SAM_SOURCES)
+	PYENV_VERSION=$(SAM_BUILD_PYTHON) $(SAM) build
+	touch $@
+
+# tests/build runs the sam build output, so the build comes first.
+test: install $(MXNET_VENV)/.installed sam-validate checkov sam-build
 	ICFLOW_MXNET_PYTHON=$(MXNET_VENV)/bin/python $(BIN)/pytest
 
-bench: install $(MXNET_VENV)/.installed
+bench: install $(MXNET_VENV)/.installed sam-build
 	ICFLOW_MXNET_PYTHON=$(MXNET_VENV)/bin/python $(BIN)/python benchmarks/recordio_bench.py
+	$(BIN)/python benchmarks/cold_start.py
 
 clean:
-	rm -rf $(VENV) $(MXNET_VENV) .aws-sam .pytest_cache
+	rm -rf $(VENV) $(MXNET_VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache

@@ -1,0 +1,167 @@
+"""Run state in DynamoDB, one table for every kind of item (see docs/architecture.md, "Run state").
+
+Every item of a dataset shares the partition `DATASET#<dataset>`: the dataset's own item (`sk = DATASET`:
+what it waits for, its latest run, its current model), one item per run (`sk = RUN#<run_id>`), and later
+issues' batches and endpoints under their own sort-key prefixes. Status changes are conditional writes, so a
+duplicate or late event can never move a run backwards.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+DATASET_SK = "DATASET"
+RUN_SK_PREFIX = "RUN#"
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def dataset_pk(dataset: str) -> str:
+    return f"DATASET#{dataset}"
+
+
+def run_sk(run_id: str) -> str:
+    return f"{RUN_SK_PREFIX}{run_id}"
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _to_dynamodb(value: Any) -> Any:
+    # DynamoDB numbers are decimals; floats must be converted exactly as written.
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {key: _to_dynamodb(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_dynamodb(item) for item in value]
+    return value
+
+
+def _from_dynamodb(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: _from_dynamodb(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_from_dynamodb(item) for item in value]
+    return value
+
+
+def _serialize(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _serializer.serialize(_to_dynamodb(value)) for key, value in item.items()}
+
+
+def _deserialize(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _from_dynamodb(_deserializer.deserialize(value)) for key, value in item.items()}
+
+
+def _conditional_check_failed(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+class RunStore:
+    def __init__(self, dynamodb_client: Any, table_name: str) -> None:
+        self._dynamodb = dynamodb_client
+        self._table = table_name
+
+    def create_run(
+        self, dataset: str, run_id: str, status: str, fields: dict[str, Any], reason: str | None = None
+    ) -> dict[str, Any] | None:
+        """Writes the run's first item; None when the run exists already (another delivery got there first)."""
+        at = now_iso()
+        change = {"status": status, "at": at, **({"reason": reason} if reason else {})}
+        item = {
+            "pk": dataset_pk(dataset),
+            "sk": run_sk(run_id),
+            "entity": "run",
+            "dataset": dataset,
+            "run_id": run_id,
+            "status": status,
+            "created_at": at,
+            "updated_at": at,
+            "history": [change],
+            **fields,
+            **({"reason": reason} if reason else {}),
+        }
+        try:
+            self._dynamodb.put_item(
+                TableName=self._table, Item=_serialize(item), ConditionExpression="attribute_not_exists(sk)"
+            )
+        except ClientError as error:
+            if _conditional_check_failed(error):
+                return None
+            raise
+        return item
+
+    def get_run(self, dataset: str, run_id: str) -> dict[str, Any] | None:
+        response = self._dynamodb.get_item(
+            TableName=self._table,
+            Key=_serialize({"pk": dataset_pk(dataset), "sk": run_sk(run_id)}),
+            ConsistentRead=True,
+        )
+        return _deserialize(response["Item"]) if "Item" in response else None
+
+    def transition(
+        self,
+        dataset: str,
+        run_id: str,
+        status: str,
+        allowed_from: tuple[str, ...],
+        fields: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> dict[str, Any] | None:
+        """Moves an existing run to `status` if it is in one of `allowed_from`; returns the new item, or None
+        when the run was not in such a state (a duplicate or out-of-order event)."""
+        at = now_iso()
+        change: dict[str, Any] = {"status": status, "at": at}
+        if reason is not None:
+            change["reason"] = reason
+        values: dict[str, Any] = {":status": status, ":at": at, ":change": [change]}
+        names = {"#status": "status"}
+        assignments = ["#status = :status", "updated_at = :at", "history = list_append(history, :change)"]
+        for index, (name, value) in enumerate({**(fields or {}), **({"reason": reason} if reason else {})}.items()):
+            names[f"#f{index}"] = name
+            values[f":f{index}"] = value
+            assignments.append(f"#f{index} = :f{index}")
+        # A reason belongs to the status it explains; moving on drops the previous one.
+        expression = "SET " + ", ".join(assignments) + ("" if reason else " REMOVE reason")
+        allowed = [f":from{index}" for index in range(len(allowed_from))]
+        values.update({placeholder: state for placeholder, state in zip(allowed, allowed_from)})
+        try:
+            response = self._dynamodb.update_item(
+                TableName=self._table,
+                Key=_serialize({"pk": dataset_pk(dataset), "sk": run_sk(run_id)}),
+                UpdateExpression=expression,
+                ConditionExpression=f"attribute_exists(sk) AND #status IN ({', '.join(allowed)})",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_serialize(values),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _conditional_check_failed(error):
+                return None
+            raise
+        return _deserialize(response["Attributes"])
+
+    def update_dataset(self, dataset: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Sets fields of the dataset's own item (created on first use) and returns the whole item."""
+        values = {**fields, "updated_at": now_iso(), "dataset": dataset, "entity": "dataset"}
+        names = {f"#f{index}": name for index, name in enumerate(values)}
+        placeholders = {f":f{index}": value for index, value in enumerate(values.values())}
+        response = self._dynamodb.update_item(
+            TableName=self._table,
+            Key=_serialize({"pk": dataset_pk(dataset), "sk": DATASET_SK}),
+            UpdateExpression="SET " + ", ".join(f"#f{index} = :f{index}" for index in range(len(values))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=_serialize(placeholders),
+            ReturnValues="ALL_NEW",
+        )
+        return _deserialize(response["Attributes"])

@@ -1,0 +1,119 @@
+"""LocalSageMaker: the service on one port, with start()/stop() for tests and the local stack."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.model import ServiceModel
+
+from icflow_tools.local_sagemaker import training_api, tags_api, transform_api, tuning_api
+from icflow_tools.local_sagemaker.algorithm import DEFAULT_ALGORITHM, Algorithm, import_algorithm
+from icflow_tools.local_sagemaker.context import ServiceContext
+from icflow_tools.local_sagemaker.endpoints import EndpointRuntime
+from icflow_tools.local_sagemaker.errors import UnknownOperation
+from icflow_tools.local_sagemaker.events import EventPublisher
+from icflow_tools.local_sagemaker.hosting_api import Hosting
+from icflow_tools.local_sagemaker.models import ModelLoader
+from icflow_tools.local_sagemaker.protocol import handler_class
+from icflow_tools.local_sagemaker.store import Account, Store
+from icflow_tools.local_sagemaker.validation import validate_request
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ACCOUNT_ID = "123456789012"  # moto's account, so ARNs match the rest of the local stack
+
+
+@functools.lru_cache(maxsize=1)
+def _service_model() -> ServiceModel:
+    # Parsing the SageMaker model takes most of a second; every service in the process shares one copy.
+    return botocore.session.get_session().get_service_model("sagemaker")
+
+
+class LocalSageMaker:
+    def __init__(
+        self,
+        work_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        s3_endpoint_url: str | None = None,
+        events_endpoint_url: str | None = None,
+        event_bus_name: str | None = "default",
+        region: str = "us-east-1",
+        max_running_jobs: int = 4,
+        algorithm: Algorithm | str = DEFAULT_ALGORITHM,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        stop_grace_seconds: float = 10.0,
+    ) -> None:
+        """`port=0` picks a free port (see `url` after start()); `event_bus_name=None` publishes no events;
+        `algorithm` is a module name or an object with the trainer's `train` and `load_model`."""
+        self._host = host
+        self._port = port
+        loader: Callable[[], Algorithm] = (
+            (lambda: import_algorithm(algorithm)) if isinstance(algorithm, str) else (lambda: algorithm)
+        )
+        model = _service_model()
+        events = boto3.client("events", region_name=region, endpoint_url=events_endpoint_url) if event_bus_name else None
+        self.ctx = ServiceContext(
+            store=Store(Account(region, account_id)),
+            publisher=EventPublisher(events, event_bus_name, model),
+            model=model,
+            s3=boto3.client("s3", region_name=region, endpoint_url=s3_endpoint_url),
+            work_dir=Path(work_dir),
+            max_running_jobs=max_running_jobs,
+            algorithm_loader=loader,
+            stop_grace_seconds=stop_grace_seconds,
+        )
+        self.runtime = EndpointRuntime(self.ctx, ModelLoader(self.ctx))
+        self._operations: dict[str, Callable[[ServiceContext, dict[str, Any]], dict[str, Any]]] = {
+            **training_api.OPERATIONS,
+            **tuning_api.OPERATIONS,
+            **transform_api.operations(self.runtime),
+            **Hosting(self.ctx, self.runtime).operations(),
+            **tags_api.OPERATIONS,
+        }
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the local SageMaker is not started")
+        return f"http://{self._host}:{self._server.server_address[1]}"
+
+    def dispatch(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        handler = self._operations.get(operation)
+        if handler is None:
+            raise UnknownOperation(f"The local SageMaker does not implement {operation}.")
+        validate_request(self.ctx.model.operation_model(operation).input_shape, params)
+        return handler(self.ctx, params)
+
+    def start(self) -> LocalSageMaker:
+        self.ctx.work_dir.mkdir(parents=True, exist_ok=True)
+        self._server = ThreadingHTTPServer((self._host, self._port), handler_class(self.dispatch, self.runtime.invoke))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-sagemaker", daemon=True)
+        self._thread.start()
+        logger.info("local SageMaker listening on %s", self.url)
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop running jobs (they end as Stopped), then the HTTP server; waits at most about `timeout` seconds."""
+        self.ctx.shutdown(timeout)
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> LocalSageMaker:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,254 @@
+"""The training-state use case on moto, driven by the sample SageMaker events in events/.
+
+moto reports every job Completed at once and sends no events, so each test seeds what SageMaker would have:
+the job (and, for tuning, its best trial and final metrics) and the run item the upload function wrote.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from aws_lambda_powertools.utilities.parser import parse
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.sagemaker.models import sagemaker_backends
+
+from icflow import layout, naming
+from icflow.adapters.run_store import RunStore
+from icflow.algorithm.image_uris import image_uri
+from icflow.events.model_ready import MODEL_READY_DETAIL_TYPE, MODEL_READY_SOURCE
+from icflow.events.s3_uploads import UploadedObject
+from icflow.events.sagemaker_state import SageMakerStateChange, job_state_change
+from icflow.training_request import TAG_DATASET, TAG_RUN_ID
+
+if TYPE_CHECKING:
+    from conftest import Stack
+
+
+def _change(event: dict[str, Any]):
+    return job_state_change(parse(event=event, model=SageMakerStateChange))
+
+
+def _tags(event: dict[str, Any]) -> tuple[str, str]:
+    tags = event["detail"]["Tags"]
+    return tags[TAG_DATASET], tags[TAG_RUN_ID]
+
+
+def _backend(stack: Stack) -> Any:
+    return sagemaker_backends[DEFAULT_ACCOUNT_ID][stack.settings.region]
+
+
+def _seed_training_job(stack: Stack, name: str, dataset: str, run_id: str, accuracy: float | None) -> None:
+    stack.client("sagemaker").create_training_job(
+        TrainingJobName=name,
+        AlgorithmSpecification={"TrainingImage": image_uri(stack.settings.region), "TrainingInputMode": "File"},
+        RoleArn=stack.settings.sagemaker_role_arn,
+        OutputDataConfig={"S3OutputPath": f"s3://{stack.bucket}/{layout.artifacts_prefix(dataset)}"},
+        ResourceConfig={"InstanceType": "ml.g4dn.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 50},
+        StoppingCondition={"MaxRuntimeInSeconds": 3600},
+        Tags=[{"Key": TAG_DATASET, "Value": dataset}, {"Key": TAG_RUN_ID, "Value": run_id}],
+    )
+    if accuracy is not None:
+        job = _backend(stack).training_jobs[name]
+        job.final_metric_data_list = [
+            {"MetricName": "validation:accuracy", "Value": accuracy, "Timestamp": job.creation_time},
+            {"MetricName": "train:accuracy", "Value": 0.97, "Timestamp": job.creation_time},
+        ]
+
+
+def _seed_run(stack: Stack, dataset: str, run_id: str, kind: str, job_name: str, gate: float | None = None) -> None:
+    RunStore(stack.client("dynamodb"), stack.settings.runs_table).create_run(
+        dataset, run_id, kind, {"kind": kind, "job_name": job_name, "min_validation_accuracy": gate}
+    )
+
+
+def _model_ready_queue(stack: Stack) -> str:
+    """Where a rule on the bus sends "model ready" events, standing in for the deploy function."""
+    sqs = stack.client("sqs")
+    url = sqs.create_queue(QueueName="model-ready")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = stack.client("events")
+    pattern = {"source": [MODEL_READY_SOURCE], "detail-type": [MODEL_READY_DETAIL_TYPE]}
+    events.put_rule(Name="model-ready", EventBusName=stack.settings.event_bus_name, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="model-ready", EventBusName=stack.settings.event_bus_name, Targets=[{"Id": "q", "Arn": arn}])
+    return url
+
+
+def _received(stack: Stack, queue_url: str) -> list[dict[str, Any]]:
+    messages = stack.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(message["Body"]) for message in messages]
+
+
+@pytest.fixture
+def completed(stack: Stack, sample_event) -> dict[str, Any]:
+    event = sample_event("training_job_completed.json")
+    dataset, run_id = _tags(event)
+    name = event["detail"]["TrainingJobName"]
+    _seed_training_job(stack, name, dataset, run_id, accuracy=0.81)
+    _seed_run(stack, dataset, run_id, "training", name)
+    return event
+
+
+def test_completed_training_creates_the_model_and_announces_it(stack: Stack, completed: dict[str, Any]) -> None:
+    dataset, run_id = _tags(completed)
+    queue = _model_ready_queue(stack)
+    notes = stack.subscribe_queue()
+    outcome = stack.handle_job_state_change()(_change(completed))
+
+    assert outcome.action == "model_ready"
+    assert outcome.model_name == naming.model_name(dataset, run_id)
+    model = stack.client("sagemaker").describe_model(ModelName=outcome.model_name)
+    job_name = completed["detail"]["TrainingJobName"]
+    assert model["PrimaryContainer"]["Image"] == image_uri(stack.settings.region)
+    assert model["PrimaryContainer"]["ModelDataUrl"] == f"s3://{stack.bucket}/artifacts/{dataset}/{job_name}/output/model.tar.gz"
+    assert model["ExecutionRoleArn"] == stack.settings.sagemaker_role_arn
+    (announced,) = _received(stack, queue)
+    assert announced["detail"]["model_name"] == outcome.model_name
+    assert announced["detail"]["metrics"]["validation:accuracy"] == pytest.approx(0.81)
+    status = stack.latest_status(dataset)
+    assert status["status"] == "model_ready" and status["model_name"] == outcome.model_name
+    assert status["metrics"]["validation:accuracy"] == pytest.approx(0.81)
+    assert [change["status"] for change in status["history"]] == ["training", "model_ready"]
+    dataset_item = stack.client("dynamodb").get_item(
+        TableName=stack.settings.runs_table, Key={"pk": {"S": f"DATASET#{dataset}"}, "sk": {"S": "DATASET"}}
+    )["Item"]
+    assert dataset_item["current_model_name"]["S"] == outcome.model_name
+    assert len(stack.notifications(notes)) == 1
+
+
+def test_a_repeated_completed_event_creates_nothing_more(stack: Stack, completed: dict[str, Any]) -> None:
+    queue = _model_ready_queue(stack)
+    handle = stack.handle_job_state_change()
+    first = handle(_change(completed))
+    again = handle(_change(completed))
+
+    assert first.action == "model_ready" and again.action == "duplicate"
+    assert len(stack.client("sagemaker").list_models()["Models"]) == 1
+    assert len(_received(stack, queue)) == 1
+
+
+def test_failed_training_records_the_reason_and_notifies(stack: Stack, sample_event) -> None:
+    event = sample_event("training_job_failed.json")
+    dataset, run_id = _tags(event)
+    _seed_run(stack, dataset, run_id, "training", event["detail"]["TrainingJobName"])
+    notes = stack.subscribe_queue()
+    outcome = stack.handle_job_state_change()(_change(event))
+
+    assert outcome.action == "failed"
+    status = stack.latest_status(dataset)
+    assert status["status"] == "failed" and event["detail"]["FailureReason"] in status["reason"]
+    (note,) = stack.notifications(notes)
+    assert event["detail"]["FailureReason"] in note
+    assert stack.client("sagemaker").list_models()["Models"] == []
+
+
+def test_the_quality_gate_rejects_a_weak_model(stack: Stack, sample_event) -> None:
+    event = sample_event("training_job_completed.json")
+    dataset, run_id = _tags(event)
+    name = event["detail"]["TrainingJobName"]
+    _seed_training_job(stack, name, dataset, run_id, accuracy=0.42)
+    _seed_run(stack, dataset, run_id, "training", name, gate=0.6)
+    notes = stack.subscribe_queue()
+    outcome = stack.handle_job_state_change()(_change(event))
+
+    assert outcome.action == "rejected"
+    assert "0.4200" in (outcome.reason or "") and "0.6" in (outcome.reason or "")
+    assert stack.client("sagemaker").list_models()["Models"] == []
+    assert stack.latest_status(dataset)["status"] == "rejected"
+    assert len(stack.notifications(notes)) == 1
+
+
+def test_completed_tuning_creates_the_model_of_its_best_trial(stack: Stack, sample_event) -> None:
+    event = sample_event("tuning_job_completed.json")
+    dataset, run_id = _tags(event)
+    tuning_name = event["detail"]["HyperParameterTuningJobName"]
+    best = f"{tuning_name}-004-5e6f7a8b"
+    _seed_training_job(stack, best, dataset, run_id, accuracy=0.88)
+    stack.client("sagemaker").create_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=tuning_name,
+        HyperParameterTuningJobConfig={
+            "Strategy": "Bayesian",
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 6, "MaxParallelTrainingJobs": 2},
+        },
+    )
+    _backend(stack).hyper_parameter_tuning_jobs[tuning_name].best_training_job["TrainingJobName"] = best
+    _seed_run(stack, dataset, run_id, "tuning", tuning_name)
+    outcome = stack.handle_job_state_change()(_change(event))
+
+    assert outcome.action == "model_ready"
+    model = stack.client("sagemaker").describe_model(ModelName=outcome.model_name)
+    assert f"/{best}/output/model.tar.gz" in model["PrimaryContainer"]["ModelDataUrl"]
+    assert stack.latest_status(dataset)["best_training_job"] == best
+
+
+@pytest.mark.parametrize("event_file", ["tuning_trial_completed.json", "training_job_in_progress.json"])
+def test_trials_and_progress_are_ignored(stack: Stack, sample_event, event_file: str) -> None:
+    event = sample_event(event_file)
+    dataset, run_id = _tags(event)
+    _seed_run(stack, dataset, run_id, "training", event["detail"]["TrainingJobName"])
+    outcome = stack.handle_job_state_change()(_change(event))
+
+    assert outcome.action == "ignored"
+    assert RunStore(stack.client("dynamodb"), stack.settings.runs_table).get_run(dataset, run_id)["status"] == "training"
+
+
+def test_jobs_that_are_not_icflows_are_ignored(stack: Stack, completed: dict[str, Any]) -> None:
+    completed["detail"]["TrainingJobName"] = "DEMO-imageclassification-2026-11-21-10-00-00"
+    assert stack.handle_job_state_change()(_change(completed)).action == "ignored"
+
+
+def test_tags_missing_from_the_event_are_read_from_sagemaker(stack: Stack, completed: dict[str, Any]) -> None:
+    del completed["detail"]["Tags"]
+    assert stack.handle_job_state_change()(_change(completed)).action == "model_ready"
+
+
+def test_upload_to_model_end_to_end(stack: Stack, sample_event) -> None:
+    dataset = "flowers"
+    stack.put_recordio_dataset(dataset, [index % 3 for index in range(36)], [0, 1, 2])
+    pipeline = {"quality_gate": {"min_validation_accuracy": 0.5}}
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(dataset), Body=json.dumps(pipeline))
+    started = stack.evaluate_dataset()(UploadedObject(stack.bucket, layout.pipeline_key(dataset), ""))
+    assert started.action == "started"
+    job = _backend(stack).training_jobs[started.job_name]
+    job.final_metric_data_list = [{"MetricName": "validation:accuracy", "Value": 0.7, "Timestamp": job.creation_time}]
+    event = sample_event("training_job_completed.json")
+    event["detail"]["TrainingJobName"] = started.job_name
+    event["detail"]["Tags"] = {TAG_DATASET: dataset, TAG_RUN_ID: started.run_id}
+
+    outcome = stack.handle_job_state_change()(_change(event))
+
+    assert outcome.action == "model_ready"
+    history = [change["status"] for change in stack.latest_status(dataset)["history"]]
+    assert history == ["starting", "training", "model_ready"]
+
+
+def test_a_stopped_job_is_recorded_as_stopped(stack: Stack, sample_event) -> None:
+    event = sample_event("training_job_failed.json")
+    event["detail"]["TrainingJobStatus"] = "Stopped"
+    del event["detail"]["FailureReason"]
+    dataset, run_id = _tags(event)
+    _seed_run(stack, dataset, run_id, "training", event["detail"]["TrainingJobName"])
+
+    outcome = stack.handle_job_state_change()(_change(event))
+
+    assert outcome.action == "stopped" and "stopped" in (outcome.reason or "")
+    assert stack.latest_status(dataset)["status"] == "stopped"
+
+
+def test_a_run_below_the_gate_is_not_trained_again_by_a_new_classes_txt(stack: Stack, sample_event) -> None:
+    dataset = "flowers"
+    stack.put_recordio_dataset(dataset, [index % 3 for index in range(36)], [0, 1, 2])
+    pipeline = {"quality_gate": {"min_validation_accuracy": 0.9}}
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(dataset), Body=json.dumps(pipeline))
+    started = stack.evaluate_dataset()(UploadedObject(stack.bucket, layout.pipeline_key(dataset), ""))
+    event = sample_event("training_job_completed.json")
+    event["detail"]["TrainingJobName"] = started.job_name
+    event["detail"]["Tags"] = {TAG_DATASET: dataset, TAG_RUN_ID: started.run_id}
+    assert stack.handle_job_state_change()(_change(event)).action == "rejected"
+
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.classes_key(dataset), Body="iris\nrose\ntulip\n")
+    again = stack.evaluate_dataset()(UploadedObject(stack.bucket, layout.classes_key(dataset), ""))
+
+    assert again.action == "already_started" and again.run_id == started.run_id
+    assert stack.latest_status(dataset)["status"] == "rejected"
