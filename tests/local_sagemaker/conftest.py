@@ -20,6 +20,7 @@ from moto.server import ThreadedMotoServer
 from PIL import Image
 
 from icflow_tools.local_sagemaker import LocalSageMaker
+from icflow_tools.local_stack.wiring import WHOLE_EVENT
 from icflow_tools.trainer.api import AlgorithmError, Channel, TrainingHooks, TrainingResult
 
 REGION = "us-east-1"
@@ -157,7 +158,9 @@ class Aws:
         self.queue_url = self.sqs.create_queue(QueueName=f"events-{suffix}")["QueueUrl"]
         queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.events.put_rule(Name="sagemaker", EventBusName=self.bus, EventPattern=json.dumps({"source": ["aws.sagemaker"]}))
-        self.events.put_targets(Rule="sagemaker", EventBusName=self.bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
+        # The whole event as the target's input: moto's default delivery drops the envelope's `account`.
+        self.events.put_targets(Rule="sagemaker", EventBusName=self.bus,
+                                Targets=[{"Id": "queue", "Arn": queue_arn, "InputTransformer": WHOLE_EVENT}])
         self.received: list[dict[str, Any]] = []
 
     def put(self, key: str, body: bytes) -> str:

@@ -142,6 +142,10 @@ def test_models_configs_and_endpoints_are_listed_described_and_deleted(aws, serv
     sagemaker.delete_endpoint_config(EndpointConfigName="config-two")
     sagemaker.delete_model(ModelName="two")
 
+    endpoint_events = aws.events_for(DETAIL_TYPE, "EndpointName", "digits")
+    assert [e["detail"]["EndpointStatus"] for e in endpoint_events][-2:] == ["DELETING", "DELETED"]
+    assert endpoint_events[-2]["detail"]["Tags"] == {"k": "v"} and endpoint_events[-1]["detail"]["Tags"] == {}
+    assert aws.events_for("SageMaker Model State Change", "ModelName", "two")[-1]["detail"]["Tags"] == {}
     for call, kwargs in ((sagemaker.describe_endpoint, {"EndpointName": "digits"}),
                          (sagemaker.describe_endpoint_config, {"EndpointConfigName": "config-two"}),
                          (sagemaker.describe_model, {"ModelName": "two"})):

@@ -9,8 +9,10 @@ import time
 from datetime import timedelta
 
 import pytest
+from aws_lambda_powertools.utilities.parser import parse
 from botocore.exceptions import ClientError
 
+from icflow.events.sagemaker_state import SageMakerStateChange, job_state_change
 from icflow_tools.local_sagemaker.training import LOG_FILE, METRICS_FILE
 
 DETAIL_TYPE = "SageMaker Training Job State Change"
@@ -58,14 +60,20 @@ def test_training_events_follow_every_state_change_with_aws_fields(aws, service,
         ("InProgress", "Starting"), ("InProgress", "Downloading"), ("InProgress", "Training"),
         ("InProgress", "Uploading"), ("Completed", "Completed")]
     last = events[-1]
-    assert last["source"] == "aws.sagemaker"
+    assert (last["version"], last["source"], last["account"], last["region"]) == ("0", "aws.sagemaker", "123456789012", "us-east-1")
     assert last["resources"] == ["arn:aws:sagemaker:us-east-1:123456789012:training-job/digits-events"]
     detail = last["detail"]
     assert detail["Tags"] == {"dataset": "digits"}
     assert detail["HyperParameters"]["num_classes"] == "2"
     assert detail["OutputDataConfig"]["S3OutputPath"] == aws.uri("artifacts/")
     assert isinstance(detail["CreationTime"], int) and detail["CreationTime"] > 1_600_000_000_000  # epoch ms
+    transition = detail["SecondaryStatusTransitions"][0]
+    assert isinstance(transition["StartTime"], int) and transition["StartTime"] >= detail["CreationTime"]  # nested too
     assert "TuningJobArn" not in detail and "FailureReason" not in detail
+    # What the training-state function makes of it: the layer's parser reads the local events as AWS's.
+    change = job_state_change(parse(event=last, model=SageMakerStateChange))
+    assert (change.job_name, change.status, change.tags, change.is_tuning_trial) == (
+        "digits-events", "Completed", {"dataset": "digits"}, False)
 
 
 def test_an_algorithm_error_fails_the_job_with_its_message(aws, service, sagemaker, helpers):

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from aws_lambda_powertools.utilities.parser import parse
 from botocore.exceptions import ClientError
+
+from icflow.events.sagemaker_state import SageMakerStateChange, job_state_change
 
 DETAIL_TYPE = "SageMaker HyperParameter Tuning Job State Change"
 TRIAL_NAME = re.compile(r"^(?P<tuning>[\w-]+)-(?P<number>\d{3})-[0-9a-f]{8}$")
@@ -77,9 +80,18 @@ def test_random_tuning_runs_its_trials_as_training_jobs_and_reports_the_best(aws
     statuses = [e["detail"]["HyperParameterTuningJobStatus"] for e in
                 helpers.wait_for(lambda: aws.events_for(DETAIL_TYPE, "HyperParameterTuningJobName", "tune-random"))]
     assert statuses == ["InProgress", "Completed"]
-    completed = aws.events_for(DETAIL_TYPE, "HyperParameterTuningJobName", "tune-random")[-1]["detail"]
+    completed_event = aws.events_for(DETAIL_TYPE, "HyperParameterTuningJobName", "tune-random")[-1]
+    completed = completed_event["detail"]
     assert completed["ObjectiveStatusCounters"]["Succeeded"] == 4
+    assert completed["TrainingJobStatusCounters"]["Completed"] == 4
+    assert isinstance(completed["HyperParameterTuningEndTime"], int)  # epoch ms
     assert completed["Tags"] == {"dataset": "digits"}
+    assert completed_event["resources"] == [arn]
+    # The layer's parser tells the tuning job's own final event from its trials' events.
+    tuning_change = job_state_change(parse(event=completed_event, model=SageMakerStateChange))
+    trial_change = job_state_change(parse(event=trial_events[-1], model=SageMakerStateChange))
+    assert (tuning_change.kind, tuning_change.is_final, tuning_change.is_tuning_trial) == ("tuning", True, False)
+    assert (trial_change.kind, trial_change.is_tuning_trial) == ("training", True)
 
 
 def test_tuning_respects_max_parallel_training_jobs(aws, service, sagemaker, helpers):

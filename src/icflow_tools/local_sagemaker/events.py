@@ -1,7 +1,8 @@
-"""State-change events, published to an EventBridge bus as SageMaker publishes them.
+"""State-change events, published to an EventBridge bus as SageMaker publishes them (docs/sagemaker-events.md).
 
 The detail mirrors the matching Describe* answer (timestamps in epoch milliseconds, Tags as a map); endpoint
-events spell EndpointStatus in upper snake case (IN_SERVICE) while DescribeEndpoint says InService.
+events spell EndpointStatus in upper snake case (IN_SERVICE) while DescribeEndpoint says InService, and a
+deleted endpoint's last event says DELETED.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ TUNING_JOB_STATE_CHANGE = "SageMaker HyperParameter Tuning Job State Change"
 TRANSFORM_JOB_STATE_CHANGE = "SageMaker Transform Job State Change"
 ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
 MODEL_STATE_CHANGE = "SageMaker Model State Change"
+DELETED_ENDPOINT_STATUS = "DELETED"
 
 logger = logging.getLogger(__name__)
 

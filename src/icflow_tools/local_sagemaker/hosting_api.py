@@ -13,7 +13,12 @@ from icflow_tools.local_sagemaker import listing
 from icflow_tools.local_sagemaker.context import ServiceContext
 from icflow_tools.local_sagemaker.endpoints import EndpointRuntime, Variant
 from icflow_tools.local_sagemaker.errors import JobFailure, ValidationException
-from icflow_tools.local_sagemaker.events import ENDPOINT_STATE_CHANGE, MODEL_STATE_CHANGE, event_status
+from icflow_tools.local_sagemaker.events import (
+    DELETED_ENDPOINT_STATUS,
+    ENDPOINT_STATE_CHANGE,
+    MODEL_STATE_CHANGE,
+    event_status,
+)
 from icflow_tools.local_sagemaker.store import ENDPOINT, ENDPOINT_CONFIG, MODEL, Record
 
 _NOUNS = {MODEL: "model", ENDPOINT_CONFIG: "endpoint configuration", ENDPOINT: "endpoint"}
@@ -59,9 +64,9 @@ def describe_model(ctx: ServiceContext, params: dict[str, Any]) -> dict[str, Any
 
 def delete_model(ctx: ServiceContext, params: dict[str, Any]) -> dict[str, Any]:
     record = _get(ctx, MODEL, params["ModelName"])
-    tags = ctx.store.tags(record["ModelArn"])
     ctx.store.delete(MODEL, record["ModelName"])
-    ctx.publisher.publish(MODEL_STATE_CHANGE, "DescribeModel", record["ModelArn"], record, tags)
+    # SageMaker's event for a deleted model carries no tags (docs/sagemaker-events.md).
+    ctx.publisher.publish(MODEL_STATE_CHANGE, "DescribeModel", record["ModelArn"], record, {})
     return {}
 
 
@@ -193,8 +198,11 @@ class Hosting:
         if record["EndpointStatus"] in ("Creating", "Updating"):
             raise ValidationException(f"Cannot delete in-progress endpoint \"{record['EndpointArn']}\".")
         self.runtime.remove(record["EndpointName"])
-        self._set(record["EndpointName"], EndpointStatus="Deleting")
+        deleting = self._set(record["EndpointName"], EndpointStatus="Deleting")
         ctx.store.delete(ENDPOINT, record["EndpointName"])
+        # The last event has a status DescribeEndpoint never shows, and no tags, as the resource is gone.
+        ctx.publisher.publish(ENDPOINT_STATE_CHANGE, "DescribeEndpoint", deleting["EndpointArn"], deleting, {},
+                              EndpointStatus=DELETED_ENDPOINT_STATUS)
         return {}
 
     def list_endpoints(self, ctx: ServiceContext, params: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from icflow.errors import IcflowError
+
 
 @dataclass(frozen=True)
 class Channel:
@@ -34,8 +36,8 @@ class TrainingHooks(Protocol):
         """
 
 
-class AlgorithmError(Exception):
-    """The training cannot go on; the message becomes the job's FailureReason."""
+class AlgorithmError(IcflowError):
+    """The training cannot go on (bad hyperparameters or data, mostly); the message becomes the job's FailureReason."""
 
 
 @dataclass

@@ -50,12 +50,24 @@ def test_progress_is_not_final_and_failures_carry_their_reason() -> None:
     assert failed.is_final and failed.failure_reason and "AlgorithmError" in failed.failure_reason
 
 
-@pytest.mark.parametrize("stamp", [1763724127000, "1763724127000", "2025-11-21T11:22:07Z", "2025-11-21T11:22:07.000+00:00"])
+@pytest.mark.parametrize("stamp", [1763724127000, 1763724127000.0, "1763724127000", "1763724127000.0",
+                                   "2025-11-21T11:22:07Z", "2025-11-21T11:22:07.000+00:00"])
 def test_every_timestamp_form_is_the_same_instant(stamp: object) -> None:
     event = _event("training_job_completed.json")
     event["detail"]["TrainingEndTime"] = stamp
     parsed = parse(event=event, model=TrainingJobStateChange)
     assert parsed.detail.TrainingEndTime == datetime(2025, 11, 21, 11, 22, 7, tzinfo=timezone.utc)
+
+
+def test_absent_fields_sent_as_null_are_absent() -> None:
+    event = _event("training_job_completed.json")
+    event["detail"].update(TuningJobArn=None, FailureReason=None, TrainingEndTime=None, Tags=None)
+
+    parsed = parse(event=event, model=SageMakerStateChange)
+    change = job_state_change(parsed)
+
+    assert parsed.detail.TrainingEndTime is None
+    assert (change.is_tuning_trial, change.failure_reason, change.tags) == (False, None, {})
 
 
 def test_tags_in_the_api_form_are_a_map_too() -> None:

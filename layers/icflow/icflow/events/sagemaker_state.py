@@ -1,7 +1,8 @@
 """SageMaker's "Training Job State Change" and "HyperParameter Tuning Job State Change" events.
 
-Tolerant of what SageMaker really sends: timestamps as epoch milliseconds (string or number) or ISO 8601,
-tags as a map or in the API's [{"Key", "Value"}] form, and fields icflow does not read.
+Tolerant of what SageMaker really sends (docs/sagemaker-events.md): timestamps as epoch milliseconds (number
+or string) or ISO 8601, tags as a map or in the API's [{"Key", "Value"}] form, null for absent fields, and
+fields icflow does not read.
 """
 
 from __future__ import annotations
