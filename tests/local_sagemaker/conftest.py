@@ -21,7 +21,7 @@ from PIL import Image
 
 from icflow_tools.local_sagemaker import LocalSageMaker
 from icflow_tools.local_stack.wiring import WHOLE_EVENT
-from icflow_tools.trainer.api import AlgorithmError, Channel, TrainingHooks, TrainingResult
+from icflow_tools.trainer.api import AlgorithmError, Channel, ClientError, TrainingHooks, TrainingResult
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/icflow-sagemaker"
@@ -86,7 +86,8 @@ class FakeClassifier:
 class FakeAlgorithm:
     """Deterministic stand-in for the trainer. Hyperparameters steer it:
     epochs, epoch_seconds (sleep per epoch), learning_rate (accuracy = min(1, lr * (epoch + 1))),
-    num_classes, fail (raise AlgorithmError with this message), predict_seconds (per prediction)."""
+    num_classes, fail (raise AlgorithmError with this message), client_fail (raise ClientError with this message),
+    predict_seconds (per prediction)."""
 
     def __init__(self) -> None:
         self.classifiers: list[FakeClassifier] = []
@@ -101,6 +102,8 @@ class FakeAlgorithm:
                            "content_types": {name: c.content_type for name, c in channels.items()}})
         if "fail" in hyperparameters:
             raise AlgorithmError(hyperparameters["fail"])
+        if "client_fail" in hyperparameters:
+            raise ClientError(hyperparameters["client_fail"])
         rate = float(hyperparameters.get("learning_rate", "0.1"))
         epochs: list[dict[str, float]] = []
         stopped = False
@@ -126,7 +129,7 @@ class FakeAlgorithm:
         return classifier
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def moto_url() -> Iterator[str]:
     with pytest.MonkeyPatch.context() as patch:
         for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",

@@ -102,3 +102,24 @@ def test_the_real_trainer_trains_transforms_and_serves(aws, real_service, helper
         assert json.loads(answer["Body"].read()) == pytest.approx(predictions[key], abs=1e-6)
     with pytest.raises(runtime.exceptions.ModelError):
         runtime.invoke_endpoint(EndpointName="real-endpoint", Body=b"\x89PNG broken", ContentType="image/png")
+
+
+@pytest.mark.parametrize(("hyperparameters", "reason"), [
+    ({"num_training_samples": "32", "num_layers": "19"},
+     "ClientError: The value '19' is not valid for the 'num_layers' hyperparameter"),
+    ({"num_training_samples": "32", "num_epochs": "3"},
+     "ClientError: Additional hyperparameters are not allowed ('num_epochs' was unexpected)"),
+    ({}, "ClientError: No value(s) were specified for 'num_training_samples'"),
+    ({"num_training_samples": "32"}, "ClientError: the train channel cannot be read"),
+], ids=["bad-value", "unknown-name", "missing-required", "unreadable-data"])
+def test_the_customers_mistakes_fail_the_job_as_client_errors(aws, real_service, helpers, hyperparameters, reason):
+    import boto3
+
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1", endpoint_url=real_service.url)
+    helpers.put_training_data(aws)  # RecordIO prefixes holding bytes that are not RecordIO
+    sagemaker.create_training_job(**helpers.training_request(aws, "real-bad", hyperparameters))
+
+    job = helpers.wait_for(lambda: helpers.ended(sagemaker, "real-bad"), timeout=60, interval=0.2)
+
+    assert job["TrainingJobStatus"] == "Failed"
+    assert job["FailureReason"].startswith(reason)

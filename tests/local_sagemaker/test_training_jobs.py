@@ -76,15 +76,20 @@ def test_training_events_follow_every_state_change_with_aws_fields(aws, service,
         "digits-events", "Completed", {"dataset": "digits"}, False)
 
 
-def test_an_algorithm_error_fails_the_job_with_its_message(aws, service, sagemaker, helpers):
+@pytest.mark.parametrize(("hyperparameter", "reason"), [
+    ("fail", "AlgorithmError: num_layers 7 is not supported"),
+    ("client_fail", "ClientError: num_layers 7 is not supported"),
+], ids=["algorithm-fault", "customer-fault"])
+def test_an_algorithm_error_fails_the_job_naming_whose_fault_it_is(aws, service, sagemaker, helpers, hyperparameter,
+                                                                    reason):
     helpers.put_training_data(aws)
-    sagemaker.create_training_job(**helpers.training_request(aws, "digits-bad", {"fail": "num_layers 7 is not supported"}))
+    sagemaker.create_training_job(**helpers.training_request(aws, "digits-bad", {hyperparameter: "num_layers 7 is not supported"}))
 
     job = helpers.wait_for(lambda: helpers.ended(sagemaker, "digits-bad"))
 
     assert job["TrainingJobStatus"] == "Failed"
     assert job["SecondaryStatus"] == "Failed"
-    assert job["FailureReason"] == "AlgorithmError: num_layers 7 is not supported"
+    assert job["FailureReason"] == reason
     assert "ModelArtifacts" not in job
     failed = helpers.wait_for(lambda: [e for e in aws.events_for(DETAIL_TYPE, "TrainingJobName", "digits-bad")
                                if e["detail"]["TrainingJobStatus"] == "Failed"])

@@ -1,6 +1,6 @@
 import pytest
 
-from icflow_tools.trainer.api import AlgorithmError, Channel
+from icflow_tools.trainer.api import Channel, ClientError
 from icflow_tools.trainer.datasets import read_channel
 
 
@@ -48,7 +48,7 @@ def test_multi_label_lst_lines_keep_every_label(kit, tmp_path):
 def test_unusable_channels_are_named_with_what_to_do(tmp_path, channels, message):
     (tmp_path / "empty").mkdir()
     built = {name: Channel(tmp_path / folder, content_type) for name, (folder, content_type) in channels.items()}
-    with pytest.raises(AlgorithmError, match=message):
+    with pytest.raises(ClientError, match=message):
         read_channel(built, "train")
 
 
@@ -56,12 +56,12 @@ def test_lst_paths_must_stay_inside_the_image_channel(kit, tmp_path):
     images, lst = kit.write_images(tmp_path / "images", tmp_path / "lst", kit.coloured_items(2, 2))
     (tmp_path / "secret.png").write_bytes(kit.coloured_items(1, 2)[0].image)
     (lst.path / "data.lst").write_text("0\t1.000000\t../secret.png\n")
-    with pytest.raises(AlgorithmError, match="'../secret.png', which is not a file of the train channel"):
+    with pytest.raises(ClientError, match="'../secret.png', which is not a file of the train channel"):
         read_channel({"train": images, "train_lst": lst}, "train")
 
 
 def test_corrupt_recordio_is_reported_with_the_channel(tmp_path):
     (tmp_path / "train").mkdir()
     (tmp_path / "train" / "broken.rec").write_bytes(b"this is not recordio at all")
-    with pytest.raises(AlgorithmError, match="the train channel cannot be read: not a RecordIO file"):
+    with pytest.raises(ClientError, match="the train channel cannot be read: not a RecordIO file"):
         read_channel({"train": Channel(tmp_path / "train", "application/x-recordio")}, "train")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from icflow_tools.trainer import AlgorithmError, load_model, train
+from icflow_tools.trainer import ClientError, load_model, train
 from icflow_tools.trainer.artifacts import MODEL_CONFIG
 
 
@@ -46,12 +46,12 @@ def test_predictions_are_repeatable(kit, model_dir):
 
 @pytest.mark.parametrize("body", [b"", b"not an image", b"\x89PNG\r\n\x1a\n truncated"])
 def test_what_does_not_decode_raises_algorithm_error(model_dir, body):
-    with pytest.raises(AlgorithmError, match="the request body is not an image"):
+    with pytest.raises(ClientError, match="the request body is not an image"):
         load_model(model_dir).predict(body)
 
 
 def test_a_folder_without_a_model_is_refused(tmp_path):
-    with pytest.raises(AlgorithmError, match=f"holds no {MODEL_CONFIG}"):
+    with pytest.raises(ClientError, match=f"holds no {MODEL_CONFIG}"):
         load_model(tmp_path)
 
 

@@ -2,8 +2,9 @@ import pytest
 import torch
 from torch import nn
 
+from icflow_tools.trainer.api import AlgorithmError, ClientError
 from icflow_tools.trainer.hyperparameters import ImageShape
-from icflow_tools.trainer.resnet import ResidualUnit, ResNet
+from icflow_tools.trainer.resnet import ResidualUnit, ResNet, architecture
 
 # Depth = weighted layers on the main path: the stem convolution, the residual units' convolutions and fc.
 UNITS = {18: 8, 34: 16, 50: 16, 101: 33, 152: 50, 200: 66, 20: 9, 32: 15, 44: 21, 56: 27, 110: 54}
@@ -57,3 +58,10 @@ def test_data_batchnorm_keeps_gamma_fixed_at_one():
     model = ResNet(20, 2, ImageShape(3, 8, 8))
     assert not model.bn_data.weight.requires_grad
     assert torch.equal(model.bn_data.weight, torch.ones(3))
+
+
+def test_a_depth_without_a_network_is_the_algorithm_failing_not_the_customer():
+    # parse_hyperparameters admits only the documented depths, so reaching here is the algorithm's own fault
+    with pytest.raises(AlgorithmError, match="num_layers 7 is not a ResNet depth") as raised:
+        architecture(7)
+    assert not isinstance(raised.value, ClientError)

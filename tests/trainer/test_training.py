@@ -4,7 +4,7 @@ import tarfile
 import pytest
 import torch
 
-from icflow_tools.trainer import AlgorithmError, Channel, device, load_model, train
+from icflow_tools.trainer import Channel, ClientError, device, load_model, train
 from icflow_tools.trainer.artifacts import MODEL_CONFIG, TRAINING_STATE, read_config
 
 EPOCH_LINE = re.compile(r"^Epoch\[(\d+)\] (Train|Validation)-accuracy=(\d\.\d{6})$")
@@ -106,7 +106,7 @@ def test_a_checkpoint_of_another_network_is_refused(kit, channels, tmp_path):
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir(), second.mkdir()
     train(kit.small_hyperparameters(epochs="1"), channels, first, checkpoints, kit.RecordingHooks())
-    with pytest.raises(AlgorithmError, match="use a new checkpoint prefix"):
+    with pytest.raises(ClientError, match="use a new checkpoint prefix"):
         train(kit.small_hyperparameters(epochs="1", num_layers="32"), channels, second, checkpoints, kit.RecordingHooks())
 
 
@@ -163,7 +163,7 @@ def test_multi_label_learns_per_class_decisions(kit, tmp_path, model_dir, hooks,
 
 def test_multi_label_records_need_one_label_per_class(kit, tmp_path, model_dir, hooks):
     channels = kit.recordio_channels(tmp_path, kit.multi_label_items(16, 0), kit.multi_label_items(8, 1))
-    with pytest.raises(AlgorithmError, match=r"Mismatch between number of labels in the multi-label data \(3"):
+    with pytest.raises(ClientError, match=r"Mismatch between number of labels in the multi-label data \(3"):
         train(kit.small_hyperparameters(num_classes="4", multi_label="1"), channels, model_dir, None, hooks)
 
 
@@ -186,14 +186,14 @@ def test_image_and_lst_channels_train(kit, tmp_path, model_dir, hooks):
     ],
 )
 def test_unusable_jobs_fail_with_a_reason(kit, channels, model_dir, hooks, change, message):
-    with pytest.raises(AlgorithmError, match=message):
+    with pytest.raises(ClientError, match=message):
         train(kit.small_hyperparameters(**change), channels, model_dir, None, hooks)
 
 
 def test_a_record_that_is_not_an_image_fails_the_job_naming_it(kit, tmp_path, model_dir, hooks):
     items = kit.coloured_items(16, 2) + [kit.Item(b"not an image", (1.0,))]
     channels = {"train": kit.write_recordio(tmp_path / "train", items), "validation": kit.write_recordio(tmp_path / "v", items)}
-    with pytest.raises(AlgorithmError, match=r"train/data.rec record 16 is not an image"):
+    with pytest.raises(ClientError, match=r"train/data.rec record 16 is not an image"):
         train(kit.small_hyperparameters(num_classes="2"), channels, model_dir, None, hooks)
     assert not (model_dir / MODEL_CONFIG).exists()
 
@@ -233,7 +233,7 @@ def test_incremental_training_needs_the_same_network(kit, channels, tmp_path, ho
     earlier.mkdir(), later.mkdir()
     train(kit.small_hyperparameters(epochs="1"), channels, earlier, None, kit.RecordingHooks())
     with_model = {**channels, "model": model_channel(earlier, tmp_path / "model")}
-    with pytest.raises(AlgorithmError, match="incremental training needs the same num_layers"):
+    with pytest.raises(ClientError, match="incremental training needs the same num_layers"):
         train(kit.small_hyperparameters(epochs="1", num_layers="32"), with_model, later, None, hooks)
 
 

@@ -27,6 +27,8 @@ class Settings(BaseModel):
     training_volume_size_gb: PositiveInt = Field(alias="TRAINING_VOLUME_SIZE_GB")
     training_max_runtime_seconds: PositiveInt = Field(alias="TRAINING_MAX_RUNTIME_SECONDS")
     managed_spot_training: bool = Field(alias="MANAGED_SPOT_TRAINING")
+    # Deploy path; defaulted so that environments written before it keep loading.
+    endpoint_idle_hours: int = Field(alias="ENDPOINT_IDLE_HOURS", default=0, ge=0)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

@@ -13,7 +13,7 @@ import sys
 
 from icflow.errors import IcflowError
 
-COMMAND_MODULES: tuple[str, ...] = ("pack", "inspect", "unpack")
+COMMAND_MODULES: tuple[str, ...] = ("pack", "inspect", "unpack", "local", "invoke", "predict", "status", "cleanup")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,8 +26,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--event-bus", default="default", help="bus that receives the state-change events")
     parser.add_argument("--no-events", action="store_true", help="publish no events")
     parser.add_argument("--region", default="us-east-1")
-    parser.add_argument("--work-dir", type=Path, default=Path(".local-sagemaker"),
-                        help="job folders: logs, metrics.jsonl, downloaded channels, models (default: ./.local-sagemaker)")
+    parser.add_argument("--work-dir", type=Path, default=Path(".icflow") / "local-sagemaker",
+                        help="job folders: logs, metrics.jsonl, downloaded channels, models "
+                             "(default: ./.icflow/local-sagemaker)")
     parser.add_argument("--max-running-jobs", type=int, default=4,
                         help="more running jobs than this are refused with ResourceLimitExceeded")
     parser.add_argument("--algorithm", default=DEFAULT_ALGORITHM, help="module with train() and load_model()")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from icflow_tools.trainer.api import AlgorithmError, ClientError
+
 
 class ServiceError(Exception):
     """An error answer; subclasses name the code (the error shape in botocore's model) and HTTP status."""
@@ -55,3 +57,8 @@ class ModelError(ServiceError):
 
 class JobFailure(Exception):
     """Ends a running job as Failed; the message is the FailureReason, prefixed as AWS does (ClientError: ...)."""
+
+
+def failure_prefix(error: AlgorithmError) -> str:
+    """How SageMaker's FailureReason names who failed: the customer's input (ClientError) or the algorithm."""
+    return "ClientError" if isinstance(error, ClientError) else "AlgorithmError"

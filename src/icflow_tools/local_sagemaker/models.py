@@ -12,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from icflow_tools.local_sagemaker import s3io
 from icflow_tools.local_sagemaker.context import ServiceContext
-from icflow_tools.local_sagemaker.errors import JobFailure
+from icflow_tools.local_sagemaker.errors import JobFailure, failure_prefix
 from icflow_tools.local_sagemaker.store import Record
 from icflow_tools.trainer.api import AlgorithmError, Classifier
 
@@ -57,4 +57,4 @@ class ModelLoader:
         try:
             return self._ctx.algorithm.load_model(self.folder(url))
         except AlgorithmError as error:
-            raise JobFailure(f"AlgorithmError: Could not load model {model['ModelName']} from {url}: {error}") from error
+            raise JobFailure(f"{failure_prefix(error)}: Could not load model {model['ModelName']} from {url}: {error}") from error

@@ -20,7 +20,7 @@ from typing import Any
 
 from icflow_tools.local_sagemaker import s3io
 from icflow_tools.local_sagemaker.context import JobControl, ServiceContext
-from icflow_tools.local_sagemaker.errors import JobFailure
+from icflow_tools.local_sagemaker.errors import JobFailure, failure_prefix
 from icflow_tools.local_sagemaker.events import TRAINING_JOB_STATE_CHANGE
 from icflow_tools.local_sagemaker.store import TRAINING_JOB, Record
 from icflow_tools.trainer.api import AlgorithmError, Channel, TrainingResult
@@ -160,7 +160,7 @@ class TrainingJob:
                 self.log("[local-sagemaker] training interrupted: it did not reach an epoch end after the stop")
             self._finish(record, start, model_dir, result)
         except AlgorithmError as error:
-            self._fail(start, f"AlgorithmError: {error}")
+            self._fail(start, f"{failure_prefix(error)}: {error}")
         except JobFailure as error:
             self._fail(start, str(error))
         except _Interrupted:

@@ -9,14 +9,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from icflow_tools.trainer.api import AlgorithmError, Channel, Classifier, TrainingHooks, TrainingResult
+from icflow_tools.trainer.api import AlgorithmError, Channel, Classifier, ClientError, TrainingHooks, TrainingResult
 
 # Idle OpenMP threads spin by default; on a machine whose cores other processes also use, a thread spinning
 # while its partner waits for a core made training ten times slower. OpenMP reads this once, when torch
 # first loads, so it is set before that can happen; an explicit setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-__all__ = ["AlgorithmError", "Channel", "Classifier", "TrainingHooks", "TrainingResult", "load_model", "train"]
+__all__ = ["AlgorithmError", "Channel", "Classifier", "ClientError", "TrainingHooks", "TrainingResult", "load_model", "train"]
 
 
 def __getattr__(name: str) -> Any:

@@ -37,7 +37,13 @@ class TrainingHooks(Protocol):
 
 
 class AlgorithmError(IcflowError):
-    """The training cannot go on (bad hyperparameters or data, mostly); the message becomes the job's FailureReason."""
+    """The algorithm cannot go on; the message becomes the job's FailureReason, as `AlgorithmError: <message>`
+    unless it is a ClientError."""
+
+
+class ClientError(AlgorithmError):
+    """The customer's input is at fault (hyperparameters, missing channels, data, an image that does not decode, a
+    model or checkpoint to start from); SageMaker reports it as `ClientError: <message>`."""
 
 
 @dataclass
@@ -49,4 +55,4 @@ class TrainingResult:
 
 class Classifier(Protocol):
     def predict(self, image: bytes) -> list[float]:
-        """Class probabilities for one encoded image (JPEG or PNG); raises AlgorithmError if it does not decode."""
+        """Class probabilities for one encoded image (JPEG or PNG); raises ClientError if it does not decode."""

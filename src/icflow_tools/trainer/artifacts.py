@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from icflow_tools.trainer.api import AlgorithmError
+from icflow_tools.trainer.api import ClientError
 
 MODEL_CONFIG = "model-config.json"
 TRAINING_STATE = "training-state.pt"
@@ -76,13 +76,13 @@ def write_config(model_dir: Path, config: ModelConfig) -> None:
 def read_config(model_dir: Path) -> ModelConfig:
     path = model_dir / MODEL_CONFIG
     if not path.is_file():
-        raise AlgorithmError(f"{model_dir} holds no {MODEL_CONFIG}: it is not a model written by the icflow trainer")
+        raise ClientError(f"{model_dir} holds no {MODEL_CONFIG}: it is not a model written by the icflow trainer")
     try:
         config = ModelConfig(**json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, TypeError) as error:
-        raise AlgorithmError(f"{MODEL_CONFIG} is not a valid icflow model configuration: {error}") from error
+        raise ClientError(f"{MODEL_CONFIG} is not a valid icflow model configuration: {error}") from error
     if config.format_version != FORMAT_VERSION:
-        raise AlgorithmError(f"{MODEL_CONFIG} has format version {config.format_version}; this trainer reads {FORMAT_VERSION}")
+        raise ClientError(f"{MODEL_CONFIG} has format version {config.format_version}; this trainer reads {FORMAT_VERSION}")
     return config
 
 
@@ -90,7 +90,7 @@ def read_model_channel(folder: Path) -> tuple[ModelConfig, dict[str, torch.Tenso
     """The configuration and served parameters of the model.tar.gz in an incremental-training `model` channel."""
     tarballs = sorted(folder.rglob("*.tar.gz"))
     if len(tarballs) != 1:
-        raise AlgorithmError(
+        raise ClientError(
             f"the model channel holds {len(tarballs)} .tar.gz files; incremental training needs exactly one: "
             "the model.tar.gz of an earlier training job"
         )
@@ -99,13 +99,13 @@ def read_model_channel(folder: Path) -> tuple[ModelConfig, dict[str, torch.Tenso
             with tarfile.open(tarballs[0]) as archive:
                 archive.extractall(extracted, filter="data")
         except (tarfile.TarError, OSError) as error:
-            raise AlgorithmError(f"the model channel's {tarballs[0].name} cannot be extracted: {error}") from error
+            raise ClientError(f"the model channel's {tarballs[0].name} cannot be extracted: {error}") from error
         model_dir = Path(extracted)
         config = read_config(model_dir)
         try:
             params = torch.load(model_dir / config.params, map_location="cpu", weights_only=True)
         except (OSError, RuntimeError) as error:
-            raise AlgorithmError(f"the model channel's parameter file {config.params} cannot be loaded: {error}") from error
+            raise ClientError(f"the model channel's parameter file {config.params} cannot be loaded: {error}") from error
     return config, params
 
 
@@ -120,6 +120,6 @@ def load_training_state(checkpoint_dir: Path) -> dict[str, Any] | None:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many kinds for a damaged file
-        raise AlgorithmError(
+        raise ClientError(
             f"the checkpoint {TRAINING_STATE} cannot be read ({error}); delete the job's checkpoint prefix to start over"
         ) from error

@@ -16,7 +16,7 @@ from icflow import layout
 from icflow.errors import IcflowError
 from icflow.recordio import read_lst, read_records, unpack_image_record
 
-from icflow_tools.trainer.api import AlgorithmError, Channel
+from icflow_tools.trainer.api import ClientError, Channel
 
 RECORDIO = "application/x-recordio"
 IMAGE = "application/x-image"
@@ -34,7 +34,7 @@ def read_channel(channels: Mapping[str, Channel], name: str) -> list[Sample]:
     """All samples of the `train` or `validation` channel, in file order."""
     channel = channels.get(name)
     if channel is None:
-        raise AlgorithmError(
+        raise ClientError(
             f"the {name} channel is missing: the algorithm needs both {layout.TRAIN} and {layout.VALIDATION} channels"
         )
     try:
@@ -43,14 +43,14 @@ def read_channel(channels: Mapping[str, Channel], name: str) -> list[Sample]:
         elif channel.content_type == IMAGE:
             samples = list(_lst_samples(channels, name))
         else:
-            raise AlgorithmError(
+            raise ClientError(
                 f"the {name} channel has content type {channel.content_type!r}; "
                 f"use {RECORDIO} (.rec files) or {IMAGE} (images with a {LST_CHANNELS[name]} channel)"
             )
     except IcflowError as error:
-        raise AlgorithmError(f"the {name} channel cannot be read: {error}") from error
+        raise ClientError(f"the {name} channel cannot be read: {error}") from error
     if not samples:
-        raise AlgorithmError(f"the {name} channel holds no images")
+        raise ClientError(f"the {name} channel holds no images")
     return samples
 
 
@@ -61,7 +61,7 @@ def _files(folder: Path, suffix: str) -> list[Path]:
 def _recordio_samples(folder: Path, name: str) -> Iterator[Sample]:
     files = _files(folder, ".rec")
     if not files:
-        raise AlgorithmError(f"the {name} channel (content type {RECORDIO}) holds no .rec file")
+        raise ClientError(f"the {name} channel (content type {RECORDIO}) holds no .rec file")
     for path in files:
         relative = path.relative_to(folder).as_posix()
         with path.open("rb") as stream:
@@ -74,12 +74,12 @@ def _lst_samples(channels: Mapping[str, Channel], name: str) -> Iterator[Sample]
     lst_name = LST_CHANNELS[name]
     lst_channel = channels.get(lst_name)
     if lst_channel is None:
-        raise AlgorithmError(
+        raise ClientError(
             f"the {name} channel holds images ({IMAGE}) but the {lst_name} channel with its .lst file is missing"
         )
     lst_files = _files(lst_channel.path, ".lst")
     if not lst_files:
-        raise AlgorithmError(f"the {lst_name} channel holds no .lst file")
+        raise ClientError(f"the {lst_name} channel holds no .lst file")
     root = channels[name].path.resolve()
     for lst_path in lst_files:
         lst_label = f"{lst_name}/{lst_path.relative_to(lst_channel.path).as_posix()}"
@@ -87,7 +87,7 @@ def _lst_samples(channels: Mapping[str, Channel], name: str) -> Iterator[Sample]
             for entry in read_lst(stream, lst_label):
                 image_path = (root / entry.path).resolve()
                 if not image_path.is_relative_to(root) or not image_path.is_file():
-                    raise AlgorithmError(
+                    raise ClientError(
                         f"{lst_label} lists {entry.path!r}, which is not a file of the {name} channel; "
                         "paths in a .lst file are relative to the image channel's folder"
                     )

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from icflow_tools.trainer.api import AlgorithmError
+from icflow_tools.trainer.api import ClientError
 from icflow_tools.trainer.hyperparameters import ImageShape
 
 # Decompression bombs and truncated files are bad input like any other undecodable image.
@@ -27,7 +27,7 @@ def decode(data: bytes, shape: ImageShape, what: str) -> Image.Image:
             image.load()
             return image.convert("RGB" if shape.channels == 3 else "L")
     except _DECODE_ERRORS as error:
-        raise AlgorithmError(f"{what} is not an image Pillow can decode (JPEG, PNG, ...): {error}") from error
+        raise ClientError(f"{what} is not an image Pillow can decode (JPEG, PNG, ...): {error}") from error
 
 
 def resize_shorter(image: Image.Image, shorter: int) -> Image.Image:

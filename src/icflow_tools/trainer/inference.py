@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from icflow_tools.trainer import artifacts
-from icflow_tools.trainer.api import AlgorithmError
+from icflow_tools.trainer.api import ClientError
 from icflow_tools.trainer.device import choose_device
 from icflow_tools.trainer.hyperparameters import ImageShape, parse_image_shape
 from icflow_tools.trainer.images import decode, deterministic
@@ -42,7 +42,7 @@ def load_model(model_dir: Path) -> ResNetClassifier:
     try:
         model.load_state_dict(torch.load(model_dir / config.params, map_location="cpu", weights_only=True))
     except (OSError, RuntimeError, KeyError) as error:
-        raise AlgorithmError(f"the model's parameter file {config.params} cannot be loaded: {error}") from error
+        raise ClientError(f"the model's parameter file {config.params} cannot be loaded: {error}") from error
     device = choose_device()
     model.to(device, memory_format=torch.channels_last).eval()
     return ResNetClassifier(model, config, shape, device)

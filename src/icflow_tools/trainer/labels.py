@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import torch
 
-from icflow_tools.trainer.api import AlgorithmError
+from icflow_tools.trainer.api import ClientError
 from icflow_tools.trainer.datasets import Sample
 
 
@@ -16,20 +16,20 @@ def targets(samples: Sequence[Sample], num_classes: int, multi_label: bool) -> t
         rows = []
         for sample in samples:
             if len(sample.labels) != num_classes:
-                raise AlgorithmError(
+                raise ClientError(
                     f"Mismatch between number of labels in the multi-label data ({len(sample.labels)}, in "
                     f"{sample.source}) and the num_classes parameter ({num_classes}); multi-label records hold "
                     "one 0/1 label per class"
                 )
             if any(label not in (0.0, 1.0) for label in sample.labels):
-                raise AlgorithmError(f"{sample.source} has multi-label labels {sample.labels}; each must be 0 or 1")
+                raise ClientError(f"{sample.source} has multi-label labels {sample.labels}; each must be 0 or 1")
             rows.append(sample.labels)
         return torch.tensor(rows, dtype=torch.float32)
     indices = []
     for sample in samples:
         label = sample.labels[0]
         if not (0 <= label < num_classes and label == int(label)):  # also false for nan; inf fails the range
-            raise AlgorithmError(
+            raise ClientError(
                 f"{sample.source} has label {label:g}; labels must be class indices 0 to {num_classes - 1} "
                 f"(num_classes is {num_classes})"
             )

@@ -32,4 +32,4 @@ def make_optimizer(parameters: Iterable[torch.nn.Parameter], hp: Hyperparameters
 
 def make_scheduler(optimizer: torch.optim.Optimizer, hp: Hyperparameters) -> MultiStepLR:
     """Stepped once per epoch; with no lr_scheduler_step the rate stays constant."""
-    return MultiStepLR(optimizer, milestones=list(hp.lr_scheduler_step), gamma=hp.lr_scheduler_factor)
+    return MultiStepLR(optimizer, milestones=list(hp.lr_scheduler_step or ()), gamma=hp.lr_scheduler_factor)

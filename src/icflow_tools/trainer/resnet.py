@@ -14,8 +14,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from icflow.algorithm.hyperparameters import LARGE_IMAGE_LAYERS
+
 from icflow_tools.trainer.api import AlgorithmError
-from icflow_tools.trainer.hyperparameters import LARGE_IMAGE_DEPTHS, ImageShape
+from icflow_tools.trainer.hyperparameters import ImageShape
 
 # MXNet's BatchNorm: eps 2e-5, momentum 0.9 on the running mean, which is torch's momentum 0.1.
 _BN_EPS = 2e-5
@@ -35,7 +37,7 @@ class Architecture:
 
 
 def architecture(num_layers: int) -> Architecture:
-    if num_layers in LARGE_IMAGE_DEPTHS:
+    if num_layers in LARGE_IMAGE_LAYERS:
         bottleneck = num_layers >= 50
         filters = (64, 256, 512, 1024, 2048) if bottleneck else (64, 64, 128, 256, 512)
         return Architecture(_LARGE_UNITS[num_layers], filters, bottleneck)

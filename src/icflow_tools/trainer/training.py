@@ -24,7 +24,7 @@ from torch.optim.lr_scheduler import MultiStepLR
 from icflow import layout
 
 from icflow_tools.trainer import artifacts
-from icflow_tools.trainer.api import AlgorithmError, Channel, TrainingHooks, TrainingResult
+from icflow_tools.trainer.api import Channel, ClientError, TrainingHooks, TrainingResult
 from icflow_tools.trainer.batches import ImageSet
 from icflow_tools.trainer.datasets import read_channel
 from icflow_tools.trainer.device import Precision, choose_device, precision_for, use_available_cores
@@ -90,7 +90,7 @@ class Training:
             ("momentum", hp.momentum),
             ("weight_decay", hp.weight_decay),
             ("learning_rate", hp.learning_rate),
-            ("lr_scheduler_step", ",".join(map(str, hp.lr_scheduler_step)) or None),
+            ("lr_scheduler_step", ",".join(map(str, hp.lr_scheduler_step or ())) or None),
             ("lr_scheduler_factor", hp.lr_scheduler_factor),
             ("num_training_samples", hp.num_training_samples),
             ("mini_batch_size", hp.mini_batch_size),
@@ -128,7 +128,7 @@ class Training:
         if ignored:
             self.log(f"channel(s) {', '.join(ignored)} are not inputs of the algorithm and are ignored")
         if len(train_set) < hp.mini_batch_size:
-            raise AlgorithmError(
+            raise ClientError(
                 f"The number of input images must be bigger or equal to the mini_batch_size: the train channel "
                 f"holds {len(train_set)} images and mini_batch_size is {hp.mini_batch_size}"
             )
@@ -290,7 +290,7 @@ class Training:
         earlier = {"num_layers": config.num_layers, "num_classes": config.num_classes,
                    "image_shape": config.image_shape, "multi_label": config.multi_label}
         if earlier != self._architecture():
-            raise AlgorithmError(
+            raise ClientError(
                 f"the model channel's model was trained with {earlier}; incremental training needs the same "
                 f"num_layers, num_classes, image_shape and multi_label, and this job has {self._architecture()}"
             )
@@ -306,7 +306,7 @@ class Training:
         if state is None:
             return 0
         if state["architecture"] != self._architecture():
-            raise AlgorithmError(
+            raise ClientError(
                 f"the checkpoint in the job's checkpoint prefix was written for {state['architecture']}, not for this "
                 f"job's {self._architecture()}; use a new checkpoint prefix for a different network"
             )

@@ -76,14 +76,19 @@ class RunStore:
         self, dataset: str, run_id: str, status: str, fields: dict[str, Any], reason: str | None = None
     ) -> dict[str, Any] | None:
         """Writes the run's first item; None when the run exists already (another delivery got there first)."""
+        return self.create_item(dataset, run_sk(run_id), "run", status, {"run_id": run_id, **fields}, reason)
+
+    def create_item(
+        self, dataset: str, sk: str, entity: str, status: str, fields: dict[str, Any], reason: str | None = None
+    ) -> dict[str, Any] | None:
+        """Writes an item of the dataset's partition once; None when it exists already."""
         at = now_iso()
         change = {"status": status, "at": at, **({"reason": reason} if reason else {})}
         item = {
             "pk": dataset_pk(dataset),
-            "sk": run_sk(run_id),
-            "entity": "run",
+            "sk": sk,
+            "entity": entity,
             "dataset": dataset,
-            "run_id": run_id,
             "status": status,
             "created_at": at,
             "updated_at": at,
@@ -102,12 +107,43 @@ class RunStore:
         return item
 
     def get_run(self, dataset: str, run_id: str) -> dict[str, Any] | None:
+        return self.get_item(dataset, run_sk(run_id))
+
+    def get_item(self, dataset: str, sk: str) -> dict[str, Any] | None:
         response = self._dynamodb.get_item(
             TableName=self._table,
-            Key=_serialize({"pk": dataset_pk(dataset), "sk": run_sk(run_id)}),
+            Key=_serialize({"pk": dataset_pk(dataset), "sk": sk}),
             ConsistentRead=True,
         )
         return _deserialize(response["Item"]) if "Item" in response else None
+
+    def query(self, dataset: str, sk_prefix: str = "") -> list[dict[str, Any]]:
+        """The dataset's items whose sort key starts with `sk_prefix` (all of them for "")."""
+        condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if sk_prefix else "")
+        values = {":pk": dataset_pk(dataset), **({":prefix": sk_prefix} if sk_prefix else {})}
+        items: list[dict[str, Any]] = []
+        paginator = self._dynamodb.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self._table,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=_serialize(values),
+            ConsistentRead=True,
+        )
+        for page in pages:
+            items.extend(_deserialize(item) for item in page.get("Items", []))
+        return items
+
+    def dataset_names(self) -> list[str]:
+        """Every dataset with an item of its own, for views across datasets (the CLI's status)."""
+        names: list[str] = []
+        for page in self._dynamodb.get_paginator("scan").paginate(
+            TableName=self._table,
+            FilterExpression="sk = :sk",
+            ExpressionAttributeValues=_serialize({":sk": DATASET_SK}),
+            ProjectionExpression="dataset",
+        ):
+            names.extend(_deserialize(item)["dataset"] for item in page.get("Items", []))
+        return sorted(names)
 
     def transition(
         self,
@@ -120,6 +156,18 @@ class RunStore:
     ) -> dict[str, Any] | None:
         """Moves an existing run to `status` if it is in one of `allowed_from`; returns the new item, or None
         when the run was not in such a state (a duplicate or out-of-order event)."""
+        return self.transition_item(dataset, run_sk(run_id), status, allowed_from, fields, reason)
+
+    def transition_item(
+        self,
+        dataset: str,
+        sk: str,
+        status: str,
+        allowed_from: tuple[str, ...],
+        fields: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> dict[str, Any] | None:
+        """`transition` for any item of the dataset's partition that has a status and a history."""
         at = now_iso()
         change: dict[str, Any] = {"status": status, "at": at}
         if reason is not None:
@@ -138,7 +186,7 @@ class RunStore:
         try:
             response = self._dynamodb.update_item(
                 TableName=self._table,
-                Key=_serialize({"pk": dataset_pk(dataset), "sk": run_sk(run_id)}),
+                Key=_serialize({"pk": dataset_pk(dataset), "sk": sk}),
                 UpdateExpression=expression,
                 ConditionExpression=f"attribute_exists(sk) AND #status IN ({', '.join(allowed)})",
                 ExpressionAttributeNames=names,

@@ -213,6 +213,27 @@ def image_height_width(image_shape: str) -> tuple[int, int]:
     return height, width
 
 
+class ValueNotAllowed(ValueError):
+    """A value one hyperparameter does not accept; `allowed` says in words what it does."""
+
+    def __init__(self, name: str, value: object) -> None:
+        self.name = name
+        self.value = value
+        self.allowed = SPECS[name].allowed
+        super().__init__(f"{name}: {_show(value)} is not allowed; expected {self.allowed}")
+
+
+def parse(name: str, value: object) -> str:
+    """One hyperparameter's value as the API's canonical string, by that field's own rules (the rules between
+    fields are validate_hyperparameters'). Raises KeyError for a name the algorithm does not take and
+    ValueNotAllowed for a value the field does not accept."""
+    spec = SPECS[name]
+    try:
+        return spec.parse(value)
+    except _Rejected:
+        raise ValueNotAllowed(name, value) from None
+
+
 def validate_hyperparameters(values: Mapping[str, object]) -> dict[str, str]:
     """The given hyperparameters as the API's normalised strings; raises InvalidInput (an IcflowError)
     listing every problem: unknown names (with a suggestion), wrong types, out-of-range values and
@@ -227,9 +248,9 @@ def validate_hyperparameters(values: Mapping[str, object]) -> dict[str, str]:
                             "see the pipeline.json reference for the ones the algorithm takes")
             continue
         try:
-            parsed[name] = spec.parse(value)
-        except _Rejected:
-            problems.append(f"{name}: {_show(value)} is not allowed; expected {spec.allowed}")
+            parsed[name] = parse(name, value)
+        except ValueNotAllowed as rejected:
+            problems.append(str(rejected))
     problems.extend(_cross_field_problems(parsed, set(values)))
     if problems:
         raise InvalidInput("hyperparameters", problems)

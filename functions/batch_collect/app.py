@@ -1,0 +1,34 @@
+"""Batch collect: a group of uploads under batch/<dataset>/ arrived through the queue; one transform job per dataset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from icflow.events.batch_uploads import batch_objects
+from icflow.images import S3Object
+from icflow.observability import logger, metrics, tracer
+from icflow.usecases.collect_batch import collect_batch_from_environment
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    uploads: list[tuple[str, S3Object]] = []
+
+    # A message that does not parse is reported alone (and reaches the dead-letter queue after its retries);
+    # the rest of the group still becomes one batch.
+    def collect(record: SQSRecord) -> None:
+        uploads.extend(batch_objects(record.body))
+
+    with processor(records=event["Records"], handler=collect):
+        processor.process()
+    for outcome in collect_batch_from_environment()(uploads):
+        logger.info("batch collected", extra=outcome)
+    return processor.response()

@@ -1,0 +1,20 @@
+"""Idle endpoints: on schedule, delete icflow endpoints that served nothing for EndpointIdleHours."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from icflow.observability import logger, metrics, tracer
+from icflow.usecases.idle_endpoints import delete_idle_endpoints_from_environment
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+@event_source(data_class=EventBridgeEvent)
+def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+    return delete_idle_endpoints_from_environment()(datetime.fromisoformat(event.time.replace("Z", "+00:00")))

@@ -1,0 +1,147 @@
+"""Which uploaded objects a transform job can take: JPEG or PNG images that fit one record.
+
+SageMaker fails a whole transform job on one object the algorithm cannot decode, so every object of a
+batch is checked before it goes into a manifest: by name, by size, and by its first bytes (a ranged GET,
+so checking a 6 MB photo costs a few bytes, and no image library is needed in the layer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+# CreateTransformJob's MaxPayloadInMB for one image per record.
+MAX_PAYLOAD_MB = 6
+# SageMaker does not say whether its MB is 10**6 or 2**20 bytes; the smaller reading means an image that
+# passes here fits either way.
+BYTES_PER_MB = 1_000_000
+
+JPEG_MAGIC = b"\xff\xd8\xff"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SNIFF_BYTES = len(PNG_MAGIC)
+
+# Files that desktop tools leave beside images (Finder, Explorer, zip extraction); never images.
+SYSTEM_FILE_NAMES = frozenset({"thumbs.db", "desktop.ini", "ehthumbs.db", "icon\r"})
+SYSTEM_FOLDER_NAMES = frozenset({"__macosx", "$recycle.bin", "system volume information"})
+
+
+class SkipReason(str, Enum):
+    """Why an object is left out of a transform manifest; the values are stable codes in reports."""
+
+    EMPTY = "empty"
+    HIDDEN = "hidden-or-system-file"
+    NOT_AN_IMAGE = "not-jpeg-or-png"
+    TOO_LARGE = "too-large"
+    MISSING = "missing"
+
+    @property
+    def message(self) -> str:
+        return _MESSAGES[self]
+
+
+_MESSAGES = {
+    SkipReason.EMPTY: "the object has zero bytes; upload the image again",
+    SkipReason.HIDDEN: "hidden or system file (such as .DS_Store or Thumbs.db), not an image",
+    SkipReason.NOT_AN_IMAGE: "the content is not JPEG or PNG; convert it to JPEG or PNG and upload it again",
+    SkipReason.TOO_LARGE: (
+        f"larger than {MAX_PAYLOAD_MB} MB, the most one transform record may hold; resize the image and upload it again"
+    ),
+    SkipReason.MISSING: "the object was deleted before the batch was collected; upload it again to classify it",
+}
+
+
+@dataclass(frozen=True)
+class S3Object:
+    """An uploaded object as its event names it; `size` None when the event did not carry it."""
+
+    key: str
+    size: int | None = None
+    etag: str = ""
+
+
+@dataclass(frozen=True)
+class Head:
+    """An object's first bytes and its total size, as one ranged GET tells them."""
+
+    data: bytes
+    size: int
+
+
+def image_format(head: bytes) -> str | None:
+    """"jpeg" or "png" from an object's first bytes, None for anything else."""
+    if head.startswith(JPEG_MAGIC):
+        return "jpeg"
+    if head.startswith(PNG_MAGIC):
+        return "png"
+    return None
+
+
+def is_hidden_or_system(key: str) -> bool:
+    """Dot files (.DS_Store, AppleDouble ._x.jpg), files in dot folders, and desktop litter."""
+    parts = key.split("/")
+    name = parts[-1]
+    if name.startswith(".") or name.lower() in SYSTEM_FILE_NAMES:
+        return True
+    return any(part.startswith(".") or part.lower() in SYSTEM_FOLDER_NAMES for part in parts[:-1])
+
+
+def skip_reason_before_reading(key: str, size: int | None) -> SkipReason | None:
+    """What the key and size alone decide, so that no GET is spent on them."""
+    if is_hidden_or_system(key):
+        return SkipReason.HIDDEN
+    if size == 0:
+        return SkipReason.EMPTY
+    if size is not None and size > MAX_PAYLOAD_MB * BYTES_PER_MB:
+        return SkipReason.TOO_LARGE
+    return None
+
+
+def skip_reason(key: str, head: Head) -> SkipReason | None:
+    """None when the object can go into a transform manifest, otherwise why not."""
+    reason = skip_reason_before_reading(key, head.size)
+    if reason is not None:
+        return reason
+    return None if image_format(head.data) else SkipReason.NOT_AN_IMAGE
+
+
+def read_head(s3: Any, bucket: str, key: str) -> Head | None:
+    """The first SNIFF_BYTES of an object and its size; None when it no longer exists."""
+    try:
+        response = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{SNIFF_BYTES - 1}")
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code")
+        if code == "InvalidRange":  # S3's answer to a range of a zero-byte object
+            return Head(b"", 0)
+        if code in ("NoSuchKey", "404"):
+            return None
+        raise
+    with response["Body"] as body:
+        data = body.read(SNIFF_BYTES)
+    # "bytes 0-7/12345": the total after the slash; without a range S3 sends the whole (short) object.
+    content_range = response.get("ContentRange") or ""
+    size = int(content_range.rpartition("/")[2]) if "/" in content_range else response["ContentLength"]
+    return Head(data, size)
+
+
+def check_object(s3: Any, bucket: str, obj: S3Object) -> SkipReason | None:
+    reason = skip_reason_before_reading(obj.key, obj.size)
+    if reason is not None:
+        return reason
+    head = read_head(s3, bucket, obj.key)
+    if head is None:
+        return SkipReason.MISSING
+    return skip_reason(obj.key, head)
+
+
+def check_objects(
+    s3: Any, bucket: str, objects: Iterable[S3Object], max_workers: int = 8
+) -> Iterator[tuple[S3Object, SkipReason | None]]:
+    """check_object for many objects with a fixed number of concurrent ranged GETs, in input order."""
+    objects = list(objects)
+    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="icflow-sniff") as pool:
+        yield from zip(objects, pool.map(lambda obj: check_object(s3, bucket, obj), objects))

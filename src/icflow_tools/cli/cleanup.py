@@ -1,0 +1,82 @@
+"""`icflow cleanup --dataset NAME`: delete the dataset's endpoint, endpoint configs and models, as the seed
+notebook's clean-up step does, after showing what will go. Only resources named by icflow and tagged with
+the dataset are touched; data in S3 is never deleted."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from icflow_tools.cli.stack_resources import add_stack_arguments, resolve
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("cleanup", help="delete a dataset's endpoint, endpoint configs and models",
+                                   description="Shows the dataset's endpoint, endpoint configs and models, asks, deletes them.")
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    add_stack_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def _tagged(sagemaker: Any, arn: str, dataset: str) -> bool:
+    from icflow.training_request import TAG_DATASET
+
+    tags = {tag["Key"]: tag["Value"] for tag in sagemaker.list_tags(ResourceArn=arn).get("Tags", [])}
+    return tags.get(TAG_DATASET) == dataset
+
+
+def find(sagemaker: Any, dataset: str) -> dict[str, list[str]]:
+    """The dataset's resources by kind: icflow's names, and the dataset's tag, which tells datasets with similar names apart."""
+    from icflow import naming
+
+    endpoint = naming.endpoint_name(dataset)
+    found: dict[str, list[str]] = {"endpoint": [], "endpoint config": [], "model": []}
+    for page in sagemaker.get_paginator("list_endpoints").paginate(NameContains=endpoint):
+        found["endpoint"] += [e["EndpointName"] for e in page["Endpoints"]
+                              if e["EndpointName"] == endpoint and _tagged(sagemaker, e["EndpointArn"], dataset)]
+    # Long dataset names are shortened differently in config and model names: every icflow name is a candidate.
+    for page in sagemaker.get_paginator("list_endpoint_configs").paginate(NameContains=naming.NAME_PREFIX):
+        found["endpoint config"] += [c["EndpointConfigName"] for c in page["EndpointConfigs"]
+                                     if naming.is_icflow_name(c["EndpointConfigName"])
+                                     and _tagged(sagemaker, c["EndpointConfigArn"], dataset)]
+    for page in sagemaker.get_paginator("list_models").paginate(NameContains=naming.NAME_PREFIX):
+        found["model"] += [m["ModelName"] for m in page["Models"]
+                           if naming.is_icflow_name(m["ModelName"]) and _tagged(sagemaker, m["ModelArn"], dataset)]
+    return found
+
+
+def run(args: argparse.Namespace) -> int:
+    from icflow.adapters.run_store import RunStore
+    from icflow.adapters.sagemaker_deploy import SageMakerDeploy
+    from icflow.usecases.deploy_status import ENDPOINT_SK, EndpointStatus
+
+    resources = resolve(args)
+    sagemaker = resources.client("sagemaker")
+    found = find(sagemaker, args.dataset)
+    if not any(found.values()):
+        print(f"nothing to delete for dataset {args.dataset}")
+        return 0
+    print(f"icflow resources of dataset {args.dataset}:")
+    for kind, names in found.items():
+        for name in names:
+            print(f"  {kind:<16}{name}")
+    if not args.yes and input("delete them? [y/N] ").strip().lower() not in ("y", "yes"):
+        print("nothing deleted")
+        return 1
+    deploy = SageMakerDeploy(sagemaker)
+    # The endpoint first: SageMaker keeps configs and models an endpoint uses.
+    for name in found["endpoint"]:
+        deploy.delete_endpoint(name)
+    for name in found["endpoint config"]:
+        deploy.delete_endpoint_config(name)
+    for name in found["model"]:
+        deploy.delete_model(name)
+    print(f"deleted {sum(len(names) for names in found.values())} resources")
+    if resources.table and found["endpoint"]:
+        store = RunStore(resources.client("dynamodb"), resources.table)
+        if store.get_item(args.dataset, ENDPOINT_SK) is not None:
+            every = tuple(status.value for status in EndpointStatus)
+            store.transition_item(args.dataset, ENDPOINT_SK, EndpointStatus.DELETED.value, every,
+                                  fields={"configs": [], "target_config": None}, reason="deleted by icflow cleanup")
+    return 0

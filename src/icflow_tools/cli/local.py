@@ -1,0 +1,93 @@
+"""`icflow local up`: the whole stack on this machine (moto, the local SageMaker, template.yaml's functions)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "local",
+        help="run the stack on this machine: moto, the local SageMaker and template.yaml's functions",
+        description="Local stack commands (docs/architecture.md, \"Local stack\").",
+    )
+    commands = parser.add_subparsers(dest="local_command", required=True, metavar="COMMAND")
+    up = commands.add_parser(
+        "up",
+        help="start the local stack in the foreground until Ctrl-C",
+        description="Starts moto (S3, SQS, SNS, DynamoDB, EventBridge, SSM, STS, CloudWatch, ...) and the local "
+        "SageMaker on 127.0.0.1, creates template.yaml's resources, and runs its functions fed by the events the "
+        "template wires to them. Writes the connection details to --state-file once ready; stops on Ctrl-C or SIGTERM.",
+    )
+    up.add_argument("--template", default="template.yaml", help="the SAM template (default: template.yaml)")
+    up.add_argument("--state-file", default=None, help="connection details as JSON (default: .icflow/local.json)")
+    up.add_argument("--work-dir", default=".icflow",
+                    help="logs/ (one file per function, local-stack.log) and sagemaker/ (jobs) go here (default: .icflow)")
+    up.add_argument("--port", type=int, default=5000, help="moto's port on 127.0.0.1 (0 picks a free one; default 5000)")
+    up.add_argument("--sagemaker-port", type=int, default=8090,
+                    help="the local SageMaker's port on 127.0.0.1 (0 picks a free one; default 8090)")
+    up.add_argument("--region", default="us-east-1")
+    up.add_argument("--stack-name", default="icflow", help="prefix of resource names (default: icflow)")
+    up.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE",
+                    help="a template parameter, like sam deploy --parameter-overrides (repeatable)")
+    up.set_defaults(run=run_up)
+
+
+def parse_parameters(pairs: list[str]) -> dict[str, str]:
+    from icflow.errors import IcflowError
+
+    parameters = {}
+    for pair in pairs:
+        name, separator, value = pair.partition("=")
+        if not separator or not name:
+            raise IcflowError(f"--parameter {pair!r} is not NAME=VALUE")
+        parameters[name] = value
+    return parameters
+
+
+def run_up(args: argparse.Namespace) -> int:
+    import logging
+    import os
+    import signal
+    import threading
+    from pathlib import Path
+
+    from icflow.errors import IcflowError
+    from icflow_tools.local_stack.environment import FAKE_CREDENTIALS
+    from icflow_tools.local_stack.stack import LocalStack, StackOptions
+
+    template = Path(args.template)
+    if not template.is_file():
+        raise IcflowError(f"{template} does not exist; run from the repository root or pass --template")
+    work_dir = Path(args.work_dir)
+    state_file = Path(args.state_file) if args.state_file else work_dir / "local.json"
+    # The local SageMaker in this process signs its S3 and EventBridge calls with the process's credentials:
+    # fake ones, so that real credentials never leave for the local stack.
+    os.environ.update(FAKE_CREDENTIALS)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    options = StackOptions(template=template, work_dir=work_dir, state_file=state_file, port=args.port,
+                           sagemaker_port=args.sagemaker_port, region=args.region, stack_name=args.stack_name,
+                           parameters=parse_parameters(args.parameter))
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    print(f"starting the local stack from {template} ...", flush=True)
+    stack = LocalStack(options).start()
+    try:
+        state = stack.state()
+        print(f"ready: AWS APIs on {stack.endpoint_url}, SageMaker on {stack.sagemaker_url}, region {args.region}")
+        for name, value in state["outputs"].items():
+            print(f"  {name}: {value}")
+        for logical_id, function in state["functions"].items():
+            print(f"  {logical_id}: log {function['log_file']}")
+        print(f"connection details in {state_file}; point the AWS CLI at it with:")
+        print("  " + " ".join(f"{name}={value}" for name, value in stack.client_environment().items()))
+        print("Ctrl-C stops the stack.", flush=True)
+        while not done.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping the local stack ...", flush=True)
+        stack.stop()
+        state_file.unlink(missing_ok=True)
+    return 0

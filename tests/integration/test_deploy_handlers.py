@@ -1,0 +1,199 @@
+"""The deploy path's handlers with the sample events, and template.yaml's new rules against the package."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from moto.events.models import EventPattern
+
+from icflow import layout, naming
+from icflow.events.endpoint_state import ENDPOINT_STATE_CHANGE
+from icflow.events.model_ready import MODEL_READY_DETAIL_TYPE, MODEL_READY_SOURCE
+from icflow.events.sagemaker_state import FINAL_STATES, SAGEMAKER_SOURCE
+from icflow.events.transform_state import TRANSFORM_STATE_CHANGE
+from icflow.observability import metrics
+from icflow.settings import current_settings
+from icflow.usecases import collect_batch, deploy_model, endpoint_state, idle_endpoints, transform_state
+
+if TYPE_CHECKING:
+    from conftest import Stack
+
+FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
+
+
+def _handler(function: str) -> Any:
+    spec = importlib.util.spec_from_file_location(f"icflow_function_{function}", FUNCTIONS / function / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.lambda_handler
+
+
+@pytest.fixture
+def fresh_environment(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(metrics.provider, "namespace", stack.environment["POWERTOOLS_METRICS_NAMESPACE"])
+    caches = (current_settings, collect_batch.collect_batch_from_environment,
+              transform_state.handle_transform_state_from_environment, deploy_model.deploy_model_from_environment,
+              endpoint_state.handle_endpoint_state_from_environment, idle_endpoints.delete_idle_endpoints_from_environment)
+    for cache in caches:
+        cache.cache_clear()
+    yield
+    for cache in caches:
+        cache.cache_clear()
+
+
+@pytest.mark.usefixtures("fresh_environment")
+def test_the_queue_handler_reports_a_poison_message_alone(stack: Stack, sample_event, lambda_context) -> None:
+    s3 = stack.client("s3")
+    s3.put_object(Bucket=stack.bucket, Key="batch/caltech256/holiday/day 1/IMG_0001.jpg", Body=b"\xff\xd8\xff\xe0jpeg")
+    s3.put_object(Bucket=stack.bucket, Key="batch/caltech256/IMG_0002.png", Body=b"\x89PNG\r\n\x1a\npng")
+    event = sample_event("sqs_batch_uploads.json")
+    event["Records"].append({**event["Records"][0], "messageId": "poison", "body": "{not json"})
+
+    response = _handler("batch_collect")(event, lambda_context)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "poison"}]}
+    listing = s3.list_objects_v2(Bucket=stack.bucket, Prefix=layout.TRANSFORM_INPUT)["Contents"]
+    (manifest,) = [item["Key"] for item in listing if item["Key"].endswith("manifest.json")]
+    body = json.loads(s3.get_object(Bucket=stack.bucket, Key=manifest)["Body"].read())
+    assert body[1:] == ["IMG_0002.png", "holiday/day 1/IMG_0001.jpg"]
+
+
+@pytest.mark.usefixtures("fresh_environment")
+def test_the_model_ready_handler_takes_the_sample_event(stack: Stack, sample_event, lambda_context) -> None:
+    outcome = _handler("model_deploy")(sample_event("model_ready.json"), lambda_context)
+    assert outcome == {"dataset": "caltech256", "model_name": "icflow-caltech256-3f2a9c41d0b7", "batches": []}
+
+
+@pytest.mark.usefixtures("fresh_environment")
+@pytest.mark.parametrize("event_file", ["transform_job_completed.json", "transform_job_failed.json"])
+def test_the_transform_handler_ignores_jobs_this_stack_did_not_start(stack: Stack, sample_event, lambda_context, event_file: str) -> None:
+    stack.client("sagemaker").create_model(ModelName="icflow-caltech256-3f2a9c41d0b7", PrimaryContainer={"Image": "x"},
+                                           ExecutionRoleArn=stack.settings.sagemaker_role_arn)
+    detail = sample_event(event_file)["detail"]
+    stack.client("sagemaker").create_transform_job(
+        TransformJobName=detail["TransformJobName"], ModelName=detail["ModelName"], TransformInput=detail["TransformInput"],
+        TransformOutput=detail["TransformOutput"], TransformResources=detail["TransformResources"],
+    )
+    outcome = _handler("transform_state")(sample_event(event_file), lambda_context)
+    assert outcome["action"] == "ignored" and outcome["reason"] == "no such batch in this stack"
+
+
+@pytest.mark.usefixtures("fresh_environment")
+@pytest.mark.parametrize("event_file", ["endpoint_in_service.json", "endpoint_failed.json", "endpoint_updating_rollback.json"])
+def test_the_endpoint_handler_ignores_endpoints_that_do_not_exist(stack: Stack, sample_event, lambda_context, event_file: str) -> None:
+    assert _handler("endpoint_state")(sample_event(event_file), lambda_context)["action"] == "ignored"
+
+
+@pytest.mark.usefixtures("fresh_environment")
+def test_the_scheduled_guard_runs_with_the_sample_event(stack: Stack, sample_event, lambda_context) -> None:
+    assert _handler("idle_endpoints")(sample_event("scheduled_idle_check.json"), lambda_context) == {"action": "checked", "deleted": []}
+
+
+def _rule_pattern(template: dict[str, Any], function: str) -> dict[str, Any]:
+    (event,) = template["Resources"][function]["Properties"]["Events"].values()
+    return event["Properties"]["Pattern"]
+
+
+def _matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    return EventPattern.load(json.dumps(pattern)).matches_event(event)
+
+
+def test_batch_uploads_are_watched_exactly_under_the_batch_prefix(template: dict[str, Any], sample_event) -> None:
+    pattern = template["Resources"]["BatchUploadsRule"]["Properties"]["EventPattern"]
+    assert pattern["detail"]["object"]["key"] == [{"prefix": layout.BATCH}] and layout.BATCH in layout.WATCHED_PREFIXES
+    event = sample_event("s3_object_created_batch.json")
+    concrete = json.loads(json.dumps(pattern).replace('{"Ref": "DataBucket"}', json.dumps(event["detail"]["bucket"]["name"])))
+    assert _matches(concrete, event)
+    for written in (layout.transform_input_prefix("caltech256", "b"), layout.predictions_prefix("caltech256", "b"),
+                    layout.labeled_prefix("caltech256", "cat"), layout.transform_output_prefix("caltech256", "b")):
+        event["detail"]["object"]["key"] = written + "x.jpg"
+        assert not _matches(concrete, event), written
+    (target,) = template["Resources"]["BatchUploadsRule"]["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["BatchQueue", "Arn"]}
+
+
+def test_the_batch_function_batches_with_parameters_and_reports_partial_failures(template: dict[str, Any]) -> None:
+    (source,) = template["Resources"]["BatchCollectFunction"]["Properties"]["Events"].values()
+    assert source["Type"] == "SQS"
+    properties = source["Properties"]
+    assert properties["BatchSize"] == {"Ref": "BatchMaximumBatchSize"}
+    assert properties["MaximumBatchingWindowInSeconds"] == {"Ref": "BatchMaximumBatchingWindowSeconds"}
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = template["Resources"]["BatchQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["BatchDeadLetterQueue", "Arn"]}
+    timeout = template["Resources"]["BatchCollectFunction"]["Properties"]["Timeout"]
+    assert queue["VisibilityTimeout"] >= 6 * timeout
+
+
+@pytest.mark.parametrize(
+    ("function", "event_file", "delivered"),
+    [
+        ("TransformStateFunction", "transform_job_completed.json", True),
+        ("TransformStateFunction", "transform_job_failed.json", True),
+        ("ModelDeployFunction", "model_ready.json", True),
+        ("EndpointStateFunction", "endpoint_in_service.json", True),
+        ("EndpointStateFunction", "endpoint_updating_rollback.json", True),
+        ("TransformStateFunction", "training_job_completed.json", False),
+        ("ModelDeployFunction", "training_job_completed.json", False),
+    ],
+)
+def test_deploy_rules_deliver_their_events(template: dict[str, Any], sample_event, function: str, event_file: str, delivered: bool) -> None:
+    assert _matches(_rule_pattern(template, function), sample_event(event_file)) is delivered
+
+
+def test_deploy_rules_use_the_shapes_defined_in_code(template: dict[str, Any]) -> None:
+    transform = _rule_pattern(template, "TransformStateFunction")
+    assert transform["source"] == [SAGEMAKER_SOURCE] and transform["detail-type"] == [TRANSFORM_STATE_CHANGE]
+    assert set(transform["detail"]["TransformJobStatus"]) == set(FINAL_STATES)
+    assert transform["detail"]["TransformJobName"] == [{"prefix": naming.NAME_PREFIX}]
+    ready = _rule_pattern(template, "ModelDeployFunction")
+    assert ready == {"source": [MODEL_READY_SOURCE], "detail-type": [MODEL_READY_DETAIL_TYPE]}
+    endpoint = _rule_pattern(template, "EndpointStateFunction")
+    assert endpoint["detail-type"] == [ENDPOINT_STATE_CHANGE] and endpoint["detail"]["EndpointName"] == [{"prefix": naming.NAME_PREFIX}]
+
+
+def test_only_the_transform_state_function_writes_predictions(template: dict[str, Any]) -> None:
+    writers = set()
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for policy in resource["Properties"]["Policies"]:
+            for statement in policy["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                if "s3:PutObject" in actions and any(layout.PREDICTIONS in json.dumps(item) for item in resources):
+                    writers.add(logical_id)
+                # Inputs are never moved or deleted: no function may delete objects.
+                assert "s3:DeleteObject" not in actions, logical_id
+    assert writers == {"TransformStateFunction"}
+
+
+def test_the_model_ready_event_model_agrees_with_the_published_shape() -> None:
+    from icflow.events.model_ready_event import ModelReadyEvent
+
+    fields = ModelReadyEvent.model_fields
+    assert fields["source"].annotation.__args__ == (MODEL_READY_SOURCE,)
+    assert fields["detail_type"].annotation.__args__ == (MODEL_READY_DETAIL_TYPE,)
+
+
+def test_deploy_functions_use_wildcard_resources_only_for_actions_without_resources(template: dict[str, Any]) -> None:
+    unscoped = set()
+    for logical_id in ("BatchCollectFunction", "TransformStateFunction", "ModelDeployFunction", "EndpointStateFunction",
+                       "IdleEndpointsFunction"):
+        for policy in template["Resources"][logical_id]["Properties"]["Policies"]:
+            for statement in policy["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                if statement["Resource"] == "*":
+                    unscoped.update(actions)
+                for resource in statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]:
+                    arn = resource.get("Fn::Sub", "") if isinstance(resource, dict) else ""
+                    if ":sagemaker:" in arn or ":alarm:" in arn:
+                        assert arn.endswith(f"{naming.NAME_PREFIX}*"), arn
+    # Neither authorizes on a resource (Service Authorization Reference).
+    assert unscoped == {"sagemaker:ListEndpoints", "cloudwatch:GetMetricStatistics"}

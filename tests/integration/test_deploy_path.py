@@ -1,0 +1,268 @@
+"""Model ready -> pending batches and the dataset's endpoint; endpoint state changes; the idle guard.
+
+moto has no UpdateEndpoint: the update is checked against botocore's Stubber, which validates the
+request against the service model, and moto serves the rest."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from botocore.stub import Stubber
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.sagemaker import models as sagemaker_models
+
+from icflow import layout, naming
+from icflow.adapters.endpoint_metrics import EndpointMetrics, rollback_alarm_name
+from icflow.adapters.notifier import Notifier
+from icflow.adapters.run_store import RunStore
+from icflow.adapters.sagemaker_deploy import SageMakerDeploy
+from icflow.events.model_ready import ModelReadyDetail
+from icflow.pipeline_config import RealtimeSettings
+from icflow.usecases.deploy_model import EndpointDeployer, build_deploy_model
+from icflow.usecases.deploy_status import ENDPOINT_SK, BatchStatus, EndpointStatus, batch_sk
+from icflow.usecases.endpoint_state import EndpointChange, build_handle_endpoint_state
+from icflow.usecases.idle_endpoints import DeleteIdleEndpoints
+
+if TYPE_CHECKING:
+    from conftest import Stack
+
+DATASET = "caltech256"
+FIRST, SECOND = "3f2a9c41d0b7", "0a1b2c3d4e5f"
+REALTIME = b'{"deploy": {"realtime": {"enabled": true}}}'
+
+
+def _model(stack: Stack, run_id: str) -> ModelReadyDetail:
+    name = naming.model_name(DATASET, run_id)
+    stack.client("sagemaker").create_model(
+        ModelName=name, PrimaryContainer={"Image": "image-classification:1"}, ExecutionRoleArn=stack.settings.sagemaker_role_arn
+    )
+    RunStore(stack.client("dynamodb"), stack.settings.runs_table).update_dataset(
+        DATASET, {"current_model_name": name, "current_model_run_id": run_id}
+    )
+    return ModelReadyDetail(dataset=DATASET, run_id=run_id, model_name=name, job_name=name,
+                            model_data_url=f"s3://{stack.bucket}/artifacts/{DATASET}/{name}/output/model.tar.gz", metrics={})
+
+
+def _runs(stack: Stack) -> RunStore:
+    return RunStore(stack.client("dynamodb"), stack.settings.runs_table)
+
+
+def _endpoint_record(stack: Stack) -> dict[str, Any]:
+    item = _runs(stack).get_item(DATASET, ENDPOINT_SK)
+    assert item is not None
+    return item
+
+
+def _backend(stack: Stack) -> Any:
+    return sagemaker_models.sagemaker_backends[DEFAULT_ACCOUNT_ID][stack.settings.region]
+
+
+def test_a_ready_model_starts_the_pending_batches(stack: Stack) -> None:
+    s3 = stack.client("s3")
+    s3.put_object(Bucket=stack.bucket, Key=f"{layout.BATCH}{DATASET}/a.jpg", Body=b"\xff\xd8\xff\xe0jpeg")
+    _runs(stack).create_item(DATASET, batch_sk("b" * 20), "batch", BatchStatus.PENDING.value, {"batch_id": "b" * 20})
+
+    outcome = build_deploy_model(stack.settings, stack.session)(_model(stack, FIRST))
+
+    (batch,) = outcome["batches"]
+    assert batch["action"] == "started" and "endpoint" not in outcome
+    job = stack.client("sagemaker").describe_transform_job(TransformJobName=batch["job_name"])
+    assert job["ModelName"] == naming.model_name(DATASET, FIRST)
+    assert _runs(stack).get_item(DATASET, batch_sk("b" * 20))["status"] == BatchStatus.TRANSFORMING
+
+
+def test_the_first_model_creates_the_endpoint_and_a_repeat_changes_nothing(stack: Stack) -> None:
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(DATASET), Body=REALTIME)
+    ready = _model(stack, FIRST)
+    deploy = build_deploy_model(stack.settings, stack.session)
+
+    first = deploy(ready)["endpoint"]
+    again = deploy(ready)["endpoint"]
+
+    assert first["action"] == "endpoint_creating" and again["action"] == "endpoint_unchanged"
+    endpoints = stack.client("sagemaker").list_endpoints()["Endpoints"]
+    assert [endpoint["EndpointName"] for endpoint in endpoints] == [naming.endpoint_name(DATASET)]
+    record = _endpoint_record(stack)
+    assert record["status"] == EndpointStatus.CREATING and record["configs"] == [naming.endpoint_config_name(DATASET, FIRST)]
+
+
+def test_a_later_model_updates_the_endpoint_in_place_blue_green_with_rollback(stack: Stack) -> None:
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(DATASET), Body=REALTIME)
+    build_deploy_model(stack.settings, stack.session)(_model(stack, FIRST))
+    _backend(stack).endpoints[naming.endpoint_name(DATASET)].endpoint_status = "InService"
+    second = _model(stack, SECOND)
+    realtime = RealtimeSettings(enabled=True, blue_green=True, auto_rollback=True)
+    # moto has no UpdateEndpoint: the stub checks the request against the service model and answers it.
+    sagemaker = stack.client("sagemaker")
+    stub = Stubber(sagemaker)
+    stub.add_response(
+        "update_endpoint",
+        {"EndpointArn": f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{naming.endpoint_name(DATASET)}"},
+        {
+            "EndpointName": naming.endpoint_name(DATASET),
+            "EndpointConfigName": naming.endpoint_config_name(DATASET, SECOND),
+            "DeploymentConfig": {
+                "BlueGreenUpdatePolicy": {
+                    "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 300},
+                    "TerminationWaitInSeconds": 600,
+                },
+                "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": rollback_alarm_name(naming.endpoint_name(DATASET))}]},
+            },
+        },
+    )
+    deploy = _PassThroughDeploy(sagemaker, stack.client("sagemaker"))
+    deployer = EndpointDeployer(_runs(stack), deploy, EndpointMetrics(stack.client("cloudwatch")))
+
+    with stub:
+        outcome = deployer.deploy(DATASET, naming.endpoint_config_name(DATASET, SECOND), second.model_name, realtime)
+        stub.assert_no_pending_responses()
+
+    assert outcome["action"] == "endpoint_updating"
+    assert len(stack.client("sagemaker").list_endpoints()["Endpoints"]) == 1
+    alarms = stack.client("cloudwatch").describe_alarms()["MetricAlarms"]
+    assert [alarm["AlarmName"] for alarm in alarms] == [rollback_alarm_name(naming.endpoint_name(DATASET))]
+    record = _endpoint_record(stack)
+    assert record["status"] == EndpointStatus.UPDATING and record["target_config"] == naming.endpoint_config_name(DATASET, SECOND)
+
+
+class _PassThroughDeploy(SageMakerDeploy):
+    """SageMakerDeploy whose UpdateEndpoint goes to the stubbed client and everything else to moto."""
+
+    def __init__(self, stubbed: Any, moto: Any) -> None:
+        super().__init__(moto)
+        self._stubbed = stubbed
+
+    def update_endpoint(self, name: str, config_name: str, blue_green: bool, rollback_alarm: str | None) -> None:
+        SageMakerDeploy(self._stubbed).update_endpoint(name, config_name, blue_green, rollback_alarm)
+
+
+def _serve(stack: Stack, config_run: str) -> None:
+    """The endpoint as SageMaker leaves it: in service on that run's config."""
+    endpoint = _backend(stack).endpoints[naming.endpoint_name(DATASET)]
+    endpoint.endpoint_status = "InService"
+    endpoint.endpoint_config_name = naming.endpoint_config_name(DATASET, config_run)
+
+
+def _two_configs(stack: Stack) -> None:
+    """First model served; the second one's config created and asked for."""
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(DATASET), Body=REALTIME)
+    build_deploy_model(stack.settings, stack.session)(_model(stack, FIRST))
+    _serve(stack, FIRST)
+    second = _model(stack, SECOND)
+    deploy = SageMakerDeploy(stack.client("sagemaker"))
+    deploy.create_endpoint_config(naming.endpoint_config_name(DATASET, SECOND), second.model_name, "ml.m5.large", 1, {})
+    runs = _runs(stack)
+    record = runs.get_item(DATASET, ENDPOINT_SK)
+    configs = sorted({*record["configs"], naming.endpoint_config_name(DATASET, SECOND)})
+    runs.transition_item(DATASET, ENDPOINT_SK, EndpointStatus.UPDATING.value, (record["status"],),
+                         fields={"configs": configs, "target_config": naming.endpoint_config_name(DATASET, SECOND),
+                                 "wanted_config": naming.endpoint_config_name(DATASET, SECOND), "wanted_model": second.model_name})
+
+
+def _change(status: str) -> EndpointChange:
+    return EndpointChange(naming.endpoint_name(DATASET), status, {"icflow:dataset": DATASET})
+
+
+def test_in_service_on_the_new_config_deletes_the_superseded_config_and_its_unused_model(stack: Stack) -> None:
+    _two_configs(stack)
+    _serve(stack, SECOND)
+    queue = stack.subscribe_queue()
+
+    outcome = build_handle_endpoint_state(stack.settings, stack.session)(_change("IN_SERVICE"))
+
+    assert outcome["action"] == "in_service"
+    assert outcome["deleted"] == [naming.endpoint_config_name(DATASET, FIRST), naming.model_name(DATASET, FIRST)]
+    configs = [c["EndpointConfigName"] for c in stack.client("sagemaker").list_endpoint_configs()["EndpointConfigs"]]
+    assert configs == [naming.endpoint_config_name(DATASET, SECOND)]
+    models = [m["ModelName"] for m in stack.client("sagemaker").list_models()["Models"]]
+    assert models == [naming.model_name(DATASET, SECOND)]
+    assert _endpoint_record(stack)["status"] == EndpointStatus.IN_SERVICE
+    assert any("in service" in message or "serves" in message for message in stack.notifications(queue))
+
+
+def test_a_model_a_pending_batch_needs_is_kept(stack: Stack) -> None:
+    _two_configs(stack)
+    _serve(stack, SECOND)
+    _runs(stack).create_item(DATASET, batch_sk("c" * 20), "batch", BatchStatus.TRANSFORMING.value,
+                             {"batch_id": "c" * 20, "model_name": naming.model_name(DATASET, FIRST)})
+
+    outcome = build_handle_endpoint_state(stack.settings, stack.session)(_change("IN_SERVICE"))
+
+    assert outcome["deleted"] == [naming.endpoint_config_name(DATASET, FIRST)]
+    assert naming.model_name(DATASET, FIRST) in [m["ModelName"] for m in stack.client("sagemaker").list_models()["Models"]]
+
+
+def test_in_service_on_the_old_config_is_a_rollback_and_is_recorded(stack: Stack) -> None:
+    _two_configs(stack)
+    _serve(stack, FIRST)
+
+    outcome = build_handle_endpoint_state(stack.settings, stack.session)(_change("IN_SERVICE"))
+
+    assert outcome["action"] == "rolled_back"
+    record = _endpoint_record(stack)
+    assert record["status"] == EndpointStatus.ROLLED_BACK and naming.endpoint_config_name(DATASET, SECOND) in record["reason"]
+    # The model that failed to deploy is the dataset's current model: never deleted.
+    assert naming.model_name(DATASET, SECOND) in [m["ModelName"] for m in stack.client("sagemaker").list_models()["Models"]]
+
+
+def test_a_failed_endpoint_is_recorded_and_notified(stack: Stack) -> None:
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(DATASET), Body=REALTIME)
+    build_deploy_model(stack.settings, stack.session)(_model(stack, FIRST))
+    _backend(stack).endpoints[naming.endpoint_name(DATASET)].endpoint_status = "Failed"
+    queue = stack.subscribe_queue()
+
+    outcome = build_handle_endpoint_state(stack.settings, stack.session)(_change("FAILED"))
+
+    assert outcome["action"] == "failed" and _endpoint_record(stack)["status"] == EndpointStatus.FAILED
+    assert any("failed" in message for message in stack.notifications(queue))
+
+
+def test_a_stale_event_changes_nothing(stack: Stack) -> None:
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(DATASET), Body=REALTIME)
+    build_deploy_model(stack.settings, stack.session)(_model(stack, FIRST))
+    _serve(stack, FIRST)
+
+    outcome = build_handle_endpoint_state(stack.settings, stack.session)(_change("FAILED"))
+
+    assert outcome["action"] == "stale" and _endpoint_record(stack)["status"] == EndpointStatus.CREATING
+
+
+def _guard(stack: Stack, hours: int) -> DeleteIdleEndpoints:
+    return DeleteIdleEndpoints(hours, _runs(stack), SageMakerDeploy(stack.client("sagemaker")),
+                               EndpointMetrics(stack.client("cloudwatch")),
+                               Notifier(stack.client("sns"), stack.settings.notifications_topic_arn))
+
+
+def _idle_endpoint(stack: Stack) -> str:
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(DATASET), Body=REALTIME)
+    build_deploy_model(stack.settings, stack.session)(_model(stack, FIRST))
+    _serve(stack, FIRST)
+    return naming.endpoint_name(DATASET)
+
+
+def test_the_idle_guard_deletes_an_endpoint_without_invocations_and_records_it(stack: Stack) -> None:
+    name = _idle_endpoint(stack)
+    later = datetime.now(timezone.utc) + timedelta(hours=25)
+
+    outcome = _guard(stack, 24)(later)
+
+    assert outcome["deleted"] == [name]
+    assert stack.client("sagemaker").list_endpoints()["Endpoints"] == []
+    assert _endpoint_record(stack)["status"] == EndpointStatus.DELETED_IDLE
+
+
+def test_the_idle_guard_keeps_a_used_endpoint_and_does_nothing_at_zero(stack: Stack) -> None:
+    name = _idle_endpoint(stack)
+    now = datetime.now(timezone.utc)
+    stack.client("cloudwatch").put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[{"MetricName": "Invocations", "Value": 3, "Timestamp": now + timedelta(hours=1),
+                     "Dimensions": [{"Name": "EndpointName", "Value": name}, {"Name": "VariantName", "Value": "AllTraffic"}]}],
+    )
+
+    assert _guard(stack, 24)(now + timedelta(hours=24, minutes=30))["deleted"] == []
+    assert _guard(stack, 0)(now + timedelta(days=30)) == {"action": "disabled", "deleted": []}
+    assert len(stack.client("sagemaker").list_endpoints()["Endpoints"]) == 1

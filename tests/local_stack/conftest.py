@@ -1,0 +1,95 @@
+"""Helpers for the local stack tests: bounded waits, a tiny real image dataset, the stack on free ports."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from icflow.recordio.framing import RecordWriter
+from icflow.recordio.image_record import pack_image_record
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "template.yaml"
+
+# Three classes a ResNet-20 tells apart after one or two epochs: red, green and blue squares with noise.
+CLASS_COLORS = ((200, 40, 40), (40, 200, 40), (40, 40, 200))
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
+    """Polls until `check()` is truthy; fails naming `what` did not happen within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"{what} did not happen within {timeout:.0f} s (last seen: {value!r})")
+
+
+def tiny_image(label: int, rng: random.Random, size: int = 28) -> bytes:
+    base = CLASS_COLORS[label]
+    image = Image.new("RGB", (size, size))
+    image.putdata([tuple(max(0, min(255, c + rng.randint(-40, 40))) for c in base) for _ in range(size * size)])
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=90)
+    return out.getvalue()
+
+
+def tiny_recordio(per_class: int, seed: int) -> bytes:
+    """A .rec of `per_class` 28x28 JPEG images of each class, shuffled."""
+    rng = random.Random(seed)
+    labels = [label for label in range(len(CLASS_COLORS)) for _ in range(per_class)]
+    rng.shuffle(labels)
+    buffer = io.BytesIO()
+    writer = RecordWriter(buffer)
+    for index, label in enumerate(labels):
+        writer.write(pack_image_record(label, tiny_image(label, rng), index))
+    return buffer.getvalue()
+
+
+def tiny_pipeline() -> bytes:
+    """Small enough that training takes seconds on two CPU cores."""
+    return json.dumps({"hyperparameters": {
+        "num_layers": 20, "image_shape": "3,28,28", "epochs": 2, "mini_batch_size": 8, "learning_rate": 0.05,
+    }}).encode()
+
+
+@pytest.fixture(scope="package")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The real template.yaml on free ports, in a tmp work dir; started once for this folder's tests."""
+    from icflow_tools.local_stack.stack import LocalStack, StackOptions
+
+    from icflow_tools.local_stack.environment import FAKE_CREDENTIALS
+
+    work_dir = tmp_path_factory.mktemp("local-stack")
+    options = StackOptions(template=TEMPLATE, work_dir=work_dir, state_file=work_dir / "local.json")
+    with pytest.MonkeyPatch.context() as patch:
+        # The local SageMaker's clients use the process's credentials, as `icflow local up` sets them.
+        for name, value in FAKE_CREDENTIALS.items():
+            patch.setenv(name, value)
+        with LocalStack(options) as stack:
+            yield stack
+
+
+@pytest.fixture
+def wait() -> Callable[..., Any]:
+    return wait_for
+
+
+@pytest.fixture
+def tiny_dataset() -> dict[str, bytes]:
+    """pipeline.json, train and validation of a three-class dataset, by path below datasets/<dataset>/."""
+    return {
+        "pipeline.json": tiny_pipeline(),
+        "train/colors_train.rec": tiny_recordio(per_class=8, seed=1),
+        "validation/colors_val.rec": tiny_recordio(per_class=3, seed=2),
+    }
