@@ -15,7 +15,7 @@ SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 SAM_BUILD_PYTHON := 3.13.0
 SAM_SOURCES := template.yaml samconfig.toml layers/icflow/requirements.txt $(shell find functions layers/icflow/icflow -name '*.py' -not -path '*/__pycache__/*')
 
-.PHONY: install test bench clean sam-validate sam-build checkov
+.PHONY: install demo test bench clean sam-validate sam-build checkov
 
 install: $(VENV)/.installed
 
@@ -54,6 +54,10 @@ sam-build: .aws-sam/build/template.yaml
 .aws-sam/build/template.yaml: $(SAM_VENV)/.installed $(SAM_SOURCES)
 	PYENV_VERSION=$(SAM_BUILD_PYTHON) $(SAM) build
 	touch $@
+
+# The whole flow on this machine (README's first command): local stack, digits, training, batch, endpoint.
+demo: install
+	$(BIN)/icflow demo
 
 # tests/build runs the sam build output, so the build comes first.
 test: install $(MXNET_VENV)/.installed sam-validate checkov sam-build

@@ -29,17 +29,16 @@ import boto3
 import numpy as np
 from icflow.recordio import IndexedRecordWriter, pack_image_record
 from moto.server import ThreadedMotoServer
-from PIL import Image
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
+from icflow_tools.demo.digits import SIDE, digit_png
 from icflow_tools.local_sagemaker import LocalSageMaker
 from icflow_tools.trainer.api import TrainingResult
 
 REGION = "us-east-1"
 IMAGE = "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1"
 ROLE = "arn:aws:iam::123456789012:role/bench"
-SIDE = 28
 
 
 class NoOpAlgorithm:
@@ -73,13 +72,6 @@ def wait(check: Callable[[], Any], timeout: float = 600.0) -> Any:
             return value
         time.sleep(0.02)
     raise TimeoutError("gave up waiting")
-
-
-def digit_png(pixels: np.ndarray) -> bytes:
-    grey = Image.fromarray((pixels * (255 / 16)).astype(np.uint8), "L").resize((SIDE, SIDE), Image.Resampling.BILINEAR)
-    out = io.BytesIO()
-    grey.convert("RGB").save(out, format="PNG")
-    return out.getvalue()
 
 
 def recordio(images: np.ndarray, labels: np.ndarray) -> bytes:

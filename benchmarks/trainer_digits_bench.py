@@ -14,7 +14,6 @@ the trained model. Other processes share the cores, so it also prints the CPU se
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import resource
 import tempfile
@@ -23,23 +22,14 @@ from pathlib import Path
 
 import numpy as np
 from icflow.recordio import IndexedRecordWriter, pack_image_record
-from PIL import Image
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
+from icflow_tools.demo.digits import SIDE, digit_png
 from icflow_tools.trainer import Channel, load_model, train
 
 TARGET_ACCURACY = 0.95
 TARGET_SECONDS = 60.0
-SIDE = 28
-
-
-def digit_png(pixels: np.ndarray) -> bytes:
-    """An 8x8 digit (0-16) as a 28x28 RGB PNG, upscaled bilinearly."""
-    grey = Image.fromarray((pixels * (255 / 16)).astype(np.uint8), "L").resize((SIDE, SIDE), Image.Resampling.BILINEAR)
-    buffer = io.BytesIO()
-    grey.convert("RGB").save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def write_channel(folder: Path, images: np.ndarray, labels: np.ndarray) -> Channel:

@@ -65,13 +65,14 @@ def tiny_pipeline() -> bytes:
 
 @pytest.fixture(scope="package")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The real template.yaml on free ports, in a tmp work dir; started once for this folder's tests."""
+    """The real template.yaml on free ports, in a tmp work dir; started once for this folder's tests. The batching
+    window is short, and long enough for test_demo's 92 uploads (about 4 s)."""
+    from icflow_tools.local_stack.environment import FAKE_CREDENTIALS
     from icflow_tools.local_stack.stack import LocalStack, StackOptions
 
-    from icflow_tools.local_stack.environment import FAKE_CREDENTIALS
-
     work_dir = tmp_path_factory.mktemp("local-stack")
-    options = StackOptions(template=TEMPLATE, work_dir=work_dir, state_file=work_dir / "local.json")
+    options = StackOptions(template=TEMPLATE, work_dir=work_dir, state_file=work_dir / "local.json",
+                           parameters={"BatchMaximumBatchingWindowSeconds": "10"})
     with pytest.MonkeyPatch.context() as patch:
         # The local SageMaker's clients use the process's credentials, as `icflow local up` sets them.
         for name, value in FAKE_CREDENTIALS.items():

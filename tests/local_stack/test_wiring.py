@@ -39,6 +39,14 @@ Resources:
     Type: AWS::SQS::Queue
   DeadLetters:
     Type: AWS::SQS::Queue
+  Parked:
+    Type: AWS::SQS::Queue
+  ToParked:
+    Type: AWS::Events::Rule
+    Properties:
+      EventPattern: {source: [tests.parked]}
+      Targets:
+        - {Id: Parked, Arn: !GetAtt Parked.Arn}
   Topic:
     Type: AWS::SNS::Topic
     Condition: HasTopic
@@ -135,6 +143,15 @@ def test_rules_deliver_matching_events_whole(small_stack: Any, wait: Callable[..
     event = records[0]["event"]
     assert set(event) == {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
     assert event["account"] == "123456789012" and event["time"].endswith("Z")
+
+
+def test_a_queue_target_receives_the_whole_event(small_stack: Any, wait: Callable[..., Any]) -> None:
+    _put_event(small_stack, {"kind": "parked"}, source="tests.parked")
+    sqs = small_stack.client("sqs")
+    url = small_stack.state()["resources"]["Parked"]["Ref"]
+    message = wait(lambda: sqs.receive_message(QueueUrl=url).get("Messages"), 30, "the event reaching Parked")[0]
+    event = json.loads(message["Body"])
+    assert event["account"] == "123456789012" and event["detail"] == {"kind": "parked"}
 
 
 def test_environment_has_globals_and_resolved_references(small_stack: Any, wait: Callable[..., Any]) -> None:

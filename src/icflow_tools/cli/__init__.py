@@ -13,7 +13,9 @@ import sys
 
 from icflow.errors import IcflowError
 
-COMMAND_MODULES: tuple[str, ...] = ("pack", "inspect", "unpack", "local", "invoke", "predict", "status", "cleanup")
+COMMAND_MODULES: tuple[str, ...] = (
+    "pack", "inspect", "unpack", "local", "invoke", "predict", "status", "cleanup", "demo",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ from typing import Any
 from icflow.errors import IcflowError
 from icflow_tools.local_stack import resources
 from icflow_tools.local_stack.functions import (
+    TARGET_INPUT_OPTIONS,
     FunctionSpec,
     build_function,
     function_names,
@@ -122,7 +123,7 @@ class StackBuilder:
 
     def _rule(self, logical_id: str, props: dict[str, Any]) -> Attributes:
         """A rule declared as AWS::Events::Rule: targets that are the template's functions go through a queue."""
-        from icflow_tools.local_stack.wiring import put_rule
+        from icflow_tools.local_stack.wiring import WHOLE_EVENT, put_rule
 
         name = props.get("Name") or self.target.physical_name(logical_id, 64)
         function_arns = {
@@ -132,10 +133,11 @@ class StackBuilder:
         targets, deliveries = [], []
         for target in props.get("Targets", []):
             function_id = function_arns.get(target["Arn"])
+            options = {k: target[k] for k in TARGET_INPUT_OPTIONS if k in target}
             if function_id is None:
-                targets.append(target)
+                # moto's default delivery drops the event's `account`; AWS sends the whole event.
+                targets.append(target if options else {**target, "InputTransformer": WHOLE_EVENT})
             else:
-                options = {k: target[k] for k in ("Input", "InputPath", "InputTransformer") if k in target}
                 deliveries.append((function_id, target["Id"], options))
         bus = props.get("EventBusName", "default")
         arn, delivered = put_rule(self.target, name, bus, props.get("EventPattern"), props.get("ScheduleExpression"),

@@ -12,6 +12,9 @@ from icflow_tools.local_stack.intrinsics import Resolver
 from icflow_tools.local_stack.resources import Target
 from icflow_tools.local_stack.template import function_properties
 
+# What a rule target may say about the input it receives (otherwise: the whole event).
+TARGET_INPUT_OPTIONS = ("Input", "InputPath", "InputTransformer")
+
 logger = logging.getLogger(__name__)
 
 RULE_EVENT_TYPES = ("EventBridgeRule", "CloudWatchEvent", "Schedule")
@@ -99,7 +102,7 @@ def _layer_dirs(layers: list[Any], layer_paths: dict[str, Path], logical_id: str
 
 def _rule_source(target: Target, logical_id: str, event_name: str, props: dict[str, Any]) -> RuleSource:
     bus = props.get("EventBusName", "default")
-    options = {key: props[key] for key in ("Input", "InputPath", "InputTransformer") if key in props}
+    options = {key: props[key] for key in TARGET_INPUT_OPTIONS if key in props}
     return RuleSource(
         event_name=event_name,
         rule_name=rule_names(target, logical_id, event_name, bus)["Ref"],
