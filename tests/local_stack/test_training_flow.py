@@ -26,6 +26,11 @@ def _latest(s3: Any, bucket: str) -> dict[str, Any] | None:
     return json.loads(body)
 
 
+def _jobs(sagemaker: Any) -> list[dict[str, Any]]:
+    """This dataset's training jobs; other tests of the folder share the stack."""
+    return sagemaker.list_training_jobs(NameContains=f"icflow-{DATASET}-")["TrainingJobSummaries"]
+
+
 def _runs(dynamodb: Any, table: str) -> list[dict[str, Any]]:
     items = dynamodb.query(
         TableName=table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": f"DATASET#{DATASET}"}}
@@ -41,8 +46,7 @@ def test_uploads_train_a_model_once(local_stack: Any, tiny_dataset: dict[str, by
     for relative, body in tiny_dataset.items():  # validation last, as the README asks
         s3.put_object(Bucket=bucket, Key=f"{layout.dataset_prefix(DATASET)}{relative}", Body=body)
 
-    jobs = wait(lambda: sagemaker.list_training_jobs()["TrainingJobSummaries"], START_SECONDS,
-                "DatasetUploadFunction starting a training job after the uploads")
+    jobs = wait(lambda: _jobs(sagemaker), START_SECONDS, "DatasetUploadFunction starting a training job after the uploads")
     assert len(jobs) == 1 and jobs[0]["TrainingJobName"].startswith(f"icflow-{DATASET}-")
     job_name = jobs[0]["TrainingJobName"]
 
@@ -66,7 +70,7 @@ def test_uploads_train_a_model_once(local_stack: Any, tiny_dataset: dict[str, by
     key = f"{layout.dataset_prefix(DATASET)}validation/colors_val.rec"
     s3.put_object(Bucket=bucket, Key=key, Body=tiny_dataset["validation/colors_val.rec"])
     wait(lambda: upload.invocations > before, START_SECONDS, "DatasetUploadFunction receiving the duplicate upload")
-    assert len(sagemaker.list_training_jobs()["TrainingJobSummaries"]) == 1
+    assert len(_jobs(sagemaker)) == 1
     assert len(_runs(dynamodb, table)) == 1
     assert _latest(s3, bucket)["status"] == "model_ready"
 

@@ -4,13 +4,14 @@ moto cannot invoke Lambda, but it delivers rule matches to SQS targets; so each 
 queue `<rule>-N-to-function`, and an AsyncPoller hands each message to the function as its event.
 
 moto does not run schedules: a ScheduleTimer (pollers.py) puts the scheduled event on the rule's queue. And
-moto matches a rule without an EventPattern against every event on the bus, so a schedule rule's queue is not
-registered as its target (nor any other target): only the timer fills it (otherwise every event would invoke the scheduled function,
-and a function that writes to the bucket would invoke itself without end).
+moto matches a rule without an EventPattern against every event on the bus, so a schedule rule gets no
+targets in moto and only the timer fills its queue; otherwise every event would invoke the scheduled
+function, and one that writes to the bucket would invoke itself without end.
 
-moto's default delivery drops the event's `account` and ignores a target's Input and InputPath; so the queue
-receives the whole event (the predefined `<aws.events.event.json>`), and `target_input` applies the target's
-Input, InputPath or InputTransformer as EventBridge would.
+moto's default delivery drops the event's `account` and ignores a target's Input and InputPath; so a queue
+(a function's, or one the template names as a target) receives the whole event (the predefined
+`<aws.events.event.json>`), and `target_input` applies a function target's Input, InputPath or
+InputTransformer as EventBridge would.
 """
 
 from __future__ import annotations
