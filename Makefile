@@ -66,6 +66,9 @@ test: install $(MXNET_VENV)/.installed sam-validate checkov sam-build
 bench: install $(MXNET_VENV)/.installed sam-build
 	ICFLOW_MXNET_PYTHON=$(MXNET_VENV)/bin/python $(BIN)/python benchmarks/recordio_bench.py
 	$(BIN)/python benchmarks/cold_start.py
+	$(BIN)/python benchmarks/label_outputs_bench.py
+	$(BIN)/python benchmarks/trainer_digits_bench.py
+	$(BIN)/python benchmarks/local_sagemaker_bench.py
 
 clean:
 	rm -rf $(VENV) $(MXNET_VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache

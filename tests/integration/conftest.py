@@ -11,7 +11,6 @@ from typing import Any
 
 import boto3
 import pytest
-import yaml
 from moto import mock_aws
 from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker.exceptions import ResourceInUseException
@@ -22,6 +21,7 @@ from icflow.recordio.image_record import pack_image_record
 from icflow.settings import Settings, load_settings
 from icflow.usecases.evaluate_dataset import EvaluateDataset, build_evaluate_dataset
 from icflow.usecases.job_state_change import HandleJobStateChange, build_handle_job_state_change
+from icflow_tools.local_stack.template import load_template as read_template
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "events"
@@ -37,27 +37,8 @@ def recordio(labels: list[int]) -> bytes:
     return buffer.getvalue()
 
 
-class _CloudFormationLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short-form intrinsics (!Ref, !GetAtt, !Sub, ...) as their long forms."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
-
-
-_CloudFormationLoader.add_multi_constructor("!", _intrinsic)
-
-
 def load_template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)
+    return read_template(TEMPLATE)
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 from icflow import layout
 from icflow.adapters.run_store import DATASET_SK, RunStore
 from icflow.errors import IcflowError
+from icflow.predictions.summary import SUMMARY_FILE
+from icflow.predictions.writers import PREDICTIONS_JSONL
 from icflow.usecases.deploy_status import BATCH_SK_PREFIX, ENDPOINT_SK, BatchStatus, EndpointStatus
 from icflow_tools.demo.digits import SIDE, DigitFolders, HeldOut, write_digit_folders
 
@@ -266,11 +268,11 @@ class DemoFlow:
                 raise IcflowError(f"batch {batch['batch_id']} is {batch['status']}: {batch.get('reason')}")
             local = outputs / batch["batch_id"]
             local.mkdir(parents=True, exist_ok=True)
-            for uri in (batch["predictions_uri"], batch["summary_uri"]):
-                (local / uri.rsplit("/", 1)[1]).write_bytes(self._get(uri))
-            rows = [json.loads(line) for line in (local / batch["predictions_uri"].rsplit("/", 1)[1]).read_text().splitlines()]
-            self.report.predictions.extend(rows)
-            self.report.summaries.append(json.loads((local / batch["summary_uri"].rsplit("/", 1)[1]).read_text()))
+            predictions, summary = self._get(batch["predictions_uri"]), self._get(batch["summary_uri"])
+            (local / PREDICTIONS_JSONL).write_bytes(predictions)
+            (local / SUMMARY_FILE).write_bytes(summary)
+            self.report.predictions.extend(json.loads(line) for line in predictions.splitlines())
+            self.report.summaries.append(json.loads(summary))
             say(f"  wrote {batch['predictions_uri']} and {batch['summary_uri']}; copies in {local}/")
         self.report.outputs_dir = outputs
         right = sum(1 for row in self.report.predictions if truth.get(row["image_uri"]) == row["label"])
