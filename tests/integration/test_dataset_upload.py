@@ -201,6 +201,14 @@ def test_sample_upload_events_name_the_decoded_key(sample_event, event_file: str
 def test_objects_outside_datasets_are_ignored(stack: Stack) -> None:
     outcome = stack.evaluate_dataset()(_upload(stack, "status/caltech256/latest.json"))
     assert outcome.action == "ignored"
+    assert outcome.reason.startswith("status/caltech256/latest.json is not a dataset file icflow watches")
+
+
+def test_objects_of_another_bucket_are_ignored_naming_both_buckets(stack: Stack) -> None:
+    upload = UploadedObject(bucket="someone-elses", key="datasets/caltech256/train/a.rec", etag="0")
+    outcome = stack.evaluate_dataset()(upload)
+    assert outcome.action == "ignored"
+    assert "in bucket someone-elses, not in this stack's bucket " + stack.bucket in outcome.reason
 
 
 def test_image_datasets_train_on_four_image_channels(stack: Stack) -> None:

@@ -19,8 +19,9 @@ def test_invoke_runs_a_function_with_a_sample_event(local_stack: Any, capsys: py
                    "--local-state", str(local_stack.options.state_file)])
     captured = capsys.readouterr()
     assert status == 0
-    # The sample event names another bucket: the function answers, and leaves it alone.
-    assert [outcome["action"] for outcome in json.loads(captured.out)["outcomes"]] == ["ignored"]
+    # The sample event names another bucket: the function answers, and leaves it alone, saying why.
+    (outcome,) = json.loads(captured.out)["outcomes"]
+    assert outcome["action"] == "ignored" and "not in this stack's bucket icflow-databucket" in outcome["reason"]
     assert "START RequestId" in captured.err and "REPORT RequestId" in captured.err
 
 
