@@ -69,7 +69,7 @@ def test_lists_maps_and_strings() -> None:
 def test_parameter_values() -> None:
     declared = {
         "Stage": {"Type": "String", "Default": "dev", "AllowedValues": ["dev", "prod"]},
-        "Count": {"Type": "Number", "Default": 1},
+        "Count": {"Type": "Number", "Default": 1, "MinValue": 0, "MaxValue": 300},
         "Spot": {"Type": "String", "Default": False},
         "Names": {"Type": "CommaDelimitedList", "Default": "a, b"},
         "Email": {"Type": "String"},
@@ -82,6 +82,10 @@ def test_parameter_values() -> None:
         parameter_values(declared, {"Stage": "test", "Email": "x"})
     with pytest.raises(IcflowError, match="unknown template parameter"):
         parameter_values(declared, {"Email": "x", "Typo": "1"})
+    with pytest.raises(IcflowError, match=r"Count=600 is outside 0\.\.300"):
+        parameter_values(declared, {"Email": "x", "Count": "600"})
+    with pytest.raises(IcflowError, match="Count='many' is not a number"):
+        parameter_values(declared, {"Email": "x", "Count": "many"})
 
 
 def test_short_forms_and_globals(tmp_path: Path) -> None:

@@ -247,6 +247,9 @@ class DemoFlow:
             list(pool.map(lambda upload: self._put(*upload), uploads))
         say(f"  put {len(held_out)} images and {len(JUNK)} other files ({', '.join(JUNK)}) under "
             f"s3://{self.bucket}/{folder} in {time.monotonic() - started:.1f} s")
+        window = self.stack.state()["parameters"].get("BatchMaximumBatchingWindowSeconds")
+        say(f"  the batch queue gathers uploads for {window} s (BatchMaximumBatchingWindowSeconds), then "
+            "BatchCollectFunction starts one transform job")
         shown: dict[str, str] = {}
 
         def batches_done() -> list[dict[str, Any]] | None:

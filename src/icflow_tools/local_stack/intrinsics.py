@@ -29,6 +29,18 @@ AttributeLookup = Callable[[str, str | None], Any]  # (logical id, attribute or 
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
 
+def _check_number(name: str, text: str, spec: Mapping[str, Any]) -> None:
+    """CloudFormation's checks of a Number parameter: a number, within MinValue and MaxValue."""
+    try:
+        number = float(text)
+    except ValueError:
+        raise IcflowError(f"template parameter {name}={text!r} is not a number") from None
+    low, high = spec.get("MinValue"), spec.get("MaxValue")
+    if (low is not None and number < float(low)) or (high is not None and number > float(high)):
+        raise IcflowError(f"template parameter {name}={text} is outside {low if low is not None else '-inf'}.."
+                          f"{high if high is not None else 'inf'}")
+
+
 def parameter_values(declared: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, Any]:
     """Each parameter's value: the override, else the default; lists for CommaDelimitedList, strings otherwise."""
     unknown = sorted(set(overrides) - set(declared))
@@ -46,6 +58,8 @@ def parameter_values(declared: Mapping[str, Any], overrides: Mapping[str, str]) 
         allowed = spec.get("AllowedValues")
         if allowed is not None and text not in [_scalar_text(item) for item in allowed]:
             raise IcflowError(f"template parameter {name}={text!r} is not one of {allowed}")
+        if spec.get("Type") == "Number":
+            _check_number(name, text, spec)
         values[name] = [item.strip() for item in text.split(",")] if spec.get("Type") == "CommaDelimitedList" else text
     return values
 
