@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,16 +17,31 @@ from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker.exceptions import ResourceInUseException
 
 from icflow import layout
+from icflow.observability import metrics
 from icflow.recordio.framing import RecordWriter
 from icflow.recordio.image_record import pack_image_record
-from icflow.settings import Settings, load_settings
-from icflow.usecases.evaluate_dataset import EvaluateDataset, build_evaluate_dataset
-from icflow.usecases.job_state_change import HandleJobStateChange, build_handle_job_state_change
+from icflow.settings import Settings, current_settings, load_settings
+from icflow.usecases import collect_batch, deploy_model, endpoint_state, idle_endpoints, transform_state
+from icflow.usecases.evaluate_dataset import EvaluateDataset, _cached_use_case, build_evaluate_dataset
+from icflow.usecases.job_state_change import (
+    HandleJobStateChange,
+    build_handle_job_state_change,
+    handle_job_state_change_from_environment,
+)
 from icflow_tools.local_stack.template import load_template as read_template
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "events"
 TEMPLATE = REPO / "template.yaml"
+FUNCTIONS = REPO / "functions"
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+# What a handler builds once per execution environment: the settings and each function's use case.
+ENVIRONMENT_CACHES = (
+    current_settings, _cached_use_case, handle_job_state_change_from_environment,
+    collect_batch.collect_batch_from_environment, transform_state.handle_transform_state_from_environment,
+    deploy_model.deploy_model_from_environment, endpoint_state.handle_endpoint_state_from_environment,
+    idle_endpoints.delete_idle_endpoints_from_environment,
+)
 
 
 def recordio(labels: list[int]) -> bytes:
@@ -206,6 +222,25 @@ def stack(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[St
         yield Stack(load_settings(environment), environment, session)
 
 
+@pytest.fixture
+def handler_of(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Handler]]:
+    """Loads functions/<name>/app.py and returns its lambda_handler, in a new execution environment: settings
+    and use cases are built again from this test's stack."""
+    # The Metrics object read its namespace when first imported, possibly before the stack's environment.
+    monkeypatch.setattr(metrics.provider, "namespace", stack.environment["POWERTOOLS_METRICS_NAMESPACE"])
+
+    def load(function: str) -> Handler:
+        spec = importlib.util.spec_from_file_location(f"icflow_function_{function}", FUNCTIONS / function / "app.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.lambda_handler
+
+    for cache in ENVIRONMENT_CACHES:
+        cache.cache_clear()
+    yield load
+    for cache in ENVIRONMENT_CACHES:
+        cache.cache_clear()
 
 
 @pytest.fixture

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -16,46 +13,19 @@ from icflow.events.endpoint_state import ENDPOINT_STATE_CHANGE
 from icflow.events.model_ready import MODEL_READY_DETAIL_TYPE, MODEL_READY_SOURCE
 from icflow.events.sagemaker_state import FINAL_STATES, SAGEMAKER_SOURCE
 from icflow.events.transform_state import TRANSFORM_STATE_CHANGE
-from icflow.observability import metrics
-from icflow.settings import current_settings
-from icflow.usecases import collect_batch, deploy_model, endpoint_state, idle_endpoints, transform_state
 
 if TYPE_CHECKING:
     from conftest import Stack
 
-FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 
-
-def _handler(function: str) -> Any:
-    spec = importlib.util.spec_from_file_location(f"icflow_function_{function}", FUNCTIONS / function / "app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.lambda_handler
-
-
-@pytest.fixture
-def fresh_environment(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(metrics.provider, "namespace", stack.environment["POWERTOOLS_METRICS_NAMESPACE"])
-    caches = (current_settings, collect_batch.collect_batch_from_environment,
-              transform_state.handle_transform_state_from_environment, deploy_model.deploy_model_from_environment,
-              endpoint_state.handle_endpoint_state_from_environment, idle_endpoints.delete_idle_endpoints_from_environment)
-    for cache in caches:
-        cache.cache_clear()
-    yield
-    for cache in caches:
-        cache.cache_clear()
-
-
-@pytest.mark.usefixtures("fresh_environment")
-def test_the_queue_handler_reports_a_poison_message_alone(stack: Stack, sample_event, lambda_context) -> None:
+def test_the_queue_handler_reports_a_poison_message_alone(handler_of, stack: Stack, sample_event, lambda_context) -> None:
     s3 = stack.client("s3")
     s3.put_object(Bucket=stack.bucket, Key="batch/caltech256/holiday/day 1/IMG_0001.jpg", Body=b"\xff\xd8\xff\xe0jpeg")
     s3.put_object(Bucket=stack.bucket, Key="batch/caltech256/IMG_0002.png", Body=b"\x89PNG\r\n\x1a\npng")
     event = sample_event("sqs_batch_uploads.json")
     event["Records"].append({**event["Records"][0], "messageId": "poison", "body": "{not json"})
 
-    response = _handler("batch_collect")(event, lambda_context)
+    response = handler_of("batch_collect")(event, lambda_context)
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "poison"}]}
     listing = s3.list_objects_v2(Bucket=stack.bucket, Prefix=layout.TRANSFORM_INPUT)["Contents"]
@@ -64,15 +34,13 @@ def test_the_queue_handler_reports_a_poison_message_alone(stack: Stack, sample_e
     assert body[1:] == ["IMG_0002.png", "holiday/day 1/IMG_0001.jpg"]
 
 
-@pytest.mark.usefixtures("fresh_environment")
-def test_the_model_ready_handler_takes_the_sample_event(stack: Stack, sample_event, lambda_context) -> None:
-    outcome = _handler("model_deploy")(sample_event("model_ready.json"), lambda_context)
+def test_the_model_ready_handler_takes_the_sample_event(handler_of, stack: Stack, sample_event, lambda_context) -> None:
+    outcome = handler_of("model_deploy")(sample_event("model_ready.json"), lambda_context)
     assert outcome == {"dataset": "caltech256", "model_name": "icflow-caltech256-3f2a9c41d0b7", "batches": []}
 
 
-@pytest.mark.usefixtures("fresh_environment")
 @pytest.mark.parametrize("event_file", ["transform_job_completed.json", "transform_job_failed.json"])
-def test_the_transform_handler_ignores_jobs_this_stack_did_not_start(stack: Stack, sample_event, lambda_context, event_file: str) -> None:
+def test_the_transform_handler_ignores_jobs_this_stack_did_not_start(handler_of, stack: Stack, sample_event, lambda_context, event_file: str) -> None:
     stack.client("sagemaker").create_model(ModelName="icflow-caltech256-3f2a9c41d0b7", PrimaryContainer={"Image": "x"},
                                            ExecutionRoleArn=stack.settings.sagemaker_role_arn)
     detail = sample_event(event_file)["detail"]
@@ -80,19 +48,17 @@ def test_the_transform_handler_ignores_jobs_this_stack_did_not_start(stack: Stac
         TransformJobName=detail["TransformJobName"], ModelName=detail["ModelName"], TransformInput=detail["TransformInput"],
         TransformOutput=detail["TransformOutput"], TransformResources=detail["TransformResources"],
     )
-    outcome = _handler("transform_state")(sample_event(event_file), lambda_context)
+    outcome = handler_of("transform_state")(sample_event(event_file), lambda_context)
     assert outcome["action"] == "ignored" and outcome["reason"] == "no such batch in this stack"
 
 
-@pytest.mark.usefixtures("fresh_environment")
 @pytest.mark.parametrize("event_file", ["endpoint_in_service.json", "endpoint_failed.json", "endpoint_updating_rollback.json"])
-def test_the_endpoint_handler_ignores_endpoints_that_do_not_exist(stack: Stack, sample_event, lambda_context, event_file: str) -> None:
-    assert _handler("endpoint_state")(sample_event(event_file), lambda_context)["action"] == "ignored"
+def test_the_endpoint_handler_ignores_endpoints_that_do_not_exist(handler_of, stack: Stack, sample_event, lambda_context, event_file: str) -> None:
+    assert handler_of("endpoint_state")(sample_event(event_file), lambda_context)["action"] == "ignored"
 
 
-@pytest.mark.usefixtures("fresh_environment")
-def test_the_scheduled_guard_runs_with_the_sample_event(stack: Stack, sample_event, lambda_context) -> None:
-    assert _handler("idle_endpoints")(sample_event("scheduled_idle_check.json"), lambda_context) == {"action": "checked", "deleted": []}
+def test_the_scheduled_guard_runs_with_the_sample_event(handler_of, stack: Stack, sample_event, lambda_context) -> None:
+    assert handler_of("idle_endpoints")(sample_event("scheduled_idle_check.json"), lambda_context) == {"action": "checked", "deleted": []}
 
 
 def _rule_pattern(template: dict[str, Any], function: str) -> dict[str, Any]:

@@ -49,7 +49,7 @@ def find(sagemaker: Any, dataset: str) -> dict[str, list[str]]:
 def run(args: argparse.Namespace) -> int:
     from icflow.adapters.run_store import RunStore
     from icflow.adapters.sagemaker_deploy import SageMakerDeploy
-    from icflow.usecases.deploy_status import ENDPOINT_SK, EndpointStatus
+    from icflow.usecases.deploy_status import ANY_ENDPOINT_STATUS, ENDPOINT_SK, EndpointStatus
 
     resources = resolve(args)
     sagemaker = resources.client("sagemaker")
@@ -75,8 +75,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"deleted {sum(len(names) for names in found.values())} resources")
     if resources.table and found["endpoint"]:
         store = RunStore(resources.client("dynamodb"), resources.table)
-        if store.get_item(args.dataset, ENDPOINT_SK) is not None:
-            every = tuple(status.value for status in EndpointStatus)
-            store.transition_item(args.dataset, ENDPOINT_SK, EndpointStatus.DELETED.value, every,
-                                  fields={"configs": [], "target_config": None}, reason="deleted by icflow cleanup")
+        # No item (an endpoint icflow did not record): the transition's condition leaves the table alone.
+        store.transition_item(args.dataset, ENDPOINT_SK, EndpointStatus.DELETED.value, ANY_ENDPOINT_STATUS,
+                              fields={"configs": [], "target_config": None}, reason="deleted by icflow cleanup")
     return 0

@@ -28,7 +28,13 @@ from icflow.observability import logger, metrics
 from icflow.pipeline_config import RealtimeSettings
 from icflow.settings import Settings, current_settings
 from icflow.training_request import TAG_DATASET
-from icflow.usecases.deploy_status import BATCH_SK_PREFIX, ENDPOINT_SK, BatchStatus, EndpointStatus
+from icflow.usecases.deploy_status import (
+    ANY_ENDPOINT_STATUS,
+    BATCH_SK_PREFIX,
+    ENDPOINT_SK,
+    BatchStatus,
+    EndpointStatus,
+)
 from icflow.usecases.start_batch import BatchStarter, read_pipeline_config
 
 # DescribeEndpoint's statuses in which UpdateEndpoint is refused.
@@ -55,32 +61,33 @@ class EndpointDeployer:
         endpoint = self._deploy.endpoint(endpoint_name)
         if endpoint is None:
             self._deploy.create_endpoint(endpoint_name, config_name, tags)
-            self._record(dataset, EndpointStatus.CREATING, {**fields, "target_config": config_name})
+            self.record(dataset, EndpointStatus.CREATING, {**fields, "target_config": config_name})
             metrics.add_metric(name="EndpointsCreated", unit=MetricUnit.Count, value=1)
             return {"action": "endpoint_creating", "endpoint_name": endpoint_name, "endpoint_config_name": config_name}
         if config_name in (endpoint.config_name, record.get("target_config")):
-            self._record(dataset, None, fields)
+            self.record(dataset, None, fields)
             return {"action": "endpoint_unchanged", "endpoint_name": endpoint_name, "endpoint_config_name": config_name}
         if endpoint.status in BUSY:
-            self._record(dataset, None, fields)
+            self.record(dataset, None, fields)
             return {"action": "endpoint_update_deferred", "endpoint_name": endpoint_name, "endpoint_config_name": config_name,
                     "reason": f"the endpoint is {endpoint.status}; the update follows when it is in service"}
         alarm = self._alarms.put_rollback_alarm(endpoint_name, VARIANT_NAME) if realtime.blue_green and realtime.auto_rollback else None
         self._deploy.update_endpoint(endpoint_name, config_name, realtime.blue_green, alarm)
-        self._record(dataset, EndpointStatus.UPDATING, {**fields, "target_config": config_name,
+        self.record(dataset, EndpointStatus.UPDATING, {**fields, "target_config": config_name,
                                                        "previous_config": endpoint.config_name})
         metrics.add_metric(name="EndpointsUpdated", unit=MetricUnit.Count, value=1)
         return {"action": "endpoint_updating", "endpoint_name": endpoint_name, "endpoint_config_name": config_name}
 
-    def _record(self, dataset: str, status: EndpointStatus | None, fields: dict[str, Any]) -> None:
+    def record(self, dataset: str, status: EndpointStatus | None, fields: dict[str, Any], reason: str | None = None) -> None:
+        """Writes the dataset's endpoint item: `status` (None keeps the current one) and `fields`; creates it
+        when the dataset has none yet."""
         record = self._runs.get_item(dataset, ENDPOINT_SK)
         if record is None:
-            self._runs.create_item(dataset, ENDPOINT_SK, "endpoint", (status or EndpointStatus.CREATING).value, fields)
+            self._runs.create_item(dataset, ENDPOINT_SK, "endpoint", (status or EndpointStatus.CREATING).value, fields,
+                                   reason)
             return
-        # Any status may follow any other on an endpoint: the allowed-from list is every status.
-        every = tuple(value.value for value in EndpointStatus)
-        self._runs.transition_item(dataset, ENDPOINT_SK, (status.value if status else record["status"]), every,
-                                   fields=fields, reason=None)
+        self._runs.transition_item(dataset, ENDPOINT_SK, status.value if status else record["status"],
+                                   ANY_ENDPOINT_STATUS, fields=fields, reason=reason)
 
 
 class DeployModel:

@@ -31,5 +31,9 @@ class EndpointStatus(StrEnum):
     DELETED = "deleted"
 
 
+# Any status may follow any other on an endpoint: the allowed-from list of its transitions.
+ANY_ENDPOINT_STATUS = tuple(status.value for status in EndpointStatus)
+
+
 # Batches whose model must not be deleted while they may still need it.
 BATCHES_USING_A_MODEL = (BatchStatus.PENDING.value, BatchStatus.TRANSFORMING.value)

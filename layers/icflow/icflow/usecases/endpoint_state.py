@@ -27,8 +27,6 @@ from icflow.training_request import TAG_DATASET
 from icflow.usecases.deploy_model import EndpointDeployer
 from icflow.usecases.deploy_status import BATCH_SK_PREFIX, BATCHES_USING_A_MODEL, ENDPOINT_SK, EndpointStatus
 
-_EVERY = tuple(status.value for status in EndpointStatus)
-
 
 @dataclass(frozen=True)
 class EndpointChange:
@@ -61,11 +59,11 @@ class HandleEndpointState:
             return self._in_service(dataset, endpoint, record)
         if endpoint.status == "Failed":
             reason = endpoint.failure_reason or "the endpoint failed"
-            self._set(dataset, EndpointStatus.FAILED, {"current_config": endpoint.config_name}, reason)
+            self._deployer.record(dataset, EndpointStatus.FAILED, {"current_config": endpoint.config_name}, reason)
             self._notifier.notify(f"icflow: endpoint {endpoint.name} failed", f"{endpoint.name}: {reason}", dataset)
             return {"action": "failed", "dataset": dataset, "reason": reason}
         progress = EndpointStatus.CREATING if endpoint.status == "Creating" else EndpointStatus.UPDATING
-        self._set(dataset, progress, {"current_config": endpoint.config_name}, endpoint.failure_reason)
+        self._deployer.record(dataset, progress, {"current_config": endpoint.config_name}, endpoint.failure_reason)
         return {"action": progress.value, "dataset": dataset, "reason": endpoint.failure_reason}
 
     def _in_service(self, dataset: str, endpoint: Endpoint, record: dict[str, Any]) -> dict[str, Any]:
@@ -73,11 +71,11 @@ class HandleEndpointState:
         rolled_back = target is not None and target != endpoint.config_name
         if rolled_back:
             reason = endpoint.failure_reason or f"the update to {target} did not complete; {endpoint.config_name} still serves"
-            self._set(dataset, EndpointStatus.ROLLED_BACK, {"current_config": endpoint.config_name, "target_config": None}, reason)
+            self._deployer.record(dataset, EndpointStatus.ROLLED_BACK, {"current_config": endpoint.config_name, "target_config": None}, reason)
             self._notifier.notify(f"icflow: endpoint {endpoint.name} rolled back", f"{endpoint.name}: {reason}", dataset)
         else:
             models = self._deploy.endpoint_config_models(endpoint.config_name)
-            self._set(dataset, EndpointStatus.IN_SERVICE, {"current_config": endpoint.config_name, "current_models": models})
+            self._deployer.record(dataset, EndpointStatus.IN_SERVICE, {"current_config": endpoint.config_name, "current_models": models})
             self._notifier.notify(
                 f"icflow: endpoint {endpoint.name} in service",
                 f"{endpoint.name} serves {', '.join(models)}. Try it: icflow predict --endpoint {endpoint.name} IMAGE",
@@ -113,15 +111,9 @@ class HandleEndpointState:
                 if model not in in_use and self._deploy.delete_model(model):
                     deleted.append(model)
         remaining = sorted(set(record.get("configs", [])) - set(superseded))
-        self._set(dataset, None, {"configs": remaining})
+        self._deployer.record(dataset, None, {"configs": remaining})
         logger.info("superseded endpoint resources deleted", extra={"dataset": dataset, "deleted": deleted})
         return deleted
-
-    def _set(self, dataset: str, status: EndpointStatus | None, fields: dict[str, Any], reason: str | None = None) -> None:
-        current = (self._runs.get_item(dataset, ENDPOINT_SK) or {}).get("status", EndpointStatus.CREATING.value)
-        self._runs.transition_item(dataset, ENDPOINT_SK, status.value if status else current, _EVERY, fields=fields,
-                                   reason=reason)
-
 
 def build_handle_endpoint_state(settings: Settings, session: boto3.Session | None = None) -> HandleEndpointState:
     session = session or boto3.Session()

@@ -21,9 +21,7 @@ from icflow.adapters.sagemaker_deploy import SageMakerDeploy
 from icflow.observability import logger, metrics
 from icflow.settings import Settings, current_settings
 from icflow.training_request import TAG_DATASET
-from icflow.usecases.deploy_status import ENDPOINT_SK, EndpointStatus
-
-_EVERY = tuple(status.value for status in EndpointStatus)
+from icflow.usecases.deploy_status import ANY_ENDPOINT_STATUS, ENDPOINT_SK, EndpointStatus
 
 
 class DeleteIdleEndpoints:
@@ -55,8 +53,8 @@ class DeleteIdleEndpoints:
             metrics.add_metric(name="IdleEndpointsDeleted", unit=MetricUnit.Count, value=1)
             reason = f"no invocations for {self._idle_hours} hours (EndpointIdleHours); deleted to stop its cost"
             logger.info("idle endpoint deleted", extra={"endpoint_name": name, "dataset": dataset})
-            if dataset and self._runs.get_item(dataset, ENDPOINT_SK) is not None:
-                self._runs.transition_item(dataset, ENDPOINT_SK, EndpointStatus.DELETED_IDLE.value, _EVERY,
+            if dataset:  # an endpoint without an item of its own has nothing to record
+                self._runs.transition_item(dataset, ENDPOINT_SK, EndpointStatus.DELETED_IDLE.value, ANY_ENDPOINT_STATUS,
                                            fields={"target_config": None}, reason=reason)
             self._notifier.notify(f"icflow: idle endpoint {name} deleted",
                                   f"{name}: {reason}. The next model of the dataset creates it again.", dataset or "")
