@@ -5,7 +5,7 @@ The parent starts moto's ThreadedMotoServer on a free 127.0.0.1 port and puts CO
 its peak RSS (VmHWM) is its own; a second subprocess per side measures the Python heap peak with
 tracemalloc, which would slow the timed run. Sides:
 
-- icflow: `icflow.predictions.labeler.label_batch`, which also writes predictions.jsonl,
+- icflow: `icflow.batch.predictions.labeler.label_batch`, which also writes predictions.jsonl,
   predictions.csv and summary.json back to S3.
 - seed: the notebook's `get_label` — list the outputs, then one `download_file` and `json.load` per
   output, one after another (listing paginated, or the notebook's single call would stop at 1,000).
@@ -63,7 +63,7 @@ def free_port() -> int:
 
 
 def put_outputs(endpoint: str, count: int) -> None:
-    from icflow.batch_manifest import output_key
+    from icflow.batch.manifest import output_key
 
     s3 = client(endpoint, pool=16)
     s3.create_bucket(Bucket=BUCKET)
@@ -82,8 +82,8 @@ def put_outputs(endpoint: str, count: int) -> None:
 
 
 def run_icflow(s3: Any, batch_id: str, max_in_flight: int) -> int:
-    from icflow.class_names import choose_class_names
-    from icflow.predictions.labeler import LabelingRequest, label_batch
+    from icflow.core.class_names import choose_class_names
+    from icflow.batch.predictions.labeler import LabelingRequest, label_batch
 
     names = choose_class_names("\n".join(f"{i + 1:03d}.class-{i}" for i in range(NUM_CLASSES)), None)
     request = LabelingRequest(BUCKET, DATASET, batch_id, "bench-model", "bench-job", names)
@@ -169,7 +169,7 @@ def child(side: str, endpoint: str, batch_id: str, count: int, max_in_flight: in
     """One side in this process; prints one JSON line of figures."""
     import numpy  # noqa: F401
 
-    import icflow.predictions.labeler  # noqa: F401
+    import icflow.batch.predictions.labeler  # noqa: F401
 
     # Imports and the client (botocore's S3 model is about 10 MB of heap) come before the baseline, the
     # same for every side, so the figures are the labeling's own.

@@ -8,10 +8,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from icflow.events.batch_uploads import batch_objects
-from icflow.images import S3Object
-from icflow.observability import logger, metrics, tracer
-from icflow.usecases.collect_batch import collect_batch_from_environment
+from icflow.batch.collect_batch import build_collect_batch
+from icflow.batch.upload_events import batch_objects
+from icflow.core.images import S3Object
+from icflow.core.observability import logger, metrics, tracer
+from icflow.wiring import from_environment
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -29,6 +30,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
     with processor(records=event["Records"], handler=collect):
         processor.process()
-    for outcome in collect_batch_from_environment()(uploads):
+    for outcome in from_environment(build_collect_batch)(uploads):
         logger.info("batch collected", extra=outcome)
     return processor.response()

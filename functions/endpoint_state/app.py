@@ -7,9 +7,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from icflow.events.endpoint_state import EndpointStateChange
-from icflow.observability import logger, metrics, tracer
-from icflow.usecases.endpoint_state import EndpointChange, handle_endpoint_state_from_environment
+from icflow.core.observability import logger, metrics, tracer
+from icflow.endpoints.endpoint_events import EndpointStateChange
+from icflow.endpoints.endpoint_state import EndpointChange, build_handle_endpoint_state
+from icflow.wiring import from_environment
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -17,4 +18,4 @@ from icflow.usecases.endpoint_state import EndpointChange, handle_endpoint_state
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     detail = parse(event=event, model=EndpointStateChange).detail
-    return handle_endpoint_state_from_environment()(EndpointChange(detail.EndpointName, detail.EndpointStatus, detail.Tags))
+    return from_environment(build_handle_endpoint_state)(EndpointChange(detail.EndpointName, detail.EndpointStatus, detail.Tags))

@@ -8,8 +8,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from icflow.observability import logger, metrics, tracer
-from icflow.usecases.idle_endpoints import delete_idle_endpoints_from_environment
+from icflow.core.observability import logger, metrics, tracer
+from icflow.endpoints.idle_endpoints import build_delete_idle_endpoints
+from icflow.wiring import from_environment
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -17,4 +18,4 @@ from icflow.usecases.idle_endpoints import delete_idle_endpoints_from_environmen
 @metrics.log_metrics(capture_cold_start_metric=True)
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
-    return delete_idle_endpoints_from_environment()(datetime.fromisoformat(event.time.replace("Z", "+00:00")))
+    return from_environment(build_delete_idle_endpoints)(datetime.fromisoformat(event.time.replace("Z", "+00:00")))

@@ -7,13 +7,14 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from icflow.events.model_ready_event import ModelReadyEvent
-from icflow.observability import logger, metrics, tracer
-from icflow.usecases.deploy_model import deploy_model_from_environment
+from icflow.core.model_ready import ModelReadyEvent
+from icflow.core.observability import logger, metrics, tracer
+from icflow.endpoints.deploy_model import build_deploy_model
+from icflow.wiring import from_environment
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return deploy_model_from_environment()(parse(event=event, model=ModelReadyEvent).detail)
+    return from_environment(build_deploy_model)(parse(event=event, model=ModelReadyEvent).detail)

@@ -7,9 +7,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from icflow.events.sagemaker_state import SageMakerStateChange, job_state_change
-from icflow.observability import logger, metrics, tracer
-from icflow.usecases.job_state_change import handle_job_state_change_from_environment
+from icflow.core.observability import logger, metrics, tracer
+from icflow.training.job_events import SageMakerStateChange, job_state_change
+from icflow.training.job_state_change import build_handle_job_state_change
+from icflow.wiring import from_environment
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -17,4 +18,4 @@ from icflow.usecases.job_state_change import handle_job_state_change_from_enviro
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     change = job_state_change(parse(event=event, model=SageMakerStateChange))
-    return handle_job_state_change_from_environment()(change).as_dict()
+    return from_environment(build_handle_job_state_change)(change).as_dict()

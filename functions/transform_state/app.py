@@ -7,9 +7,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from icflow.events.transform_state import TransformJobStateChange
-from icflow.observability import logger, metrics, tracer
-from icflow.usecases.transform_state import TransformChange, handle_transform_state_from_environment
+from icflow.batch.transform_events import TransformJobStateChange
+from icflow.batch.transform_state import TransformChange, build_handle_transform_state
+from icflow.core.observability import logger, metrics, tracer
+from icflow.wiring import from_environment
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -18,4 +19,4 @@ from icflow.usecases.transform_state import TransformChange, handle_transform_st
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     detail = parse(event=event, model=TransformJobStateChange).detail
     change = TransformChange(detail.TransformJobName, detail.TransformJobStatus, detail.FailureReason)
-    return handle_transform_state_from_environment()(change)
+    return from_environment(build_handle_transform_state)(change)

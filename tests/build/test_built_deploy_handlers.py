@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from icflow import layout, naming
-from icflow.batch_manifest import output_key
+from icflow.core import layout, naming
+from icflow.batch.manifest import output_key
 
 if TYPE_CHECKING:
     from conftest import BuiltStack

@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
-from icflow import layout
+from icflow.core import layout
 from icflow.recordio.framing import RecordWriter
 from icflow.recordio.image_record import pack_image_record
-from icflow.training_request import TAG_DATASET, TAG_RUN_ID
+from icflow.core.naming import TAG_DATASET, TAG_RUN_ID
 
 if TYPE_CHECKING:
     from conftest import BuiltStack

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from icflow import naming
-from icflow.adapters.run_store import RunStore
-from icflow.training_request import TAG_DATASET
-from icflow.usecases.deploy_status import ENDPOINT_SK, BatchStatus, EndpointStatus, batch_sk
+from icflow.core import naming
+from icflow.core.state import StateTable
+from icflow.core.naming import TAG_DATASET
+from icflow.core.state import ENDPOINT_SK, BatchStatus, EndpointStatus, batch_sk
 from icflow_tools.cli import main
 from icflow_tools.cli.stack_resources import resolve
 
@@ -19,7 +19,7 @@ from icflow_tools.cli.stack_resources import resolve
 def test_status_prints_runs_batches_and_endpoints_with_reasons(
     aws: Any, table: str, stack_flags: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    runs = RunStore(aws.client("dynamodb"), table)
+    runs = StateTable(aws.client("dynamodb"), table)
     runs.update_dataset("pets", {"status": "model_ready", "current_model_name": "icflow-pets-3f2a9c41d0b7"})
     runs.create_run("pets", "3f2a9c41d0b7", "failed", {"job_name": "icflow-pets-3f2a9c41d0b7"}, reason="AlgorithmError: out of memory")
     runs.create_item("pets", batch_sk("a" * 20), "batch", BatchStatus.PENDING.value, {"batch_id": "a" * 20, "images": 12, "skipped": 1})

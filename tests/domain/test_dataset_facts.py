@@ -1,13 +1,13 @@
 import pytest
 
-from icflow.dataset_facts import (
+from icflow.training.dataset_facts import (
     DatasetFacts,
     InputFormat,
     ReadinessState,
     dataset_readiness,
     resolve_data_hyperparameters,
 )
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 
 D = "datasets/cats/"
 

@@ -1,7 +1,7 @@
 import pytest
 
 from icflow.algorithm.hyperparameters import SPECS, validate_hyperparameters, require_complete
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 
 
 def problems_of(values: dict) -> list[str]:

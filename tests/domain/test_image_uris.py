@@ -4,7 +4,7 @@ import pytest
 from sagemaker.core import image_uris as image_uris_sdk  # the dev dependency group installs it
 
 from icflow.algorithm.image_uris import REGISTRIES, image_uri
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 
 
 def sdk_regions() -> list[str]:

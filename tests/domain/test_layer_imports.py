@@ -4,8 +4,8 @@ import subprocess
 import sys
 
 MODULES = ["icflow.algorithm.hyperparameters", "icflow.algorithm.tuning", "icflow.algorithm.image_uris",
-           "icflow.pipeline_config", "icflow.dataset_facts", "icflow.naming", "icflow.fingerprint",
-           "icflow.training_request"]
+           "icflow.core.pipeline_config", "icflow.training.dataset_facts", "icflow.core.naming", "icflow.training.fingerprint",
+           "icflow.training.training_request"]
 FORBIDDEN = ["sagemaker", "numpy", "PIL", "torch"]
 
 

@@ -2,8 +2,8 @@ import re
 
 import pytest
 
-from icflow import layout
-from icflow.naming import (
+from icflow.core import layout
+from icflow.core.naming import (
     NAME_PREFIX,
     endpoint_config_name,
     endpoint_name,

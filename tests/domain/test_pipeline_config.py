@@ -3,11 +3,19 @@ import json
 import pytest
 
 from icflow.algorithm.tuning import EarlyStoppingType, Strategy
-from icflow.errors import IcflowError
-from icflow.pipeline_config import PipelineConfig, TrainingDefaults, parse_pipeline_config, resolve_training_resources
+from icflow.core.errors import IcflowError
+from icflow.core.pipeline_config import PipelineConfig, parse_pipeline_config, resolve_training_resources
+from icflow.core.settings import TrainingEnv
 
-DEFAULTS = TrainingDefaults(instance_type="ml.p3.2xlarge", instance_count=1, volume_size_gb=50,
-                            max_runtime_seconds=36000, managed_spot=False)
+
+def stack_defaults(instance_type="ml.p3.2xlarge", instance_count=1, volume_size_gb=50, max_runtime_seconds=36000,
+                   managed_spot=False) -> TrainingEnv:
+    return TrainingEnv(training_instance_type=instance_type, training_instance_count=instance_count,
+                       training_volume_size_gb=volume_size_gb, training_max_runtime_seconds=max_runtime_seconds,
+                       managed_spot_training=managed_spot)
+
+
+DEFAULTS = stack_defaults()
 
 
 def problems_of(document) -> list[str]:
@@ -129,7 +137,7 @@ def test_pipeline_json_overrides_the_stack_and_spot_waits_twice_the_runtime_by_d
 
 
 def test_spot_from_the_stack_and_an_explicit_wait():
-    spot_stack = TrainingDefaults("ml.p3.2xlarge", 1, 50, 3600, managed_spot=True)
+    spot_stack = stack_defaults(max_runtime_seconds=3600, managed_spot=True)
     config = parse_pipeline_config('{"training": {"max_wait_seconds": 4000}}')
     assert resolve_training_resources(spot_stack, config).max_wait_seconds == 4000
     off = parse_pipeline_config('{"training": {"managed_spot": false}}')
@@ -139,7 +147,7 @@ def test_spot_from_the_stack_and_an_explicit_wait():
 @pytest.mark.parametrize(
     ("defaults", "document", "hint"),
     [
-        (TrainingDefaults("ml.p3.2xlarge", 1, 50, 3600, True), {"training": {"max_wait_seconds": 100}},
+        (stack_defaults(max_runtime_seconds=3600, managed_spot=True), {"training": {"max_wait_seconds": 100}},
          "less than the maximum runtime"),
         (DEFAULTS, {"training": {"max_wait_seconds": 100000}}, "applies only with managed spot"),
     ],

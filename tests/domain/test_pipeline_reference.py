@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from icflow.algorithm.hyperparameters import SPECS
 from icflow.algorithm.tuning import TUNABLE
-from icflow.pipeline_config import PipelineConfig, parse_pipeline_config
+from icflow.core.pipeline_config import PipelineConfig, parse_pipeline_config
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
 

@@ -11,7 +11,7 @@ from icflow.algorithm.tuning import (
     parameter_ranges,
     plan_tuning,
 )
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 
 HYPERPARAMETERS = {"num_classes": "10", "num_training_samples": "1000", "epochs": "12"}
 

@@ -16,18 +16,14 @@ from moto import mock_aws
 from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker.exceptions import ResourceInUseException
 
-from icflow import layout
-from icflow.observability import metrics
+from icflow.core import layout
+from icflow.core.observability import metrics
 from icflow.recordio.framing import RecordWriter
 from icflow.recordio.image_record import pack_image_record
-from icflow.settings import Settings, current_settings, load_settings
-from icflow.usecases import collect_batch, deploy_model, endpoint_state, idle_endpoints, transform_state
-from icflow.usecases.evaluate_dataset import EvaluateDataset, _cached_use_case, build_evaluate_dataset
-from icflow.usecases.job_state_change import (
-    HandleJobStateChange,
-    build_handle_job_state_change,
-    handle_job_state_change_from_environment,
-)
+from icflow.core.settings import Settings, current_settings, load_settings
+from icflow.training.evaluate_dataset import EvaluateDataset, build_evaluate_dataset
+from icflow.training.job_state_change import HandleJobStateChange, build_handle_job_state_change
+from icflow.wiring import Adapters, environment_adapters, from_environment
 from icflow_tools.local_stack.template import load_template as read_template
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,12 +32,7 @@ TEMPLATE = REPO / "template.yaml"
 FUNCTIONS = REPO / "functions"
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 # What a handler builds once per execution environment: the settings and each function's use case.
-ENVIRONMENT_CACHES = (
-    current_settings, _cached_use_case, handle_job_state_change_from_environment,
-    collect_batch.collect_batch_from_environment, transform_state.handle_transform_state_from_environment,
-    deploy_model.deploy_model_from_environment, endpoint_state.handle_endpoint_state_from_environment,
-    idle_endpoints.delete_idle_endpoints_from_environment,
-)
+ENVIRONMENT_CACHES = (current_settings, environment_adapters, from_environment)
 
 
 def recordio(labels: list[int]) -> bytes:
@@ -100,18 +91,22 @@ class Stack:
     def client(self, service: str) -> Any:
         return self.session.client(service)
 
+    def adapters(self) -> Adapters:
+        """The functions' wiring on this stack, as one execution environment builds it."""
+        return Adapters(self.settings, self.session)
+
     @property
     def bucket(self) -> str:
         return self.settings.data_bucket
 
     def evaluate_dataset(self) -> EvaluateDataset:
         """The dataset-upload use case as one invocation builds it."""
-        use_case = build_evaluate_dataset(self.settings, self.session)
+        use_case = build_evaluate_dataset(self.adapters())
         use_case.idempotency.register_lambda_context(FakeLambdaContext())
         return use_case
 
     def handle_job_state_change(self) -> HandleJobStateChange:
-        return build_handle_job_state_change(self.settings, self.session)
+        return build_handle_job_state_change(self.adapters())
 
     def put_recordio_dataset(self, dataset: str, train: list[int], validation: list[int]) -> None:
         """train/part-0.rec and validation/part-0.rec with one record per label."""

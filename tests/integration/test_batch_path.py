@@ -14,13 +14,13 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker.exceptions import ResourceInUseException
 
-from icflow import layout, naming
-from icflow.adapters.run_store import RunStore
-from icflow.batch_manifest import output_key
-from icflow.events.batch_uploads import batch_objects
-from icflow.usecases.collect_batch import build_collect_batch
-from icflow.usecases.deploy_status import BatchStatus, batch_sk
-from icflow.usecases.transform_state import TransformChange, build_handle_transform_state
+from icflow.core import layout, naming
+from icflow.core.state import StateTable
+from icflow.batch.manifest import output_key
+from icflow.batch.upload_events import batch_objects
+from icflow.batch.collect_batch import build_collect_batch
+from icflow.core.state import BatchStatus, batch_sk
+from icflow.batch.transform_state import TransformChange, build_handle_transform_state
 
 if TYPE_CHECKING:
     from conftest import Stack
@@ -68,7 +68,7 @@ def _upload(stack: Stack, files: dict[str, bytes]) -> list[dict[str, Any]]:
 
 def _collect(stack: Stack, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     uploads = [upload for record in records for upload in batch_objects(record["body"])]
-    return build_collect_batch(stack.settings, stack.session)(uploads)
+    return build_collect_batch(stack.adapters())(uploads)
 
 
 def _give_model(stack: Stack) -> str:
@@ -76,12 +76,12 @@ def _give_model(stack: Stack) -> str:
     stack.client("sagemaker").create_model(
         ModelName=model, PrimaryContainer={"Image": "image-classification:1"}, ExecutionRoleArn=stack.settings.sagemaker_role_arn
     )
-    RunStore(stack.client("dynamodb"), stack.settings.runs_table).update_dataset(DATASET, {"current_model_name": model})
+    StateTable(stack.client("dynamodb"), stack.settings.runs_table).update_dataset(DATASET, {"current_model_name": model})
     return model
 
 
 def _batch(stack: Stack, batch_id: str) -> dict[str, Any]:
-    item = RunStore(stack.client("dynamodb"), stack.settings.runs_table).get_item(DATASET, batch_sk(batch_id))
+    item = StateTable(stack.client("dynamodb"), stack.settings.runs_table).get_item(DATASET, batch_sk(batch_id))
     assert item is not None
     return item
 
@@ -160,7 +160,7 @@ def test_a_completed_transform_job_becomes_labeled_predictions(stack: Stack) -> 
     _finish_transform(stack, outcome, {"holiday/day 1/cat.jpg": [0.7, 0.2, 0.1], "holiday/dog.png": [0.1, 0.6, 0.3]})
     queue = stack.subscribe_queue()
 
-    result = build_handle_transform_state(stack.settings, stack.session)(TransformChange(outcome["job_name"], "Completed", None))
+    result = build_handle_transform_state(stack.adapters())(TransformChange(outcome["job_name"], "Completed", None))
 
     assert result["action"] == "labeled" and result["labeled"] == 2
     prefix = layout.predictions_prefix(DATASET, outcome["batch_id"])
@@ -178,7 +178,7 @@ def test_a_completed_transform_job_becomes_labeled_predictions(stack: Stack) -> 
     assert _batch(stack, outcome["batch_id"])["status"] == BatchStatus.LABELED
     assert any("2 images" in message for message in stack.notifications(queue))
 
-    again = build_handle_transform_state(stack.settings, stack.session)(TransformChange(outcome["job_name"], "Completed", None))
+    again = build_handle_transform_state(stack.adapters())(TransformChange(outcome["job_name"], "Completed", None))
     assert again["action"] == "duplicate"
 
 
@@ -189,7 +189,7 @@ def test_a_failed_transform_job_is_recorded_with_its_reason_and_notified(stack: 
     backend.transform_jobs[outcome["job_name"]].transform_job_status = "Failed"
     queue = stack.subscribe_queue()
 
-    result = build_handle_transform_state(stack.settings, stack.session)(
+    result = build_handle_transform_state(stack.adapters())(
         TransformChange(outcome["job_name"], "Failed", "ClientError: unable to decode a.jpg")
     )
 
@@ -200,5 +200,5 @@ def test_a_failed_transform_job_is_recorded_with_its_reason_and_notified(stack: 
 
 
 def test_transform_jobs_of_others_are_ignored(stack: Stack) -> None:
-    result = build_handle_transform_state(stack.settings, stack.session)(TransformChange("DEMO-transform", "Completed", None))
+    result = build_handle_transform_state(stack.adapters())(TransformChange("DEMO-transform", "Completed", None))
     assert result["action"] == "ignored"

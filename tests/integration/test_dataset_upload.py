@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from icflow import layout, naming
-from icflow.adapters.run_store import RunStore
-from icflow.events.s3_uploads import UploadedObject, uploaded_objects
-from icflow.training_request import TAG_DATASET, TAG_RUN_ID
+from icflow.core import layout, naming
+from icflow.core.state import StateTable
+from icflow.training.upload_events import UploadedObject, uploaded_objects
+from icflow.core.naming import TAG_DATASET, TAG_RUN_ID
 
 if TYPE_CHECKING:
     from conftest import Stack
@@ -112,7 +112,7 @@ def test_concurrent_deliveries_of_one_upload_start_exactly_one_job(stack: Stack)
     assert len(stack.training_jobs()) == 1
     assert actions.count("started") >= 1
     assert set(actions) <= {"started", "already_started", "in_progress"}
-    run = RunStore(stack.client("dynamodb"), stack.settings.runs_table)
+    run = StateTable(stack.client("dynamodb"), stack.settings.runs_table)
     job = stack.training_jobs()[0]
     run_id = job.rsplit("-", 1)[1]
     assert [change["status"] for change in run.get_run(DATASET, run_id)["history"]] == ["starting", "training"]

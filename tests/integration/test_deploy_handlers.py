@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from moto.events.models import EventPattern
 
-from icflow import layout, naming
-from icflow.events.endpoint_state import ENDPOINT_STATE_CHANGE
-from icflow.events.model_ready import MODEL_READY_DETAIL_TYPE, MODEL_READY_SOURCE
-from icflow.events.sagemaker_state import FINAL_STATES, SAGEMAKER_SOURCE
-from icflow.events.transform_state import TRANSFORM_STATE_CHANGE
+from icflow.core import layout, naming
+from icflow.endpoints.endpoint_events import ENDPOINT_STATE_CHANGE
+from icflow.core.model_ready import MODEL_READY_DETAIL_TYPE, MODEL_READY_SOURCE
+from icflow.core.sagemaker_events import FINAL_STATES, SAGEMAKER_SOURCE
+from icflow.batch.transform_events import TRANSFORM_STATE_CHANGE
 
 if TYPE_CHECKING:
     from conftest import Stack
@@ -141,7 +141,7 @@ def test_only_the_transform_state_function_writes_predictions(template: dict[str
 
 
 def test_the_model_ready_event_model_agrees_with_the_published_shape() -> None:
-    from icflow.events.model_ready_event import ModelReadyEvent
+    from icflow.core.model_ready import ModelReadyEvent
 
     fields = ModelReadyEvent.model_fields
     assert fields["source"].annotation.__args__ == (MODEL_READY_SOURCE,)

@@ -14,17 +14,17 @@ from botocore.stub import Stubber
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker import models as sagemaker_models
 
-from icflow import layout, naming
-from icflow.adapters.endpoint_metrics import EndpointMetrics, rollback_alarm_name
-from icflow.adapters.notifier import Notifier
-from icflow.adapters.run_store import RunStore
-from icflow.adapters.sagemaker_deploy import SageMakerDeploy
-from icflow.events.model_ready import ModelReadyDetail
-from icflow.pipeline_config import RealtimeSettings
-from icflow.usecases.deploy_model import EndpointDeployer, build_deploy_model
-from icflow.usecases.deploy_status import ENDPOINT_SK, BatchStatus, EndpointStatus, batch_sk
-from icflow.usecases.endpoint_state import EndpointChange, build_handle_endpoint_state
-from icflow.usecases.idle_endpoints import DeleteIdleEndpoints
+from icflow.core import layout, naming
+from icflow.endpoints.endpoint_metrics import EndpointMetrics, rollback_alarm_name
+from icflow.core.notifier import Notifier
+from icflow.core.state import StateTable
+from icflow.endpoints.sagemaker_endpoints import SageMakerEndpoints
+from icflow.core.model_ready import ModelReadyDetail
+from icflow.core.pipeline_config import RealtimeSettings
+from icflow.endpoints.deploy_model import EndpointDeployer, build_deploy_model
+from icflow.core.state import ENDPOINT_SK, BatchStatus, EndpointStatus, batch_sk
+from icflow.endpoints.endpoint_state import EndpointChange, build_handle_endpoint_state
+from icflow.endpoints.idle_endpoints import DeleteIdleEndpoints
 
 if TYPE_CHECKING:
     from conftest import Stack
@@ -39,15 +39,15 @@ def _model(stack: Stack, run_id: str) -> ModelReadyDetail:
     stack.client("sagemaker").create_model(
         ModelName=name, PrimaryContainer={"Image": "image-classification:1"}, ExecutionRoleArn=stack.settings.sagemaker_role_arn
     )
-    RunStore(stack.client("dynamodb"), stack.settings.runs_table).update_dataset(
+    StateTable(stack.client("dynamodb"), stack.settings.runs_table).update_dataset(
         DATASET, {"current_model_name": name, "current_model_run_id": run_id}
     )
     return ModelReadyDetail(dataset=DATASET, run_id=run_id, model_name=name, job_name=name,
                             model_data_url=f"s3://{stack.bucket}/artifacts/{DATASET}/{name}/output/model.tar.gz", metrics={})
 
 
-def _runs(stack: Stack) -> RunStore:
-    return RunStore(stack.client("dynamodb"), stack.settings.runs_table)
+def _runs(stack: Stack) -> StateTable:
+    return StateTable(stack.client("dynamodb"), stack.settings.runs_table)
 
 
 def _endpoint_record(stack: Stack) -> dict[str, Any]:
@@ -65,7 +65,7 @@ def test_a_ready_model_starts_the_pending_batches(stack: Stack) -> None:
     s3.put_object(Bucket=stack.bucket, Key=f"{layout.BATCH}{DATASET}/a.jpg", Body=b"\xff\xd8\xff\xe0jpeg")
     _runs(stack).create_item(DATASET, batch_sk("b" * 20), "batch", BatchStatus.PENDING.value, {"batch_id": "b" * 20})
 
-    outcome = build_deploy_model(stack.settings, stack.session)(_model(stack, FIRST))
+    outcome = build_deploy_model(stack.adapters())(_model(stack, FIRST))
 
     (batch,) = outcome["batches"]
     assert batch["action"] == "started" and "endpoint" not in outcome
@@ -77,7 +77,7 @@ def test_a_ready_model_starts_the_pending_batches(stack: Stack) -> None:
 def test_the_first_model_creates_the_endpoint_and_a_repeat_changes_nothing(stack: Stack) -> None:
     stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(DATASET), Body=REALTIME)
     ready = _model(stack, FIRST)
-    deploy = build_deploy_model(stack.settings, stack.session)
+    deploy = build_deploy_model(stack.adapters())
 
     first = deploy(ready)["endpoint"]
     again = deploy(ready)["endpoint"]
@@ -91,7 +91,7 @@ def test_the_first_model_creates_the_endpoint_and_a_repeat_changes_nothing(stack
 
 def test_a_later_model_updates_the_endpoint_in_place_blue_green_with_rollback(stack: Stack) -> None:
     stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(DATASET), Body=REALTIME)
-    build_deploy_model(stack.settings, stack.session)(_model(stack, FIRST))
+    build_deploy_model(stack.adapters())(_model(stack, FIRST))
     _backend(stack).endpoints[naming.endpoint_name(DATASET)].endpoint_status = "InService"
     second = _model(stack, SECOND)
     realtime = RealtimeSettings(enabled=True, blue_green=True, auto_rollback=True)
@@ -128,15 +128,15 @@ def test_a_later_model_updates_the_endpoint_in_place_blue_green_with_rollback(st
     assert record["status"] == EndpointStatus.UPDATING and record["target_config"] == naming.endpoint_config_name(DATASET, SECOND)
 
 
-class _PassThroughDeploy(SageMakerDeploy):
-    """SageMakerDeploy whose UpdateEndpoint goes to the stubbed client and everything else to moto."""
+class _PassThroughDeploy(SageMakerEndpoints):
+    """SageMakerEndpoints whose UpdateEndpoint goes to the stubbed client and everything else to moto."""
 
     def __init__(self, stubbed: Any, moto: Any) -> None:
         super().__init__(moto)
         self._stubbed = stubbed
 
     def update_endpoint(self, name: str, config_name: str, blue_green: bool, rollback_alarm: str | None) -> None:
-        SageMakerDeploy(self._stubbed).update_endpoint(name, config_name, blue_green, rollback_alarm)
+        SageMakerEndpoints(self._stubbed).update_endpoint(name, config_name, blue_green, rollback_alarm)
 
 
 def _serve(stack: Stack, config_run: str) -> None:
@@ -149,10 +149,10 @@ def _serve(stack: Stack, config_run: str) -> None:
 def _two_configs(stack: Stack) -> None:
     """First model served; the second one's config created and asked for."""
     stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(DATASET), Body=REALTIME)
-    build_deploy_model(stack.settings, stack.session)(_model(stack, FIRST))
+    build_deploy_model(stack.adapters())(_model(stack, FIRST))
     _serve(stack, FIRST)
     second = _model(stack, SECOND)
-    deploy = SageMakerDeploy(stack.client("sagemaker"))
+    deploy = SageMakerEndpoints(stack.client("sagemaker"))
     deploy.create_endpoint_config(naming.endpoint_config_name(DATASET, SECOND), second.model_name, "ml.m5.large", 1, {})
     runs = _runs(stack)
     record = runs.get_item(DATASET, ENDPOINT_SK)
@@ -171,7 +171,7 @@ def test_in_service_on_the_new_config_deletes_the_superseded_config_and_its_unus
     _serve(stack, SECOND)
     queue = stack.subscribe_queue()
 
-    outcome = build_handle_endpoint_state(stack.settings, stack.session)(_change("IN_SERVICE"))
+    outcome = build_handle_endpoint_state(stack.adapters())(_change("IN_SERVICE"))
 
     assert outcome["action"] == "in_service"
     assert outcome["deleted"] == [naming.endpoint_config_name(DATASET, FIRST), naming.model_name(DATASET, FIRST)]
@@ -189,7 +189,7 @@ def test_a_model_a_pending_batch_needs_is_kept(stack: Stack) -> None:
     _runs(stack).create_item(DATASET, batch_sk("c" * 20), "batch", BatchStatus.TRANSFORMING.value,
                              {"batch_id": "c" * 20, "model_name": naming.model_name(DATASET, FIRST)})
 
-    outcome = build_handle_endpoint_state(stack.settings, stack.session)(_change("IN_SERVICE"))
+    outcome = build_handle_endpoint_state(stack.adapters())(_change("IN_SERVICE"))
 
     assert outcome["deleted"] == [naming.endpoint_config_name(DATASET, FIRST)]
     assert naming.model_name(DATASET, FIRST) in [m["ModelName"] for m in stack.client("sagemaker").list_models()["Models"]]
@@ -199,7 +199,7 @@ def test_in_service_on_the_old_config_is_a_rollback_and_is_recorded(stack: Stack
     _two_configs(stack)
     _serve(stack, FIRST)
 
-    outcome = build_handle_endpoint_state(stack.settings, stack.session)(_change("IN_SERVICE"))
+    outcome = build_handle_endpoint_state(stack.adapters())(_change("IN_SERVICE"))
 
     assert outcome["action"] == "rolled_back"
     record = _endpoint_record(stack)
@@ -210,11 +210,11 @@ def test_in_service_on_the_old_config_is_a_rollback_and_is_recorded(stack: Stack
 
 def test_a_failed_endpoint_is_recorded_and_notified(stack: Stack) -> None:
     stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(DATASET), Body=REALTIME)
-    build_deploy_model(stack.settings, stack.session)(_model(stack, FIRST))
+    build_deploy_model(stack.adapters())(_model(stack, FIRST))
     _backend(stack).endpoints[naming.endpoint_name(DATASET)].endpoint_status = "Failed"
     queue = stack.subscribe_queue()
 
-    outcome = build_handle_endpoint_state(stack.settings, stack.session)(_change("FAILED"))
+    outcome = build_handle_endpoint_state(stack.adapters())(_change("FAILED"))
 
     assert outcome["action"] == "failed" and _endpoint_record(stack)["status"] == EndpointStatus.FAILED
     assert any("failed" in message for message in stack.notifications(queue))
@@ -222,23 +222,23 @@ def test_a_failed_endpoint_is_recorded_and_notified(stack: Stack) -> None:
 
 def test_a_stale_event_changes_nothing(stack: Stack) -> None:
     stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(DATASET), Body=REALTIME)
-    build_deploy_model(stack.settings, stack.session)(_model(stack, FIRST))
+    build_deploy_model(stack.adapters())(_model(stack, FIRST))
     _serve(stack, FIRST)
 
-    outcome = build_handle_endpoint_state(stack.settings, stack.session)(_change("FAILED"))
+    outcome = build_handle_endpoint_state(stack.adapters())(_change("FAILED"))
 
     assert outcome["action"] == "stale" and _endpoint_record(stack)["status"] == EndpointStatus.CREATING
 
 
 def _guard(stack: Stack, hours: int) -> DeleteIdleEndpoints:
-    return DeleteIdleEndpoints(hours, _runs(stack), SageMakerDeploy(stack.client("sagemaker")),
+    return DeleteIdleEndpoints(hours, _runs(stack), SageMakerEndpoints(stack.client("sagemaker")),
                                EndpointMetrics(stack.client("cloudwatch")),
                                Notifier(stack.client("sns"), stack.settings.notifications_topic_arn))
 
 
 def _idle_endpoint(stack: Stack) -> str:
     stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(DATASET), Body=REALTIME)
-    build_deploy_model(stack.settings, stack.session)(_model(stack, FIRST))
+    build_deploy_model(stack.adapters())(_model(stack, FIRST))
     _serve(stack, FIRST)
     return naming.endpoint_name(DATASET)
 

@@ -14,13 +14,13 @@ from aws_lambda_powertools.utilities.parser import parse
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker.models import sagemaker_backends
 
-from icflow import layout, naming
-from icflow.adapters.run_store import RunStore
+from icflow.core import layout, naming
+from icflow.core.state import StateTable
 from icflow.algorithm.image_uris import image_uri
-from icflow.events.model_ready import MODEL_READY_DETAIL_TYPE, MODEL_READY_SOURCE
-from icflow.events.s3_uploads import UploadedObject
-from icflow.events.sagemaker_state import SageMakerStateChange, job_state_change
-from icflow.training_request import TAG_DATASET, TAG_RUN_ID
+from icflow.core.model_ready import MODEL_READY_DETAIL_TYPE, MODEL_READY_SOURCE
+from icflow.training.upload_events import UploadedObject
+from icflow.training.job_events import SageMakerStateChange, job_state_change
+from icflow.core.naming import TAG_DATASET, TAG_RUN_ID
 
 if TYPE_CHECKING:
     from conftest import Stack
@@ -58,7 +58,7 @@ def _seed_training_job(stack: Stack, name: str, dataset: str, run_id: str, accur
 
 
 def _seed_run(stack: Stack, dataset: str, run_id: str, kind: str, job_name: str, gate: float | None = None) -> None:
-    RunStore(stack.client("dynamodb"), stack.settings.runs_table).create_run(
+    StateTable(stack.client("dynamodb"), stack.settings.runs_table).create_run(
         dataset, run_id, kind, {"kind": kind, "job_name": job_name, "min_validation_accuracy": gate}
     )
 
@@ -190,7 +190,7 @@ def test_trials_and_progress_are_ignored(stack: Stack, sample_event, event_file:
     outcome = stack.handle_job_state_change()(_change(event))
 
     assert outcome.action == "ignored"
-    assert RunStore(stack.client("dynamodb"), stack.settings.runs_table).get_run(dataset, run_id)["status"] == "training"
+    assert StateTable(stack.client("dynamodb"), stack.settings.runs_table).get_run(dataset, run_id)["status"] == "training"
 
 
 def test_jobs_that_are_not_icflows_are_ignored(stack: Stack, completed: dict[str, Any]) -> None:

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from moto.events.models import EventPattern
 
-from icflow import layout, naming
-from icflow.events.sagemaker_state import FINAL_STATES, SAGEMAKER_SOURCE, TRAINING_STATE_CHANGE, TUNING_STATE_CHANGE
-from icflow.pipeline_config import INSTANCE_TYPE, MAX_RUNTIME_LIMIT
-from icflow.settings import Settings
+from icflow.core import layout, naming
+from icflow.core.sagemaker_events import FINAL_STATES, SAGEMAKER_SOURCE
+from icflow.training.job_events import TRAINING_STATE_CHANGE, TUNING_STATE_CHANGE
+from icflow.core.pipeline_config import INSTANCE_TYPE, MAX_RUNTIME_LIMIT
+from icflow.core.settings import Settings
 
 FUNCTIONS = ("DatasetUploadFunction", "TrainingStateFunction")
 

@@ -12,7 +12,7 @@ import pytest
 from aws_lambda_powertools.utilities.parser import parse
 from botocore.exceptions import ClientError
 
-from icflow.events.sagemaker_state import SageMakerStateChange, job_state_change
+from icflow.training.job_events import SageMakerStateChange, job_state_change
 from icflow_tools.local_sagemaker.training import LOG_FILE, METRICS_FILE
 
 DETAIL_TYPE = "SageMaker Training Job State Change"

@@ -8,7 +8,7 @@ import pytest
 from aws_lambda_powertools.utilities.parser import parse
 from botocore.exceptions import ClientError
 
-from icflow.events.sagemaker_state import SageMakerStateChange, job_state_change
+from icflow.training.job_events import SageMakerStateChange, job_state_change
 
 DETAIL_TYPE = "SageMaker HyperParameter Tuning Job State Change"
 TRIAL_NAME = re.compile(r"^(?P<tuning>[\w-]+)-(?P<number>\d{3})-[0-9a-f]{8}$")

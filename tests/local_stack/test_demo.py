@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from icflow.adapters.run_store import RunStore
+from icflow.core.state import StateTable
 from icflow_tools.demo.flow import JUNK, DemoFlow, DemoOptions
 
 PER_CLASS = 60
@@ -36,7 +36,7 @@ def test_a_small_demo_labels_held_out_digits(local_stack: Any, tmp_path: Path, c
 
     # Run history from the table: one run, through training to the model; the repeated upload added none.
     outputs = local_stack.state()["outputs"]
-    runs = RunStore(local_stack.client("dynamodb"), outputs["RunsTableName"]).query(options.dataset, "RUN#")
+    runs = StateTable(local_stack.client("dynamodb"), outputs["RunsTableName"]).query(options.dataset, "RUN#")
     assert len(runs) == 1 and report.training_jobs == 1
     history = [change["status"] for change in runs[0]["history"]]
     assert history[0] == "starting" and "training" in history and history[-1] == "model_ready"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 from icflow_tools.local_stack.intrinsics import Resolver, parameter_values
 from icflow_tools.local_stack.template import function_properties, load_template
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from icflow import layout
+from icflow.core import layout
 
 DATASET = "colors"
 # Bounds of each stage on a busy 2-core machine; training itself takes a few seconds.

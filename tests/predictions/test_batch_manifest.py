@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from icflow.batch_manifest import (
+from icflow.batch.manifest import (
     BatchPlan,
     batch_id,
     group_by_dataset,
@@ -15,8 +15,8 @@ from icflow.batch_manifest import (
     read_inputs_report,
     write_batch_inputs,
 )
-from icflow.errors import IcflowError
-from icflow.images import S3Object, SkipReason
+from icflow.core.errors import IcflowError
+from icflow.core.images import S3Object, SkipReason
 
 
 def upload_mixed_group(s3, helpers) -> list[S3Object]:

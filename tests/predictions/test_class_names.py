@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from icflow.class_names import (
+from icflow.core.class_names import (
     FROM_CLASSES_FILE,
     FROM_INDEX,
     FROM_PIPELINE,
@@ -11,7 +11,7 @@ from icflow.class_names import (
     parse_classes_txt,
     parse_pipeline_classes,
 )
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 
 
 def test_line_i_names_class_i():

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from icflow.images import (
+from icflow.core.images import (
     MAX_PAYLOAD_MB,
     S3Object,
     SkipReason,

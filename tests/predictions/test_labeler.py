@@ -7,12 +7,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from icflow.batch_manifest import output_key, plan_batches, write_batch_inputs
-from icflow.class_names import choose_class_names, load_class_names
-from icflow.images import S3Object
-from icflow.predictions import labeler
-from icflow.predictions.labeler import LabelingRequest, label_batch
-from icflow.predictions.writers import csv_columns
+from icflow.batch.manifest import output_key, plan_batches, write_batch_inputs
+from icflow.core.class_names import choose_class_names, load_class_names
+from icflow.core.images import S3Object
+from icflow.batch.predictions import labeler
+from icflow.batch.predictions.labeler import LabelingRequest, label_batch
+from icflow.batch.predictions.writers import csv_columns
 
 NAMES = "cat\ndog\nbird\n"
 

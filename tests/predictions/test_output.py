@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from icflow.predictions.output import MAX_OUTPUT_BYTES, InvalidOutput, OutputProblem, parse_output
+from icflow.batch.predictions.output import MAX_OUTPUT_BYTES, InvalidOutput, OutputProblem, parse_output
 
 
 def test_a_prediction_list_of_the_right_length():

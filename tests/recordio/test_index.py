@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 from icflow.recordio import IndexedRecordReader, IndexedRecordWriter, read_idx, read_records
 from icflow.recordio.framing import MAGIC_BYTES
 

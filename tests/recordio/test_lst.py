@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 from icflow.recordio import LstEntry, read_lst, write_lst
 
 

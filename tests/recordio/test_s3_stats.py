@@ -4,7 +4,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 from icflow.recordio import IndexedRecordWriter, LstEntry, RecordWriter, pack_image_record, write_lst
 from icflow.recordio.framing import MAGIC_BYTES
 from icflow.recordio.s3 import channel_stats

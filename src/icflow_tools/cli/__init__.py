@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 
 COMMAND_MODULES: tuple[str, ...] = (
     "pack", "inspect", "unpack", "local", "invoke", "predict", "status", "cleanup", "demo",

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _tagged(sagemaker: Any, arn: str, dataset: str) -> bool:
-    from icflow.training_request import TAG_DATASET
+    from icflow.core.naming import TAG_DATASET
 
     tags = {tag["Key"]: tag["Value"] for tag in sagemaker.list_tags(ResourceArn=arn).get("Tags", [])}
     return tags.get(TAG_DATASET) == dataset
@@ -28,7 +28,7 @@ def _tagged(sagemaker: Any, arn: str, dataset: str) -> bool:
 
 def find(sagemaker: Any, dataset: str) -> dict[str, list[str]]:
     """The dataset's resources by kind: icflow's names, and the dataset's tag, which tells datasets with similar names apart."""
-    from icflow import naming
+    from icflow.core import naming
 
     endpoint = naming.endpoint_name(dataset)
     found: dict[str, list[str]] = {"endpoint": [], "endpoint config": [], "model": []}
@@ -47,9 +47,9 @@ def find(sagemaker: Any, dataset: str) -> dict[str, list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from icflow.adapters.run_store import RunStore
-    from icflow.adapters.sagemaker_deploy import SageMakerDeploy
-    from icflow.usecases.deploy_status import ANY_ENDPOINT_STATUS, ENDPOINT_SK, EndpointStatus
+    from icflow.core.state import StateTable
+    from icflow.endpoints.sagemaker_endpoints import SageMakerEndpoints
+    from icflow.core.state import ANY_ENDPOINT_STATUS, ENDPOINT_SK, EndpointStatus
 
     resources = resolve(args)
     sagemaker = resources.client("sagemaker")
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.yes and input("delete them? [y/N] ").strip().lower() not in ("y", "yes"):
         print("nothing deleted")
         return 1
-    deploy = SageMakerDeploy(sagemaker)
+    deploy = SageMakerEndpoints(sagemaker)
     # The endpoint first: SageMaker keeps configs and models an endpoint uses.
     for name in found["endpoint"]:
         deploy.delete_endpoint(name)
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         deploy.delete_model(name)
     print(f"deleted {sum(len(names) for names in found.values())} resources")
     if resources.table and found["endpoint"]:
-        store = RunStore(resources.client("dynamodb"), resources.table)
+        store = StateTable(resources.client("dynamodb"), resources.table)
         # No item (an endpoint icflow did not record): the transition's condition leaves the table alone.
         store.transition_item(args.dataset, ENDPOINT_SK, EndpointStatus.DELETED.value, ANY_ENDPOINT_STATUS,
                               fields={"configs": [], "target_config": None}, reason="deleted by icflow cleanup")

@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def prepare_work_dir(work_dir: Path) -> None:
     import shutil
 
-    from icflow.errors import IcflowError
+    from icflow.core.errors import IcflowError
 
     if work_dir.exists() and any(work_dir.iterdir()):
         if not (work_dir / MARKER).exists():
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     import os
     import time
 
-    from icflow.errors import IcflowError
+    from icflow.core.errors import IcflowError
     from icflow_tools.demo.flow import STACK_PARAMETERS, DemoFlow, DemoOptions, run_cli, say
     from icflow_tools.demo.report import render_report
     from icflow_tools.local_stack.environment import FAKE_CREDENTIALS

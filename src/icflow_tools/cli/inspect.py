@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from icflow.errors import IcflowError
+    from icflow.core.errors import IcflowError
     from icflow_tools.dataset.inspection import inspect_rec, render
     from icflow_tools.dataset.progress import Progress
 

@@ -29,7 +29,7 @@ def _read_event(source: str) -> object:
     import sys
     from pathlib import Path
 
-    from icflow.errors import IcflowError
+    from icflow.core.errors import IcflowError
 
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text()

@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def parse_parameters(pairs: list[str]) -> dict[str, str]:
-    from icflow.errors import IcflowError
+    from icflow.core.errors import IcflowError
 
     parameters = {}
     for pair in pairs:
@@ -52,7 +52,7 @@ def run_up(args: argparse.Namespace) -> int:
     import threading
     from pathlib import Path
 
-    from icflow.errors import IcflowError
+    from icflow.core.errors import IcflowError
     from icflow_tools.local_stack.environment import FAKE_CREDENTIALS
     from icflow_tools.local_stack.stack import LocalStack, StackOptions
 

@@ -45,8 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from icflow.errors import IcflowError
-    from icflow.layout import CLASSES_FILE
+    from icflow.core.errors import IcflowError
+    from icflow.core.layout import CLASSES_FILE
     from icflow_tools.dataset.images import EncodeOptions
     from icflow_tools.dataset.listing import ListOptions, list_images, write_lists
     from icflow_tools.dataset.packing import PackOptions, check_root, find_lists, pack_list

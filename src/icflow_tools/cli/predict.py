@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _probabilities(body: bytes, endpoint: str) -> list[float]:
-    from icflow.errors import IcflowError
+    from icflow.core.errors import IcflowError
 
     answer: Any = json.loads(body)
     # The algorithm answers a list of probabilities; batch transform wraps it as {"prediction": [...]}.
@@ -41,8 +41,8 @@ def _probabilities(body: bytes, endpoint: str) -> list[float]:
 def _class_names(args: argparse.Namespace, sagemaker: Any, resources: Any) -> Any:
     from botocore.exceptions import ClientError
 
-    from icflow.class_names import choose_class_names, load_class_names
-    from icflow.training_request import TAG_DATASET
+    from icflow.core.class_names import choose_class_names, load_class_names
+    from icflow.core.naming import TAG_DATASET
 
     if args.classes:
         return choose_class_names(args.classes.read_bytes(), None)
@@ -60,8 +60,8 @@ def _class_names(args: argparse.Namespace, sagemaker: Any, resources: Any) -> An
 def run(args: argparse.Namespace) -> int:
     from botocore.exceptions import ClientError
 
-    from icflow.errors import IcflowError
-    from icflow.predictions.labeled import label_prediction
+    from icflow.core.errors import IcflowError
+    from icflow.batch.predictions.labeled import label_prediction
 
     resources = resolve(args)
     runtime = resources.client("sagemaker-runtime")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 
 DEFAULT_STATE_FILE = Path(".icflow") / "local.json"
 TABLE_OUTPUT = "RunsTableName"

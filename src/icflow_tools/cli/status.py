@@ -44,10 +44,10 @@ def render(dataset: str, items: list[dict[str, Any]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from icflow.adapters.run_store import RunStore
+    from icflow.core.state import StateTable
 
     resources = resolve(args)
-    store = RunStore(resources.client("dynamodb"), resources.require_table())
+    store = StateTable(resources.client("dynamodb"), resources.require_table())
     datasets = [args.dataset] if args.dataset else store.dataset_names()
     if not datasets:
         print("no datasets yet")

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from icflow.errors import IcflowError
+    from icflow.core.errors import IcflowError
     from icflow_tools.dataset.progress import Progress
     from icflow_tools.dataset.unpacking import unpack_rec
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 
 JPEG, PNG = ".jpg", ".png"
 

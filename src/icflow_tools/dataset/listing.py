@@ -7,8 +7,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from icflow.errors import IcflowError
-from icflow.layout import CLASSES_FILE
+from icflow.core.errors import IcflowError
+from icflow.core.layout import CLASSES_FILE
 from icflow.recordio import LstEntry, write_lst
 
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png")  # im2rec's default --exts

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 from icflow.recordio import IndexedRecordWriter, LstEntry, pack_image_record, read_lst
 from icflow_tools.dataset.images import EncodeOptions, encode_image
 from icflow_tools.dataset.progress import Progress

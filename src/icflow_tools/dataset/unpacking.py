@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 from icflow.recordio import LstEntry, RecordIOError, read_records_with_offsets, unpack_image_record, write_lst
 from icflow_tools.dataset.images import guess_extension
 from icflow_tools.dataset.inspection import label_text

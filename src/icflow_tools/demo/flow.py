@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from icflow import layout
-from icflow.adapters.run_store import DATASET_SK, RunStore
-from icflow.errors import IcflowError
-from icflow.predictions.summary import SUMMARY_FILE
-from icflow.predictions.writers import PREDICTIONS_JSONL
-from icflow.usecases.deploy_status import BATCH_SK_PREFIX, ENDPOINT_SK, BatchStatus, EndpointStatus
+from icflow.core import layout
+from icflow.core.state import DATASET_SK, StateTable
+from icflow.core.errors import IcflowError
+from icflow.batch.predictions.summary import SUMMARY_FILE
+from icflow.batch.predictions.writers import PREDICTIONS_JSONL
+from icflow.core.state import BATCH_SK_PREFIX, ENDPOINT_SK, BatchStatus, EndpointStatus
 from icflow_tools.demo.digits import SIDE, DigitFolders, HeldOut, write_digit_folders
 
 T = TypeVar("T")
@@ -88,7 +88,7 @@ class DemoFlow:
         self.sagemaker_dir = Path(state["sagemaker_work_dir"])
         self.s3 = stack.client("s3")
         self.sagemaker = stack.client("sagemaker")
-        self.runs = RunStore(stack.client("dynamodb"), state["outputs"]["RunsTableName"])
+        self.runs = StateTable(stack.client("dynamodb"), state["outputs"]["RunsTableName"])
         self.report = DemoReport()
 
     # ------------------------------------------------------------------ helpers

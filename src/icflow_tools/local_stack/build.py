@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 from icflow_tools.local_stack import resources
 from icflow_tools.local_stack.functions import (
     TARGET_INPUT_OPTIONS,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 from icflow_tools.local_stack.intrinsics import Resolver
 from icflow_tools.local_stack.resources import Target
 from icflow_tools.local_stack.template import function_properties

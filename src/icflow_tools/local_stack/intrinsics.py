@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 
 ACCOUNT_ID = "123456789012"  # moto's default account, which the local SageMaker uses too
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 from icflow_tools.local_stack.environment import lambda_environment
 from icflow_tools.local_stack.functions import FunctionSpec, layer_dir
 from icflow_tools.local_stack.process import FunctionProcess, Invocation

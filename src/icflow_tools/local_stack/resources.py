@@ -16,7 +16,7 @@ from typing import Any
 
 import boto3
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 from icflow_tools.local_stack.build import BuiltStack, StackBuilder, describe
 from icflow_tools.local_stack.environment import client_environment, function_environment, lambda_environment
 from icflow_tools.local_stack.intrinsics import ACCOUNT_ID

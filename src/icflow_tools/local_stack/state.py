@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 
 DEFAULT_WORK_DIR = Path(".icflow")
 DEFAULT_STATE_FILE = DEFAULT_WORK_DIR / "local.json"

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 

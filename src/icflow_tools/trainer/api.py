@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 
 
 @dataclass(frozen=True)

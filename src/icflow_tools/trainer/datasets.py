@@ -12,8 +12,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from icflow import layout
-from icflow.errors import IcflowError
+from icflow.core import layout
+from icflow.core.errors import IcflowError
 from icflow.recordio import read_lst, read_records, unpack_image_record
 
 from icflow_tools.trainer.api import ClientError, Channel

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.optim.lr_scheduler import MultiStepLR
 
-from icflow import layout
+from icflow.core import layout
 
 from icflow_tools.trainer import artifacts
 from icflow_tools.trainer.api import Channel, ClientError, TrainingHooks, TrainingResult

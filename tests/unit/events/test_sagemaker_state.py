@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
 
-from icflow.events.sagemaker_state import (
+from icflow.training.job_events import (
     SageMakerStateChange,
     TrainingJobStateChange,
     TuningJobStateChange,

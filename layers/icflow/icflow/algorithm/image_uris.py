@@ -7,7 +7,7 @@ The Lambdas never import the SDK, so the table lives here.
 
 from __future__ import annotations
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 
 REPOSITORY = "image-classification"
 VERSION = "1"

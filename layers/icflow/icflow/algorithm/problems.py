@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 
 
 class InvalidInput(IcflowError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 
 
 class RecordIOError(IcflowError):

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import IO, BinaryIO, TextIO
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 from icflow.recordio.framing import RecordWriter, read_record_at
 
 

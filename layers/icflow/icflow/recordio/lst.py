@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 
 
 @dataclass(frozen=True)

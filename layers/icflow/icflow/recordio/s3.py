@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 from icflow.recordio.errors import RecordIOError
 from icflow.recordio.framing import CFLAG_WHOLE, FRAME_SIZE, decode_frame, padded, scan_records
 from icflow.recordio.image_record import HEADER, HEADER_SIZE, LABEL_SIZE, labels_size, unpack_labels

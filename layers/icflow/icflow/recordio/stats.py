@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from icflow.errors import IcflowError
+from icflow.core.errors import IcflowError
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,73 @@
+"""A collected group of uploads under batch/<dataset>/...: one manifest and one transform job per dataset.
+
+Objects that are not images are left out of the manifest and listed in the batch's inputs report (read
+again into summary.json). Without a current model the batch is recorded as pending, manifest written,
+and the model-ready reaction starts it. The batch id is a digest of the group, so a redelivered group
+finds its item and its job name taken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from icflow.batch.manifest import BatchPlan, plan_batches, write_batch_inputs
+from icflow.batch.starter import BatchStarter, build_batch_starter
+from icflow.core.images import S3Object
+from icflow.core.notifier import Notifier
+from icflow.core.observability import logger, metrics
+from icflow.core.state import DATASET_SK, BatchStatus, StateTable, batch_sk
+
+if TYPE_CHECKING:
+    from icflow.wiring import Adapters
+
+
+class CollectBatch:
+    def __init__(self, bucket: str, s3_client: Any, state: StateTable, starter: BatchStarter, notifier: Notifier) -> None:
+        self._bucket = bucket
+        self._s3 = s3_client
+        self._state = state
+        self._starter = starter
+        self._notifier = notifier
+
+    def __call__(self, uploads: Iterable[tuple[str, S3Object]]) -> list[dict[str, Any]]:
+        bucket = self._bucket
+        objects = [obj for owner, obj in uploads if owner == bucket]
+        return [self._collect(plan) for plan in plan_batches(self._s3, bucket, objects)]
+
+    def _collect(self, plan: BatchPlan) -> dict[str, Any]:
+        dataset, batch_id = plan.dataset, plan.batch_id
+        logger.set_correlation_id(batch_id)
+        write_batch_inputs(self._s3, plan)
+        fields = {
+            "batch_id": batch_id,
+            "images": len(plan.relative_keys),
+            "skipped": len(plan.skipped),
+            "manifest_uri": plan.manifest_uri if plan.relative_keys else None,
+            "inputs_report_key": plan.inputs_report_key,
+        }
+        outcome = {"dataset": dataset, "batch_id": batch_id, "images": len(plan.relative_keys), "skipped": len(plan.skipped)}
+        if not plan.relative_keys:
+            reason = f"none of the {len(plan.skipped)} objects is a JPEG or PNG image; see {plan.inputs_report_key}"
+            if self._state.create_item(dataset, batch_sk(batch_id), "batch", BatchStatus.EMPTY.value, fields, reason):
+                self._notifier.notify(f"icflow: nothing to classify in {dataset}", reason, dataset)
+            return {**outcome, "action": "empty", "reason": reason}
+        created = self._state.create_item(dataset, batch_sk(batch_id), "batch", BatchStatus.PENDING.value, fields)
+        if created is None:
+            existing = self._state.get_item(dataset, batch_sk(batch_id)) or {}
+            if existing.get("status") != BatchStatus.PENDING.value:
+                return {**outcome, "action": "already_started", "status": existing.get("status")}
+        else:
+            metrics.add_metric(name="BatchesCollected", unit=MetricUnit.Count, value=1)
+        model_name = (self._state.get_item(dataset, DATASET_SK) or {}).get("current_model_name")
+        if not model_name:
+            logger.info("batch pending until the dataset has a model", extra={"dataset": dataset, "batch_id": batch_id})
+            return {**outcome, "action": "pending"}
+        return {**outcome, **self._starter.start(dataset, batch_id, model_name)}
+
+
+def build_collect_batch(adapters: Adapters) -> CollectBatch:
+    return CollectBatch(adapters.settings.data_bucket, adapters.s3, adapters.state, build_batch_starter(adapters),
+                        adapters.notifier)

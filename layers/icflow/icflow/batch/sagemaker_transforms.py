@@ -1,0 +1,47 @@
+"""The SageMaker calls of the batch path: starting a transform job and reading how it ended."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from icflow.core.sagemaker_answers import already_exists, tag_list
+
+
+@dataclass(frozen=True)
+class TransformJob:
+    name: str
+    status: str
+    model_name: str
+    output_uri: str
+    failure_reason: str | None
+    timings: dict[str, datetime]
+
+
+class SageMakerTransforms:
+    def __init__(self, sagemaker_client: Any) -> None:
+        self._sagemaker = sagemaker_client
+
+    def create_transform_job(self, request: dict[str, Any], tags: dict[str, str]) -> bool:
+        try:
+            self._sagemaker.create_transform_job(**request, Tags=tag_list(tags))
+        except ClientError as error:
+            if already_exists(error):
+                return False
+            raise
+        return True
+
+    def transform_job(self, name: str) -> TransformJob:
+        job = self._sagemaker.describe_transform_job(TransformJobName=name)
+        timings = {key: job[key] for key in ("CreationTime", "TransformStartTime", "TransformEndTime") if key in job}
+        return TransformJob(
+            name=name,
+            status=job["TransformJobStatus"],
+            model_name=job["ModelName"],
+            output_uri=job["TransformOutput"]["S3OutputPath"],
+            failure_reason=job.get("FailureReason"),
+            timings=timings,
+        )

@@ -1,0 +1,76 @@
+"""Starting one collected batch's transform job with a model: shared by the batch collector (the dataset
+has a model) and the model-ready reaction (the batch was pending).
+
+The job name derives from the batch id, and the batch item only moves from pending to transforming once,
+so a repeated start is "already started", never a second job.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from icflow.batch.manifest import BatchPlan
+from icflow.batch.sagemaker_transforms import SageMakerTransforms
+from icflow.core import layout, naming
+from icflow.core.errors import IcflowError
+from icflow.core.notifier import Notifier
+from icflow.core.observability import logger, metrics
+from icflow.core.pipeline_config import read_pipeline_config
+from icflow.core.s3_objects import S3Objects
+from icflow.core.state import BatchStatus, StateTable, batch_sk
+
+if TYPE_CHECKING:
+    from icflow.wiring import Adapters
+
+class BatchStarter:
+    def __init__(self, bucket: str, objects: S3Objects, state: StateTable, transforms: SageMakerTransforms, notifier: Notifier) -> None:
+        self._bucket = bucket
+        self._objects = objects
+        self._state = state
+        self._transforms = transforms
+        self._notifier = notifier
+
+    def start(self, dataset: str, batch_id: str, model_name: str) -> dict[str, Any]:
+        """Starts the pending batch's transform job; returns the outcome (started, already_started, failed)."""
+        job_name = naming.transform_job_name(dataset, batch_id)
+        try:
+            settings = read_pipeline_config(self._objects, dataset).deploy.batch
+            # Only the manifest's and the output's locations matter here: both derive from the batch id.
+            request = BatchPlan(self._bucket, dataset, batch_id, ()).transform_job_request(
+                job_name, model_name, settings.instance_type, settings.instance_count, settings.max_concurrent_transforms
+            )
+        except IcflowError as error:
+            return self.fail(dataset, batch_id, (BatchStatus.PENDING.value,), str(error))
+        started = self._transforms.create_transform_job(request, {naming.TAG_DATASET: dataset, naming.TAG_BATCH_ID: batch_id})
+        item = self._state.transition_item(
+            dataset,
+            batch_sk(batch_id),
+            BatchStatus.TRANSFORMING.value,
+            (BatchStatus.PENDING.value,),
+            fields={"transform_job_name": job_name, "model_name": model_name, "instance_type": settings.instance_type},
+        )
+        if started:
+            metrics.add_metric(name="TransformJobsStarted", unit=MetricUnit.Count, value=1)
+            logger.info("transform job started", extra={"dataset": dataset, "batch_id": batch_id, "job_name": job_name})
+        action = "started" if started and item is not None else "already_started"
+        return {"action": action, "dataset": dataset, "batch_id": batch_id, "job_name": job_name, "model_name": model_name}
+
+    def fail(self, dataset: str, batch_id: str, allowed_from: tuple[str, ...], reason: str) -> dict[str, Any]:
+        item = self._state.transition_item(dataset, batch_sk(batch_id), BatchStatus.FAILED.value, allowed_from, reason=reason)
+        if item is not None:
+            metrics.add_metric(name="BatchesFailed", unit=MetricUnit.Count, value=1)
+            self._notifier.notify(
+                f"icflow: batch {batch_id} of {dataset} failed",
+                f"Batch {batch_id} of dataset {dataset} produced no predictions: {reason}\n"
+                f"Its images stay under {layout.BATCH}{dataset}/; upload them again to retry.",
+                dataset,
+            )
+            logger.warning("batch failed", extra={"dataset": dataset, "batch_id": batch_id, "reason": reason})
+        return {"action": "failed", "dataset": dataset, "batch_id": batch_id, "reason": reason}
+
+
+def build_batch_starter(adapters: Adapters) -> BatchStarter:
+    return BatchStarter(adapters.settings.data_bucket, adapters.objects, adapters.state, adapters.transforms,
+                        adapters.notifier)

@@ -1,0 +1,147 @@
+"""An icflow transform job reached a final state: label its outputs, or record and tell why not.
+
+The job's model, output path and timings come from DescribeTransformJob; the output path names the
+dataset and batch. The batch item moves from transforming once, so a repeated event does nothing; a
+retry after a crash mid-labeling writes the same keys again with the same content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from icflow.batch.manifest import parse_output_uri
+from icflow.batch.predictions.labeler import LabelingRequest, label_batch
+from icflow.batch.sagemaker_transforms import SageMakerTransforms
+from icflow.batch.starter import BatchStarter, build_batch_starter
+from icflow.core import layout, naming
+from icflow.core.class_names import load_class_names
+from icflow.core.errors import IcflowError
+from icflow.core.notifier import Notifier
+from icflow.core.observability import logger, metrics
+from icflow.core.pipeline_config import read_pipeline_config
+from icflow.core.s3_objects import S3Objects
+from icflow.core.sagemaker_events import COMPLETED, FINAL_STATES
+from icflow.core.state import BatchStatus, StateTable, batch_sk
+
+if TYPE_CHECKING:
+    from icflow.wiring import Adapters
+
+_ENDED_AS = {"Failed": BatchStatus.FAILED, "Stopped": BatchStatus.STOPPED}
+# Both are reached only from a transform that icflow started.
+_IN_FLIGHT = (BatchStatus.TRANSFORMING.value,)
+
+
+@dataclass(frozen=True)
+class TransformChange:
+    job_name: str
+    status: str
+    failure_reason: str | None
+
+
+class HandleTransformState:
+    def __init__(
+        self,
+        bucket: str,
+        s3_client: Any,
+        objects: S3Objects,
+        state: StateTable,
+        transforms: SageMakerTransforms,
+        starter: BatchStarter,
+        notifier: Notifier,
+    ) -> None:
+        self._bucket = bucket
+        self._s3 = s3_client
+        self._objects = objects
+        self._state = state
+        self._transforms = transforms
+        self._starter = starter
+        self._notifier = notifier
+
+    def __call__(self, change: TransformChange) -> dict[str, Any]:
+        if not naming.is_icflow_name(change.job_name):
+            return {"action": "ignored", "reason": f"{change.job_name} is not an icflow transform job"}
+        if change.status not in FINAL_STATES:
+            return {"action": "ignored", "reason": f"{change.job_name} is {change.status}, not final"}
+        job = self._transforms.transform_job(change.job_name)
+        try:
+            bucket, dataset, batch_id = parse_output_uri(job.output_uri)
+        except IcflowError as error:
+            return {"action": "ignored", "reason": str(error)}
+        logger.set_correlation_id(batch_id)
+        batch = self._state.get_item(dataset, batch_sk(batch_id))
+        if bucket != self._bucket or batch is None or batch.get("transform_job_name") != change.job_name:
+            return {"action": "ignored", "dataset": dataset, "batch_id": batch_id, "reason": "no such batch in this stack"}
+        if batch["status"] not in _IN_FLIGHT:
+            return {"action": "duplicate", "dataset": dataset, "batch_id": batch_id, "reason": f"batch is already {batch['status']}"}
+        if job.status != COMPLETED:
+            reason = f"{change.job_name}: {job.failure_reason or change.failure_reason or 'the transform job was ' + job.status.lower()}"
+            return self._ended(dataset, batch_id, _ENDED_AS.get(job.status, BatchStatus.FAILED), reason)
+        try:
+            config = read_pipeline_config(self._objects, dataset)
+            names = load_class_names(self._s3, bucket, dataset, config.class_names)
+        except IcflowError as error:
+            return self._starter.fail(dataset, batch_id, _IN_FLIGHT, f"labeling {change.job_name}'s outputs: {error}")
+        result = label_batch(
+            self._s3,
+            LabelingRequest(
+                bucket=bucket,
+                dataset=dataset,
+                batch_id=batch_id,
+                model_name=job.model_name,
+                transform_job_name=job.name,
+                class_names=names,
+                top_k=config.deploy.top_k,
+                copy_to_labeled=config.deploy.copy_labeled_images,
+                job_timings=job.timings,
+            ),
+        )
+        images = result.summary["images"]
+        item = self._state.transition_item(
+            dataset,
+            batch_sk(batch_id),
+            BatchStatus.LABELED.value,
+            _IN_FLIGHT,
+            fields={
+                "labeled": images["labeled"],
+                "failed_images": images["failed"],
+                "summary_uri": result.summary_uri,
+                "predictions_uri": result.predictions_jsonl_uri,
+                "count_per_label": result.summary["count_per_label"],
+            },
+        )
+        if item is None:
+            return {"action": "duplicate", "dataset": dataset, "batch_id": batch_id, "reason": "another delivery labeled it"}
+        metrics.add_metric(name="ImagesLabeled", unit=MetricUnit.Count, value=images["labeled"])
+        prefix = layout.predictions_prefix(dataset, batch_id)
+        self._notifier.notify(
+            f"icflow: batch {batch_id} of {dataset} labeled",
+            f"{images['labeled']} images of dataset {dataset} were labeled by model {job.model_name} "
+            f"({images['failed']} failed, {images['skipped']} skipped as not images).\n"
+            f"Predictions: s3://{bucket}/{prefix} (predictions.csv, predictions.jsonl, summary.json).",
+            dataset,
+        )
+        return {"action": "labeled", "dataset": dataset, "batch_id": batch_id, "labeled": images["labeled"],
+                "summary_uri": result.summary_uri}
+
+    def _ended(self, dataset: str, batch_id: str, status: BatchStatus, reason: str) -> dict[str, Any]:
+        if status is BatchStatus.FAILED:
+            return self._starter.fail(dataset, batch_id, _IN_FLIGHT, reason)
+        item = self._state.transition_item(dataset, batch_sk(batch_id), status.value, _IN_FLIGHT, reason=reason)
+        if item is not None:
+            self._notifier.notify(f"icflow: batch {batch_id} of {dataset} {status.value}", reason, dataset)
+        return {"action": status.value, "dataset": dataset, "batch_id": batch_id, "reason": reason}
+
+
+def build_handle_transform_state(adapters: Adapters) -> HandleTransformState:
+    return HandleTransformState(
+        bucket=adapters.settings.data_bucket,
+        s3_client=adapters.s3,
+        objects=adapters.objects,
+        state=adapters.state,
+        transforms=adapters.transforms,
+        starter=build_batch_starter(adapters),
+        notifier=adapters.notifier,
+    )

@@ -1,0 +1,1 @@
+"""The shared kernel: what every path reads and writes, decided once."""

@@ -1,0 +1,320 @@
+"""pipeline.json, the run's configuration: a strict model (unknown fields are errors, with a suggestion).
+
+Every section is optional and an absent file means all defaults. Every problem in a file is reported at
+once, each naming its field path (`training.instance_count`, `hyperparameters.epochs`). The reference,
+with defaults and allowed values, is docs/architecture.md's "pipeline.json reference" section.
+
+Class names: classes.txt wins. pipeline.json's `class_names` is used only when the dataset has no
+classes.txt (the order issue 4's labeling follows too).
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from icflow.algorithm.hyperparameters import suggestion, validate_hyperparameters
+from icflow.algorithm.problems import InvalidInput
+from icflow.algorithm.tuning import (
+    DEFAULT_HYPERBAND_MIN_EPOCHS,
+    DEFAULT_MAX_JOBS,
+    DEFAULT_MAX_PARALLEL_JOBS,
+    EarlyStoppingType,
+    RangeOverride,
+    Scaling,
+    Strategy,
+    TuningPlan,
+    merge_ranges,
+    plan_tuning,
+)
+from icflow.core import layout
+from icflow.core.errors import IcflowError
+from icflow.core.s3_objects import S3Objects
+from icflow.core.settings import TrainingEnv
+
+MAX_RUNTIME_LIMIT = 28 * 24 * 3600  # CreateTrainingJob's MaxRuntimeInSeconds limit
+# Spot capacity may take a while; without max_wait_seconds the job may wait as long again as it may run.
+SPOT_WAIT_FACTOR = 2
+INSTANCE_TYPE = r"^ml\.[a-z0-9-]+\.[a-z0-9]+$"
+_PROBLEMS = "icflow_problems"
+
+# Strict mode takes enums only as enum instances; JSON gives their string values.
+_BY_VALUE = Field(strict=False)
+PositiveInt = Annotated[int, Field(ge=1)]
+InstanceType = Annotated[str, Field(pattern=INSTANCE_TYPE)]
+# Any JSON value: validate_hyperparameters decides, so one bad value gives one message saying what is allowed.
+HyperparameterValue = Any
+
+
+class _Section(BaseModel):
+    # defer_build: the schemas are built on the first parse, not when a Lambda imports this module.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
+
+
+class TrainingSettings(_Section):
+    """Overrides of the stack's training defaults (template parameters); absent fields keep the stack's."""
+
+    instance_type: InstanceType | None = None
+    instance_count: PositiveInt | None = None
+    volume_size_gb: PositiveInt | None = None
+    max_runtime_seconds: Annotated[int, Field(ge=1, le=MAX_RUNTIME_LIMIT)] | None = None
+    managed_spot: bool | None = None
+    max_wait_seconds: PositiveInt | None = None
+
+
+class RangeSettings(_Section):
+    min: float | None = None
+    max: float | None = None
+    values: list[str] | None = None
+    scaling: Annotated[Scaling, _BY_VALUE] = Scaling.AUTO
+
+    def as_override(self) -> RangeOverride:
+        values = tuple(self.values) if self.values is not None else None
+        return RangeOverride(min=self.min, max=self.max, values=values, scaling=self.scaling)
+
+
+class TuningSettings(_Section):
+    """Present (and not `"enabled": false`): the run is a hyperparameter tuning job."""
+
+    enabled: bool = True
+    strategy: Annotated[Strategy, _BY_VALUE] = Strategy.BAYESIAN
+    max_jobs: PositiveInt = DEFAULT_MAX_JOBS
+    max_parallel_jobs: PositiveInt = DEFAULT_MAX_PARALLEL_JOBS
+    early_stopping: Annotated[EarlyStoppingType, _BY_VALUE] = EarlyStoppingType.OFF
+    parameter_ranges: dict[str, RangeSettings | None] = Field(default_factory=dict)
+    hyperband_min_epochs: PositiveInt = DEFAULT_HYPERBAND_MIN_EPOCHS
+
+    def range_overrides(self) -> dict[str, RangeOverride | None]:
+        return {name: r.as_override() if r is not None else None for name, r in self.parameter_ranges.items()}
+
+    def plan(self, hyperparameters: Mapping[str, str]) -> TuningPlan:
+        """The tuning job's plan for the run's complete hyperparameters (resolve_data_hyperparameters'
+        output). Raises InvalidInput when the ranges do not fit them (see icflow.algorithm.tuning.plan_tuning)."""
+        return plan_tuning(
+            strategy=self.strategy,
+            max_jobs=self.max_jobs,
+            max_parallel_jobs=self.max_parallel_jobs,
+            early_stopping=self.early_stopping,
+            overrides=self.range_overrides(),
+            hyperparameters=hyperparameters,
+            hyperband_min_epochs=self.hyperband_min_epochs,
+        )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TuningSettings:
+        problems: list[str] = []
+        try:
+            merge_ranges(self.range_overrides())
+        except InvalidInput as error:
+            problems.extend(error.problems)
+        if self.max_parallel_jobs > self.max_jobs:
+            problems.append(f"max_parallel_jobs: {self.max_parallel_jobs} is more than max_jobs ({self.max_jobs})")
+        if self.strategy is Strategy.HYPERBAND and self.early_stopping is not EarlyStoppingType.OFF:
+            problems.append("early_stopping: must be Off with the Hyperband strategy, which stops trials itself")
+        if self.strategy is not Strategy.HYPERBAND and "hyperband_min_epochs" in self.model_fields_set:
+            problems.append(f"hyperband_min_epochs: applies only to the Hyperband strategy, not {self.strategy.value}")
+        if problems:
+            raise PydanticCustomError(_PROBLEMS, "{problems}", {"problems": problems})
+        return self
+
+
+class QualityGate(_Section):
+    min_validation_accuracy: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+
+
+class RealtimeSettings(_Section):
+    enabled: bool = False
+    instance_type: InstanceType = "ml.m5.large"
+    instance_count: PositiveInt = 1
+    blue_green: bool = False
+    auto_rollback: bool = True
+
+
+class BatchSettings(_Section):
+    instance_type: InstanceType = "ml.c5.xlarge"
+    instance_count: PositiveInt = 1
+    max_concurrent_transforms: PositiveInt | None = None  # None: SageMaker chooses
+
+
+class DeploySettings(_Section):
+    realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
+    batch: BatchSettings = Field(default_factory=BatchSettings)
+    copy_labeled_images: bool = False
+    top_k: PositiveInt = 3
+
+
+class PipelineConfig(_Section):
+    """A dataset's pipeline.json. `hyperparameters` holds the API's normalised strings."""
+
+    hyperparameters: dict[str, HyperparameterValue] = Field(default_factory=dict)
+    training: TrainingSettings = Field(default_factory=TrainingSettings)
+    tuning: TuningSettings | None = None
+    quality_gate: QualityGate = Field(default_factory=QualityGate)
+    class_names: list[Annotated[str, Field(min_length=1)]] | None = None
+    deploy: DeploySettings = Field(default_factory=DeploySettings)
+
+    @property
+    def tuning_enabled(self) -> bool:
+        return self.tuning is not None and self.tuning.enabled
+
+    @field_validator("hyperparameters", mode="after")
+    @classmethod
+    def _normalise(cls, values: dict[str, HyperparameterValue]) -> dict[str, str]:
+        try:
+            return validate_hyperparameters(values)
+        except InvalidInput as error:
+            raise PydanticCustomError(_PROBLEMS, "{problems}", {"problems": list(error.problems)}) from None
+
+    @field_validator("class_names", mode="after")
+    @classmethod
+    def _unique(cls, names: list[str] | None) -> list[str] | None:
+        if names is not None:
+            if not names:
+                raise ValueError("give at least one name, or leave class_names out")
+            seen: set[str] = set()
+            for index, name in enumerate(names):
+                if name in seen:
+                    raise ValueError(f"{name!r} (class {index}) appears twice; class names must be unique")
+                seen.add(name)
+        return names
+
+    @model_validator(mode="after")
+    def _sections_agree(self) -> PipelineConfig:
+        problems: list[str] = []
+        training = self.training
+        if training.max_wait_seconds is not None and training.managed_spot is False:
+            problems.append("training.max_wait_seconds: applies only with managed spot training; set "
+                            "training.managed_spot to true or remove max_wait_seconds")
+        if self.tuning is not None and self.tuning_enabled:
+            # What needs the data (mini_batch_size against the samples) is checked again when the run is planned.
+            try:
+                self.tuning.plan(self.hyperparameters)
+            except InvalidInput as error:
+                problems.extend(f"tuning.{problem}" for problem in error.problems)
+        if problems:
+            raise PydanticCustomError(_PROBLEMS, "{problems}", {"problems": problems})
+        return self
+
+
+def parse_pipeline_config(text: str | bytes | None) -> PipelineConfig:
+    """pipeline.json's content (None: the dataset has none) as a PipelineConfig with all defaults applied.
+
+    Raises InvalidInput (an IcflowError) listing every problem: invalid JSON, unknown fields (with a
+    suggestion), wrong types, bad hyperparameters or tuning ranges, each with its field path."""
+    if text is None:
+        return PipelineConfig()
+    try:
+        data = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidInput("pipeline.json", [f"not valid JSON: {error}; fix the syntax (a JSON object)"]) from None
+    if not isinstance(data, dict):
+        raise InvalidInput("pipeline.json", [f"expected a JSON object {{...}}, got {type(data).__name__}"])
+    try:
+        return PipelineConfig.model_validate(data)
+    except ValidationError as error:
+        raise InvalidInput("pipeline.json", _problems(error)) from None
+
+
+def _problems(error: ValidationError) -> list[str]:
+    problems: list[str] = []
+    for item in error.errors(include_url=False):
+        loc = tuple(item["loc"])
+        if item["type"] == _PROBLEMS:
+            # A section's own checks: their problems start with the field inside that section.
+            prefix = ".".join(str(part) for part in loc)
+            problems.extend(f"{prefix}.{problem}" if prefix else problem for problem in item["ctx"]["problems"])
+            continue
+        path = _path(loc)
+        if item["type"] == "extra_forbidden":
+            known = _known_fields(loc[:-1])
+            problems.append(f"{path}: unknown field{suggestion(str(loc[-1]), known)}; "
+                            f"allowed here: {', '.join(known)}")
+        else:
+            problems.append(f"{path}: {_message(item)}")
+    return problems
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _message(item: Any) -> str:
+    value = item.get("input")
+    shown = json.dumps(value) if isinstance(value, (str, int, float, bool, type(None))) else type(value).__name__
+    if item["type"] == "string_pattern_mismatch":  # only instance types have a pattern
+        return f"expected an instance type such as ml.p3.2xlarge (got {shown})"
+    message = item["msg"].removeprefix("Value error, ")
+    return f"{message[0].lower()}{message[1:]} (got {shown})"
+
+
+def _known_fields(loc: tuple[Any, ...]) -> list[str]:
+    """The field names of the model at `loc` (dict keys and list indexes in `loc` are stepped over)."""
+    model: Any = PipelineConfig
+    for part in loc:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+        field = model.model_fields.get(str(part))
+        if field is None:
+            continue  # a dict key or list index inside the previous field
+        model = _model_in(field.annotation)
+    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+@dataclass(frozen=True)
+class TrainingResources:
+    instance_type: str
+    instance_count: int  # more than 1 runs distributed training
+    volume_size_gb: int
+    max_runtime_seconds: int
+    managed_spot: bool
+    max_wait_seconds: int | None  # set exactly when managed_spot is on; at least max_runtime_seconds
+
+
+def resolve_training_resources(defaults: TrainingEnv, config: PipelineConfig) -> TrainingResources:
+    """pipeline.json's training section over the stack's defaults. Raises IcflowError when the result is
+    inconsistent (max_wait_seconds below max_runtime_seconds)."""
+    training = config.training
+    max_runtime = training.max_runtime_seconds or defaults.training_max_runtime_seconds
+    spot = defaults.managed_spot_training if training.managed_spot is None else training.managed_spot
+    max_wait = None
+    if training.max_wait_seconds is not None and not spot:
+        raise IcflowError(
+            "pipeline.json training.max_wait_seconds: applies only with managed spot training, which the stack "
+            "leaves off; set training.managed_spot to true or remove max_wait_seconds"
+        )
+    if spot:
+        max_wait = training.max_wait_seconds or max_runtime * SPOT_WAIT_FACTOR
+        if max_wait < max_runtime:
+            raise IcflowError(
+                f"pipeline.json training.max_wait_seconds: {max_wait} is less than the maximum runtime "
+                f"({max_runtime} seconds); managed spot training needs max_wait_seconds >= max_runtime_seconds"
+            )
+    return TrainingResources(
+        instance_type=training.instance_type or defaults.training_instance_type,
+        instance_count=training.instance_count or defaults.training_instance_count,
+        volume_size_gb=training.volume_size_gb or defaults.training_volume_size_gb,
+        max_runtime_seconds=max_runtime,
+        managed_spot=spot,
+        max_wait_seconds=max_wait,
+    )
+
+
+def read_pipeline_config(objects: S3Objects, dataset: str) -> PipelineConfig:
+    """The dataset's pipeline.json as it is now (defaults when there is none); raises IcflowError when invalid."""
+    return parse_pipeline_config(objects.read_text(layout.pipeline_key(dataset)))

@@ -1,0 +1,27 @@
+"""How SageMaker's answers read, for every path's calls.
+
+Names are deterministic (icflow.core.naming), so "already exists" from a create call means a retry or a
+duplicate got there first, and a delete of what is gone already counts as done.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+
+def already_exists(error: ClientError) -> bool:
+    code = error.response["Error"]["Code"]
+    message = error.response["Error"].get("Message", "")
+    # CreateModel reports a taken name as a ValidationException, the job APIs as ResourceInUse.
+    return code == "ResourceInUse" or (code == "ValidationException" and "already exist" in message)
+
+
+def gone(error: ClientError) -> bool:
+    code = error.response["Error"]["Code"]
+    message = error.response["Error"].get("Message", "")
+    # SageMaker answers a missing model, config or endpoint with ValidationException "Could not find ...".
+    return code in ("ResourceNotFound", "ValidationException") and ("not find" in message or "not found" in message)
+
+
+def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in tags.items()]

@@ -1,0 +1,270 @@
+"""The state table: every item icflow keeps in DynamoDB, its keys, its statuses and how they may change.
+
+One table, single-table design (docs/architecture.md, "Run state"): every item of a dataset shares the
+partition `DATASET#<dataset>`: the dataset's own item (`sk = DATASET`: what it waits for, its latest run,
+its current model), one item per run (`sk = RUN#<run_id>`), one per batch (`sk = BATCH#<batch_id>`) and the
+dataset's endpoint (`sk = ENDPOINT`). Status changes are conditional writes, so a duplicate or late event can
+never move an item backwards.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+# Keys.
+DATASET_SK = "DATASET"
+RUN_SK_PREFIX = "RUN#"
+BATCH_SK_PREFIX = "BATCH#"
+ENDPOINT_SK = "ENDPOINT"
+
+
+def dataset_pk(dataset: str) -> str:
+    return f"DATASET#{dataset}"
+
+
+def run_sk(run_id: str) -> str:
+    return f"{RUN_SK_PREFIX}{run_id}"
+
+
+def batch_sk(batch_id: str) -> str:
+    return f"{BATCH_SK_PREFIX}{batch_id}"
+
+
+# Statuses and the transitions they allow.
+class RunStatus(StrEnum):
+    STARTING = "starting"  # the run item exists; its job is being created
+    TRAINING = "training"
+    TUNING = "tuning"
+    MODEL_READY = "model_ready"
+    REJECTED = "rejected"  # invalid configuration or dataset, or below the quality gate
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+# The dataset item's status is its latest run's, or this while a channel has no data yet.
+DATASET_WAITING = "waiting"
+
+
+RUNNING = (RunStatus.STARTING, RunStatus.TRAINING, RunStatus.TUNING)
+
+
+class BatchStatus(StrEnum):
+    PENDING = "pending"  # collected before the dataset had a model; starts when one is ready
+    TRANSFORMING = "transforming"
+    LABELED = "labeled"  # predictions and summary.json written
+    EMPTY = "empty"  # nothing in the group was an image; the report says why
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+class EndpointStatus(StrEnum):
+    CREATING = "creating"
+    UPDATING = "updating"
+    IN_SERVICE = "in_service"
+    ROLLED_BACK = "rolled_back"  # an update failed and the previous model still serves
+    FAILED = "failed"
+    DELETED_IDLE = "deleted_idle"  # removed by the idle guard; the next model creates it again
+    DELETED = "deleted"
+
+
+# Any status may follow any other on an endpoint: the allowed-from list of its transitions.
+ANY_ENDPOINT_STATUS = tuple(status.value for status in EndpointStatus)
+
+
+# Batches whose model must not be deleted while they may still need it.
+BATCHES_USING_A_MODEL = (BatchStatus.PENDING.value, BatchStatus.TRANSFORMING.value)
+
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _to_dynamodb(value: Any) -> Any:
+    # DynamoDB numbers are decimals; floats must be converted exactly as written.
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {key: _to_dynamodb(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_dynamodb(item) for item in value]
+    return value
+
+
+def _from_dynamodb(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: _from_dynamodb(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_from_dynamodb(item) for item in value]
+    return value
+
+
+def _serialize(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _serializer.serialize(_to_dynamodb(value)) for key, value in item.items()}
+
+
+def _deserialize(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _from_dynamodb(_deserializer.deserialize(value)) for key, value in item.items()}
+
+
+def _conditional_check_failed(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+class StateTable:
+    def __init__(self, dynamodb_client: Any, table_name: str) -> None:
+        self._dynamodb = dynamodb_client
+        self._table = table_name
+
+    def create_run(
+        self, dataset: str, run_id: str, status: str, fields: dict[str, Any], reason: str | None = None
+    ) -> dict[str, Any] | None:
+        """Writes the run's first item; None when the run exists already (another delivery got there first)."""
+        return self.create_item(dataset, run_sk(run_id), "run", status, {"run_id": run_id, **fields}, reason)
+
+    def create_item(
+        self, dataset: str, sk: str, entity: str, status: str, fields: dict[str, Any], reason: str | None = None
+    ) -> dict[str, Any] | None:
+        """Writes an item of the dataset's partition once; None when it exists already."""
+        at = now_iso()
+        change = {"status": status, "at": at, **({"reason": reason} if reason else {})}
+        item = {
+            "pk": dataset_pk(dataset),
+            "sk": sk,
+            "entity": entity,
+            "dataset": dataset,
+            "status": status,
+            "created_at": at,
+            "updated_at": at,
+            "history": [change],
+            **fields,
+            **({"reason": reason} if reason else {}),
+        }
+        try:
+            self._dynamodb.put_item(
+                TableName=self._table, Item=_serialize(item), ConditionExpression="attribute_not_exists(sk)"
+            )
+        except ClientError as error:
+            if _conditional_check_failed(error):
+                return None
+            raise
+        return item
+
+    def get_run(self, dataset: str, run_id: str) -> dict[str, Any] | None:
+        return self.get_item(dataset, run_sk(run_id))
+
+    def get_item(self, dataset: str, sk: str) -> dict[str, Any] | None:
+        response = self._dynamodb.get_item(
+            TableName=self._table,
+            Key=_serialize({"pk": dataset_pk(dataset), "sk": sk}),
+            ConsistentRead=True,
+        )
+        return _deserialize(response["Item"]) if "Item" in response else None
+
+    def query(self, dataset: str, sk_prefix: str = "") -> list[dict[str, Any]]:
+        """The dataset's items whose sort key starts with `sk_prefix` (all of them for "")."""
+        condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if sk_prefix else "")
+        values = {":pk": dataset_pk(dataset), **({":prefix": sk_prefix} if sk_prefix else {})}
+        items: list[dict[str, Any]] = []
+        paginator = self._dynamodb.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self._table,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=_serialize(values),
+            ConsistentRead=True,
+        )
+        for page in pages:
+            items.extend(_deserialize(item) for item in page.get("Items", []))
+        return items
+
+    def dataset_names(self) -> list[str]:
+        """Every dataset with an item of its own, for views across datasets (the CLI's status)."""
+        names: list[str] = []
+        for page in self._dynamodb.get_paginator("scan").paginate(
+            TableName=self._table,
+            FilterExpression="sk = :sk",
+            ExpressionAttributeValues=_serialize({":sk": DATASET_SK}),
+            ProjectionExpression="dataset",
+        ):
+            names.extend(_deserialize(item)["dataset"] for item in page.get("Items", []))
+        return sorted(names)
+
+    def transition(
+        self,
+        dataset: str,
+        run_id: str,
+        status: str,
+        allowed_from: tuple[str, ...],
+        fields: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> dict[str, Any] | None:
+        """Moves an existing run to `status` if it is in one of `allowed_from`; returns the new item, or None
+        when the run was not in such a state (a duplicate or out-of-order event)."""
+        return self.transition_item(dataset, run_sk(run_id), status, allowed_from, fields, reason)
+
+    def transition_item(
+        self,
+        dataset: str,
+        sk: str,
+        status: str,
+        allowed_from: tuple[str, ...],
+        fields: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> dict[str, Any] | None:
+        """`transition` for any item of the dataset's partition that has a status and a history."""
+        at = now_iso()
+        change: dict[str, Any] = {"status": status, "at": at}
+        if reason is not None:
+            change["reason"] = reason
+        values: dict[str, Any] = {":status": status, ":at": at, ":change": [change]}
+        names = {"#status": "status"}
+        assignments = ["#status = :status", "updated_at = :at", "history = list_append(history, :change)"]
+        for index, (name, value) in enumerate({**(fields or {}), **({"reason": reason} if reason else {})}.items()):
+            names[f"#f{index}"] = name
+            values[f":f{index}"] = value
+            assignments.append(f"#f{index} = :f{index}")
+        # A reason belongs to the status it explains; moving on drops the previous one.
+        expression = "SET " + ", ".join(assignments) + ("" if reason else " REMOVE reason")
+        allowed = [f":from{index}" for index in range(len(allowed_from))]
+        values.update({placeholder: state for placeholder, state in zip(allowed, allowed_from)})
+        try:
+            response = self._dynamodb.update_item(
+                TableName=self._table,
+                Key=_serialize({"pk": dataset_pk(dataset), "sk": sk}),
+                UpdateExpression=expression,
+                ConditionExpression=f"attribute_exists(sk) AND #status IN ({', '.join(allowed)})",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_serialize(values),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _conditional_check_failed(error):
+                return None
+            raise
+        return _deserialize(response["Attributes"])
+
+    def update_dataset(self, dataset: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Sets fields of the dataset's own item (created on first use) and returns the whole item."""
+        values = {**fields, "updated_at": now_iso(), "dataset": dataset, "entity": "dataset"}
+        names = {f"#f{index}": name for index, name in enumerate(values)}
+        placeholders = {f":f{index}": value for index, value in enumerate(values.values())}
+        response = self._dynamodb.update_item(
+            TableName=self._table,
+            Key=_serialize({"pk": dataset_pk(dataset), "sk": DATASET_SK}),
+            UpdateExpression="SET " + ", ".join(f"#f{index} = :f{index}" for index in range(len(values))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=_serialize(placeholders),
+            ReturnValues="ALL_NEW",
+        )
+        return _deserialize(response["Attributes"])

@@ -1,0 +1,63 @@
+"""A dataset's model is ready: start its pending batches, and deploy it to the dataset's endpoint when
+pipeline.json asks for one.
+
+One endpoint per dataset: the first model creates an endpoint config and the endpoint; a later model
+creates its own config and updates the endpoint in place (blue/green with an auto-rollback alarm when
+configured). While the endpoint is busy (creating or updating) the newest config is recorded as wanted,
+and the endpoint-state function applies it when the endpoint is in service again. Config and endpoint
+names are deterministic, so a repeated "model ready" finds them and changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from icflow.batch.starter import BatchStarter, build_batch_starter
+from icflow.core import naming
+from icflow.core.errors import IcflowError
+from icflow.core.model_ready import ModelReadyDetail
+from icflow.core.notifier import Notifier
+from icflow.core.observability import logger
+from icflow.core.pipeline_config import read_pipeline_config
+from icflow.core.s3_objects import S3Objects
+from icflow.core.state import (
+    BATCH_SK_PREFIX,
+    BatchStatus,
+    StateTable,
+)
+from icflow.endpoints.deployer import EndpointDeployer, build_endpoint_deployer
+
+if TYPE_CHECKING:
+    from icflow.wiring import Adapters
+
+class DeployModel:
+    def __init__(
+        self, objects: S3Objects, state: StateTable, starter: BatchStarter, deployer: EndpointDeployer, notifier: Notifier
+    ) -> None:
+        self._objects = objects
+        self._state = state
+        self._starter = starter
+        self.endpoints = deployer
+        self._notifier = notifier
+
+    def __call__(self, ready: ModelReadyDetail) -> dict[str, Any]:
+        dataset = ready.dataset
+        logger.set_correlation_id(ready.run_id)
+        pending = [item for item in self._state.query(dataset, BATCH_SK_PREFIX) if item["status"] == BatchStatus.PENDING]
+        batches = [self._starter.start(dataset, item["batch_id"], ready.model_name) for item in pending]
+        outcome: dict[str, Any] = {"dataset": dataset, "model_name": ready.model_name, "batches": batches}
+        try:
+            realtime = read_pipeline_config(self._objects, dataset).deploy.realtime
+        except IcflowError as error:
+            reason = f"the model was not deployed to an endpoint: {error}"
+            self._notifier.notify(f"icflow: endpoint of {dataset} not updated", reason, dataset)
+            return {**outcome, "endpoint": {"action": "rejected", "reason": reason}}
+        if realtime.enabled:
+            config_name = naming.endpoint_config_name(dataset, ready.run_id)
+            outcome["endpoint"] = self.endpoints.deploy(dataset, config_name, ready.model_name, realtime)
+        return outcome
+
+
+def build_deploy_model(adapters: Adapters) -> DeployModel:
+    return DeployModel(adapters.objects, adapters.state, build_batch_starter(adapters), build_endpoint_deployer(adapters),
+                       adapters.notifier)

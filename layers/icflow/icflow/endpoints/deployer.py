@@ -1,0 +1,75 @@
+"""Points a dataset's endpoint at an endpoint config: creates the endpoint, updates it in place or blue/green, or
+records the config as wanted while the endpoint is busy. Shared by the model-deploy function and the
+endpoint-state function's deferred updates; the one writer of the dataset's endpoint item."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from icflow.core import naming
+from icflow.core.observability import metrics
+from icflow.core.pipeline_config import RealtimeSettings
+from icflow.core.state import ANY_ENDPOINT_STATUS, ENDPOINT_SK, EndpointStatus, StateTable
+from icflow.endpoints.endpoint_metrics import EndpointMetrics
+from icflow.endpoints.sagemaker_endpoints import VARIANT_NAME, SageMakerEndpoints
+
+if TYPE_CHECKING:
+    from icflow.wiring import Adapters
+
+# DescribeEndpoint's statuses in which UpdateEndpoint is refused.
+BUSY = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
+
+
+class EndpointDeployer:
+    """Points the dataset's endpoint at a config; shared with the endpoint-state function's deferred updates."""
+
+    def __init__(self, state: StateTable, deploy: SageMakerEndpoints, alarms: EndpointMetrics) -> None:
+        self._state = state
+        self._deploy = deploy
+        self._alarms = alarms
+
+    def deploy(self, dataset: str, config_name: str, model_name: str, realtime: RealtimeSettings) -> dict[str, Any]:
+        endpoint_name = naming.endpoint_name(dataset)
+        tags = {naming.TAG_DATASET: dataset}
+        self._deploy.create_endpoint_config(config_name, model_name, realtime.instance_type, realtime.instance_count, tags)
+        record = self._state.get_item(dataset, ENDPOINT_SK) or {}
+        configs = sorted({*record.get("configs", []), config_name})
+        settings = {"blue_green": realtime.blue_green, "auto_rollback": realtime.auto_rollback}
+        fields = {"endpoint_name": endpoint_name, "configs": configs, "wanted_config": config_name, "wanted_model": model_name,
+                  **settings}
+        endpoint = self._deploy.endpoint(endpoint_name)
+        if endpoint is None:
+            self._deploy.create_endpoint(endpoint_name, config_name, tags)
+            self.record(dataset, EndpointStatus.CREATING, {**fields, "target_config": config_name})
+            metrics.add_metric(name="EndpointsCreated", unit=MetricUnit.Count, value=1)
+            return {"action": "endpoint_creating", "endpoint_name": endpoint_name, "endpoint_config_name": config_name}
+        if config_name in (endpoint.config_name, record.get("target_config")):
+            self.record(dataset, None, fields)
+            return {"action": "endpoint_unchanged", "endpoint_name": endpoint_name, "endpoint_config_name": config_name}
+        if endpoint.status in BUSY:
+            self.record(dataset, None, fields)
+            return {"action": "endpoint_update_deferred", "endpoint_name": endpoint_name, "endpoint_config_name": config_name,
+                    "reason": f"the endpoint is {endpoint.status}; the update follows when it is in service"}
+        alarm = self._alarms.put_rollback_alarm(endpoint_name, VARIANT_NAME) if realtime.blue_green and realtime.auto_rollback else None
+        self._deploy.update_endpoint(endpoint_name, config_name, realtime.blue_green, alarm)
+        self.record(dataset, EndpointStatus.UPDATING, {**fields, "target_config": config_name,
+                                                       "previous_config": endpoint.config_name})
+        metrics.add_metric(name="EndpointsUpdated", unit=MetricUnit.Count, value=1)
+        return {"action": "endpoint_updating", "endpoint_name": endpoint_name, "endpoint_config_name": config_name}
+
+    def record(self, dataset: str, status: EndpointStatus | None, fields: dict[str, Any], reason: str | None = None) -> None:
+        """Writes the dataset's endpoint item: `status` (None keeps the current one) and `fields`; creates it
+        when the dataset has none yet."""
+        record = self._state.get_item(dataset, ENDPOINT_SK)
+        if record is None:
+            self._state.create_item(dataset, ENDPOINT_SK, "endpoint", (status or EndpointStatus.CREATING).value, fields,
+                                   reason)
+            return
+        self._state.transition_item(dataset, ENDPOINT_SK, status.value if status else record["status"],
+                                   ANY_ENDPOINT_STATUS, fields=fields, reason=reason)
+
+
+def build_endpoint_deployer(adapters: Adapters) -> EndpointDeployer:
+    return EndpointDeployer(adapters.state, adapters.endpoints, adapters.endpoint_metrics)

@@ -1,0 +1,125 @@
+"""An icflow endpoint changed state: record it, notify, tidy up, and apply an update that had to wait.
+
+DescribeEndpoint is authoritative (events may repeat or arrive out of order). In service on the config
+icflow asked for: the endpoint is live; in service on another one: the update rolled back. Once in
+service, endpoint configs icflow created for the endpoint that it no longer uses are deleted, and so are
+their models when nothing uses them (the endpoint, the dataset's current model, a pending or running batch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from icflow.core import naming
+from icflow.core.notifier import Notifier
+from icflow.core.observability import logger
+from icflow.core.pipeline_config import RealtimeSettings
+from icflow.core.state import (
+    BATCH_SK_PREFIX,
+    BATCHES_USING_A_MODEL,
+    DATASET_SK,
+    ENDPOINT_SK,
+    EndpointStatus,
+    StateTable,
+)
+from icflow.endpoints.deployer import EndpointDeployer, build_endpoint_deployer
+from icflow.endpoints.endpoint_events import api_status
+from icflow.endpoints.sagemaker_endpoints import Endpoint, SageMakerEndpoints
+
+if TYPE_CHECKING:
+    from icflow.wiring import Adapters
+
+
+@dataclass(frozen=True)
+class EndpointChange:
+    endpoint_name: str
+    status: str  # as the event spells it: IN_SERVICE, FAILED, UPDATING, ...
+    tags: dict[str, str]
+
+
+class HandleEndpointState:
+    def __init__(
+        self, state: StateTable, deploy: SageMakerEndpoints, deployer: EndpointDeployer, notifier: Notifier
+    ) -> None:
+        self._state = state
+        self._deploy = deploy
+        self._deployer = deployer
+        self._notifier = notifier
+
+    def __call__(self, change: EndpointChange) -> dict[str, Any]:
+        if not naming.is_icflow_name(change.endpoint_name):
+            return {"action": "ignored", "reason": f"{change.endpoint_name} is not an icflow endpoint"}
+        endpoint = self._deploy.endpoint(change.endpoint_name)
+        if endpoint is None:
+            return {"action": "ignored", "reason": f"{change.endpoint_name} no longer exists"}
+        dataset = change.tags.get(naming.TAG_DATASET) or self._deploy.endpoint_tags(change.endpoint_name).get(naming.TAG_DATASET)
+        record = self._state.get_item(dataset, ENDPOINT_SK) if dataset else None
+        if dataset is None or record is None or naming.endpoint_name(dataset) != change.endpoint_name:
+            return {"action": "ignored", "reason": f"{change.endpoint_name} is not an endpoint of this stack"}
+        if api_status(change.status) != endpoint.status:
+            # A late event: the endpoint has moved on, and its own event will come.
+            return {"action": "stale", "dataset": dataset, "status": endpoint.status}
+        if endpoint.status == "InService":
+            return self._in_service(dataset, endpoint, record)
+        if endpoint.status == "Failed":
+            reason = endpoint.failure_reason or "the endpoint failed"
+            self._deployer.record(dataset, EndpointStatus.FAILED, {"current_config": endpoint.config_name}, reason)
+            self._notifier.notify(f"icflow: endpoint {endpoint.name} failed", f"{endpoint.name}: {reason}", dataset)
+            return {"action": "failed", "dataset": dataset, "reason": reason}
+        progress = EndpointStatus.CREATING if endpoint.status == "Creating" else EndpointStatus.UPDATING
+        self._deployer.record(dataset, progress, {"current_config": endpoint.config_name}, endpoint.failure_reason)
+        return {"action": progress.value, "dataset": dataset, "reason": endpoint.failure_reason}
+
+    def _in_service(self, dataset: str, endpoint: Endpoint, record: dict[str, Any]) -> dict[str, Any]:
+        target = record.get("target_config")
+        rolled_back = target is not None and target != endpoint.config_name
+        if rolled_back:
+            reason = endpoint.failure_reason or f"the update to {target} did not complete; {endpoint.config_name} still serves"
+            self._deployer.record(dataset, EndpointStatus.ROLLED_BACK, {"current_config": endpoint.config_name, "target_config": None}, reason)
+            self._notifier.notify(f"icflow: endpoint {endpoint.name} rolled back", f"{endpoint.name}: {reason}", dataset)
+        else:
+            models = self._deploy.endpoint_config_models(endpoint.config_name)
+            self._deployer.record(dataset, EndpointStatus.IN_SERVICE, {"current_config": endpoint.config_name, "current_models": models})
+            self._notifier.notify(
+                f"icflow: endpoint {endpoint.name} in service",
+                f"{endpoint.name} serves {', '.join(models)}. Try it: icflow predict --endpoint {endpoint.name} IMAGE",
+                dataset,
+            )
+        wanted = record.get("wanted_config")
+        if wanted and wanted not in (endpoint.config_name, target):
+            realtime = RealtimeSettings(enabled=True, blue_green=record.get("blue_green", False),
+                                        auto_rollback=record.get("auto_rollback", True))
+            update = self._deployer.deploy(dataset, wanted, record["wanted_model"], realtime)
+            return {"action": "updating", "dataset": dataset, "update": update}
+        deleted = self._delete_superseded(dataset, endpoint, {wanted} if wanted else set())
+        action = EndpointStatus.ROLLED_BACK.value if rolled_back else EndpointStatus.IN_SERVICE.value
+        return {"action": action, "dataset": dataset, "endpoint_config_name": endpoint.config_name, "deleted": deleted}
+
+    def _delete_superseded(self, dataset: str, endpoint: Endpoint, keep: set[str]) -> list[str]:
+        record = self._state.get_item(dataset, ENDPOINT_SK) or {}
+        superseded = [name for name in record.get("configs", []) if name != endpoint.config_name and name not in keep]
+        if not superseded:
+            return []
+        in_use = {
+            *self._deploy.endpoint_config_models(endpoint.config_name),
+            (self._state.get_item(dataset, DATASET_SK) or {}).get("current_model_name"),
+            *(item.get("model_name") for item in self._state.query(dataset, BATCH_SK_PREFIX)
+              if item["status"] in BATCHES_USING_A_MODEL),
+        }
+        deleted: list[str] = []
+        for config in superseded:
+            models = self._deploy.endpoint_config_models(config)
+            self._deploy.delete_endpoint_config(config)
+            deleted.append(config)
+            for model in models:
+                if model not in in_use and self._deploy.delete_model(model):
+                    deleted.append(model)
+        remaining = sorted(set(record.get("configs", [])) - set(superseded))
+        self._deployer.record(dataset, None, {"configs": remaining})
+        logger.info("superseded endpoint resources deleted", extra={"dataset": dataset, "deleted": deleted})
+        return deleted
+
+
+def build_handle_endpoint_state(adapters: Adapters) -> HandleEndpointState:
+    return HandleEndpointState(adapters.state, adapters.endpoints, build_endpoint_deployer(adapters), adapters.notifier)

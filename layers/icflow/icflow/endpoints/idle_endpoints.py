@@ -1,0 +1,64 @@
+"""Cost guard: delete icflow endpoints that served no request for EndpointIdleHours (0 disables it).
+
+Only the endpoint goes: its configs and models stay, so the next model (or `icflow cleanup`) finds them.
+An endpoint changed within the window is not judged yet: its metrics do not cover the whole window.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from icflow.core import naming
+from icflow.core.notifier import Notifier
+from icflow.core.observability import logger, metrics
+from icflow.core.state import ANY_ENDPOINT_STATUS, ENDPOINT_SK, EndpointStatus, StateTable
+from icflow.endpoints.endpoint_metrics import EndpointMetrics
+from icflow.endpoints.sagemaker_endpoints import SageMakerEndpoints
+
+if TYPE_CHECKING:
+    from icflow.wiring import Adapters
+
+
+class DeleteIdleEndpoints:
+    def __init__(
+        self, idle_hours: int, state: StateTable, deploy: SageMakerEndpoints, cloudwatch: EndpointMetrics, notifier: Notifier
+    ) -> None:
+        self._idle_hours = idle_hours
+        self._state = state
+        self._deploy = deploy
+        self._cloudwatch = cloudwatch
+        self._notifier = notifier
+
+    def __call__(self, now: datetime) -> dict[str, Any]:
+        if self._idle_hours == 0:
+            return {"action": "disabled", "deleted": []}
+        window = timedelta(hours=self._idle_hours)
+        deleted: list[str] = []
+        for name in self._deploy.endpoint_names(naming.NAME_PREFIX):
+            endpoint = self._deploy.endpoint(name)
+            if endpoint is None or endpoint.status != "InService":
+                continue
+            if endpoint.last_modified is not None and endpoint.last_modified > now - window:
+                continue
+            if self._cloudwatch.invocations(name, endpoint.variant_names, now - window, now) > 0:
+                continue
+            dataset = self._deploy.endpoint_tags(name).get(naming.TAG_DATASET)
+            self._deploy.delete_endpoint(name)
+            deleted.append(name)
+            metrics.add_metric(name="IdleEndpointsDeleted", unit=MetricUnit.Count, value=1)
+            reason = f"no invocations for {self._idle_hours} hours (EndpointIdleHours); deleted to stop its cost"
+            logger.info("idle endpoint deleted", extra={"endpoint_name": name, "dataset": dataset})
+            if dataset:  # an endpoint without an item of its own has nothing to record
+                self._state.transition_item(dataset, ENDPOINT_SK, EndpointStatus.DELETED_IDLE.value, ANY_ENDPOINT_STATUS,
+                                           fields={"target_config": None}, reason=reason)
+            self._notifier.notify(f"icflow: idle endpoint {name} deleted",
+                                  f"{name}: {reason}. The next model of the dataset creates it again.", dataset or "")
+        return {"action": "checked", "deleted": deleted}
+
+
+def build_delete_idle_endpoints(adapters: Adapters) -> DeleteIdleEndpoints:
+    return DeleteIdleEndpoints(adapters.settings.endpoint_idle_hours, adapters.state, adapters.endpoints,
+                               adapters.endpoint_metrics, adapters.notifier)

@@ -1,0 +1,153 @@
+"""The SageMaker calls of the endpoints: endpoint configs, endpoints, and their clean-up (models included).
+
+The create calls return False when the name exists already, and deletes of what is gone return False
+(icflow.core.sagemaker_answers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from icflow.core.sagemaker_answers import already_exists, gone, tag_list
+
+VARIANT_NAME = "AllTraffic"  # the name the seed notebook's SDK gives the one variant
+# Blue/green: shift all traffic at once after this bake time, then keep the old fleet this long for rollback.
+BLUE_GREEN_WAIT_SECONDS = 300
+BLUE_GREEN_TERMINATION_WAIT_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    status: str  # DescribeEndpoint's spelling: InService, Updating, Failed, ...
+    config_name: str
+    failure_reason: str | None
+    variant_names: tuple[str, ...]
+    last_modified: datetime | None = None
+
+
+class SageMakerEndpoints:
+    def __init__(self, sagemaker_client: Any) -> None:
+        self._sagemaker = sagemaker_client
+
+    def create_endpoint_config(
+        self, name: str, model_name: str, instance_type: str, instance_count: int, tags: dict[str, str]
+    ) -> bool:
+        try:
+            self._sagemaker.create_endpoint_config(
+                EndpointConfigName=name,
+                ProductionVariants=[
+                    {
+                        "VariantName": VARIANT_NAME,
+                        "ModelName": model_name,
+                        "InstanceType": instance_type,
+                        "InitialInstanceCount": instance_count,
+                        "InitialVariantWeight": 1.0,
+                    }
+                ],
+                Tags=tag_list(tags),
+            )
+        except ClientError as error:
+            if already_exists(error) or "already existing" in error.response["Error"].get("Message", ""):
+                return False
+            raise
+        return True
+
+    def endpoint(self, name: str) -> Endpoint | None:
+        try:
+            found = self._sagemaker.describe_endpoint(EndpointName=name)
+        except ClientError as error:
+            if gone(error):
+                return None
+            raise
+        return Endpoint(
+            name=name,
+            status=found["EndpointStatus"],
+            config_name=found["EndpointConfigName"],
+            failure_reason=found.get("FailureReason"),
+            variant_names=tuple(variant["VariantName"] for variant in found.get("ProductionVariants", [])),
+            last_modified=found.get("LastModifiedTime"),
+        )
+
+    def create_endpoint(self, name: str, config_name: str, tags: dict[str, str]) -> bool:
+        try:
+            self._sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=config_name, Tags=tag_list(tags))
+        except ClientError as error:
+            if already_exists(error) or "already existing" in error.response["Error"].get("Message", ""):
+                return False
+            raise
+        return True
+
+    def update_endpoint(self, name: str, config_name: str, blue_green: bool, rollback_alarm: str | None) -> None:
+        """Points the endpoint at a new config: in place, or blue/green with the alarm as auto-rollback trigger."""
+        request: dict[str, Any] = {"EndpointName": name, "EndpointConfigName": config_name}
+        deployment: dict[str, Any] = {}
+        if blue_green:
+            deployment["BlueGreenUpdatePolicy"] = {
+                "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": BLUE_GREEN_WAIT_SECONDS},
+                "TerminationWaitInSeconds": BLUE_GREEN_TERMINATION_WAIT_SECONDS,
+            }
+        if rollback_alarm is not None:
+            deployment["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": rollback_alarm}]}
+        if deployment:
+            request["DeploymentConfig"] = deployment
+        self._sagemaker.update_endpoint(**request)
+
+    def endpoint_names(self, prefix: str) -> list[str]:
+        names: list[str] = []
+        for page in self._sagemaker.get_paginator("list_endpoints").paginate(NameContains=prefix):
+            names.extend(item["EndpointName"] for item in page["Endpoints"] if item["EndpointName"].startswith(prefix))
+        return names
+
+    def endpoint_config_names(self, prefix: str) -> list[str]:
+        names: list[str] = []
+        for page in self._sagemaker.get_paginator("list_endpoint_configs").paginate(NameContains=prefix):
+            names.extend(
+                item["EndpointConfigName"] for item in page["EndpointConfigs"] if item["EndpointConfigName"].startswith(prefix)
+            )
+        return names
+
+    def model_names(self, prefix: str) -> list[str]:
+        names: list[str] = []
+        for page in self._sagemaker.get_paginator("list_models").paginate(NameContains=prefix):
+            names.extend(item["ModelName"] for item in page["Models"] if item["ModelName"].startswith(prefix))
+        return names
+
+    def endpoint_config_models(self, config_name: str) -> list[str]:
+        try:
+            config = self._sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+        except ClientError as error:
+            if gone(error):
+                return []
+            raise
+        return [variant["ModelName"] for variant in config.get("ProductionVariants", [])]
+
+    def tags(self, arn: str) -> dict[str, str]:
+        return {tag["Key"]: tag["Value"] for tag in self._sagemaker.list_tags(ResourceArn=arn).get("Tags", [])}
+
+    def endpoint_tags(self, name: str) -> dict[str, str]:
+        return self.tags(self._sagemaker.describe_endpoint(EndpointName=name)["EndpointArn"])
+
+    def delete_endpoint(self, name: str) -> bool:
+        return self._delete(self._sagemaker.delete_endpoint, EndpointName=name)
+
+    def delete_endpoint_config(self, name: str) -> bool:
+        return self._delete(self._sagemaker.delete_endpoint_config, EndpointConfigName=name)
+
+    def delete_model(self, name: str) -> bool:
+        return self._delete(self._sagemaker.delete_model, ModelName=name)
+
+    @staticmethod
+    def _delete(call: Any, **kwargs: Any) -> bool:
+        """True when this call deleted it, False when it was gone already."""
+        try:
+            call(**kwargs)
+        except ClientError as error:
+            if gone(error):
+                return False
+            raise
+        return True

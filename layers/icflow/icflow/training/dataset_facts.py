@@ -1,0 +1,281 @@
+"""What a dataset's keys and records say: whether it is ready to train, in which input format, and the
+hyperparameters that follow from the data (num_training_samples, num_classes) checked against the rest.
+
+Input formats (the channels SageMaker gets, see icflow.core.layout):
+- RecordIO: .rec files under train/ and validation/ (a .idx or .lst beside a .rec is its companion);
+- image: .jpg/.jpeg/.png files under train/ and validation/ (any depth), with .lst files under
+  train_lst/ and validation_lst/.
+Hidden and system files (.DS_Store, Thumbs.db, __MACOSX/...: icflow.core.images decides, as for batches) are
+ignored; any other file in a channel makes the dataset invalid, because SageMaker would hand it to the
+algorithm as training data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from icflow.algorithm.hyperparameters import (
+    NUM_CLASSES,
+    NUM_TRAINING_SAMPLES,
+    effective,
+    image_height_width,
+    validate_hyperparameters,
+)
+from icflow.algorithm.problems import InvalidInput
+from icflow.core import layout
+from icflow.core.images import is_hidden_or_system
+
+RECORDIO_SUFFIXES = (".rec",)
+RECORDIO_COMPANION_SUFFIXES = (".idx", ".lst")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+LIST_SUFFIXES = (".lst",)
+_SHOWN = 3  # keys quoted in a message; the rest are counted
+
+
+class InputFormat(StrEnum):
+    RECORDIO = "recordio"
+    IMAGE = "image"
+
+
+class ReadinessState(StrEnum):
+    READY = "ready"
+    WAITING = "waiting"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether a dataset can train now. `waiting_for` names the channels still empty (WAITING);
+    `reason` is a sentence for the user in every state."""
+
+    state: ReadinessState
+    input_format: InputFormat | None
+    waiting_for: tuple[str, ...]
+    reason: str
+
+
+class ChannelCounts(Protocol):
+    """What icflow.recordio.s3.channel_stats reports for one channel (RecordIO or .lst)."""
+
+    @property
+    def records(self) -> int: ...
+
+    @property
+    def label_counts(self) -> Mapping[int, int]: ...
+
+    @property
+    def max_labels_per_record(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class DatasetFacts:
+    input_format: InputFormat
+    train: ChannelCounts  # train/ for RecordIO, train_lst/ for images
+    validation: ChannelCounts  # validation/ for RecordIO, validation_lst/ for images
+
+
+# Which channels an input format uses, decided once: the channels its training job gets, and the two whose
+# records are counted (train, validation): RecordIO files themselves, or the .lst files that list the images.
+_JOB_CHANNELS = {
+    InputFormat.RECORDIO: (layout.TRAIN, layout.VALIDATION),
+    InputFormat.IMAGE: (layout.TRAIN, layout.VALIDATION, layout.TRAIN_LST, layout.VALIDATION_LST),
+}
+_COUNTED_CHANNELS = {
+    InputFormat.RECORDIO: (layout.TRAIN, layout.VALIDATION),
+    InputFormat.IMAGE: (layout.TRAIN_LST, layout.VALIDATION_LST),
+}
+
+
+def channels_for(input_format: InputFormat) -> tuple[str, ...]:
+    """The channels a training job gets for an input format."""
+    return _JOB_CHANNELS[input_format]
+
+
+def counted_channels(input_format: InputFormat) -> tuple[str, str]:
+    """The (train, validation) channels whose records make num_training_samples and the labels."""
+    return _COUNTED_CHANNELS[input_format]
+
+
+def _kind(channel: str, relative: str) -> str:
+    """hidden, rec, companion, image, list or other: what a file in a channel folder is."""
+    if is_hidden_or_system(relative):
+        return "hidden"
+    name = relative.rsplit("/", 1)[-1].lower()
+    if channel in (layout.TRAIN_LST, layout.VALIDATION_LST):
+        return "list" if name.endswith(LIST_SUFFIXES) else "other"
+    for kind, suffixes in (
+        ("rec", RECORDIO_SUFFIXES),
+        ("companion", RECORDIO_COMPANION_SUFFIXES),
+        ("image", IMAGE_SUFFIXES),
+    ):
+        if name.endswith(suffixes):
+            return kind
+    return "other"
+
+
+def _quote(keys: list[str]) -> str:
+    shown = ", ".join(keys[:_SHOWN])
+    return shown + (f" and {len(keys) - _SHOWN} more" if len(keys) > _SHOWN else "")
+
+
+def dataset_readiness(keys: Iterable[str]) -> Readiness:
+    """Decide from the keys under datasets/<dataset>/ (any others are ignored) whether training can start.
+
+    READY: both channels of one input format hold data. WAITING: a format is recognisable (or nothing is
+    there yet) and some of its channels are empty. INVALID: formats are mixed, or a channel holds files
+    the algorithm cannot read; the reason names the keys and what to do."""
+    found: dict[str, dict[str, list[str]]] = {channel: {} for channel in layout.CHANNELS}
+    for key in keys:
+        parsed = layout.parse_dataset_key(key)
+        if parsed is None or parsed.part not in layout.CHANNELS:
+            continue
+        found[parsed.part].setdefault(_kind(parsed.part, parsed.relative), []).append(key)
+
+    others = [key for channel in layout.CHANNELS for key in found[channel].get("other", [])]
+    if others:
+        return _invalid(
+            f"{_quote(sorted(others))}: not a file the algorithm reads (RecordIO .rec with optional .idx/.lst, "
+            "JPEG/PNG images, or .lst lists under train_lst/ and validation_lst/); move it out of the channel folder"
+        )
+
+    data = (layout.TRAIN, layout.VALIDATION)
+    lists = (layout.TRAIN_LST, layout.VALIDATION_LST)
+    has_rec = [channel for channel in data if found[channel].get("rec")]
+    has_images = [channel for channel in data if found[channel].get("image")]
+    has_lists = [channel for channel in lists if found[channel].get("list")]
+
+    mixed = [channel for channel in data if channel in has_rec and channel in has_images]
+    if mixed:
+        return _invalid(f"{mixed[0]}/ holds both RecordIO (.rec) files and images; keep one input format per dataset")
+    if has_rec and (has_images or has_lists):
+        image_side = (has_images + has_lists)[0]
+        return _invalid(f"{has_rec[0]}/ holds RecordIO (.rec) files but {image_side}/ holds image-format files; "
+                        "use RecordIO in train/ and validation/, or images with .lst files in train_lst/ and "
+                        "validation_lst/, not both")
+
+    if has_rec:
+        missing = tuple(channel for channel in data if channel not in has_rec)
+        return _ready_or_waiting(InputFormat.RECORDIO, missing, "RecordIO .rec files")
+    if has_images or has_lists:
+        missing = tuple(
+            channel for channel in layout.CHANNELS if channel not in has_images and channel not in has_lists
+        )
+        return _ready_or_waiting(InputFormat.IMAGE, missing, "images (train/, validation/) and .lst files "
+                                                             "(train_lst/, validation_lst/)")
+    return Readiness(ReadinessState.WAITING, None, data,
+                     "waiting for train/ and validation/: upload RecordIO .rec files, or images with .lst files")
+
+
+def _invalid(reason: str) -> Readiness:
+    return Readiness(ReadinessState.INVALID, None, (), reason)
+
+
+def _ready_or_waiting(input_format: InputFormat, missing: tuple[str, ...], what: str) -> Readiness:
+    if not missing:
+        return Readiness(ReadinessState.READY, input_format, (), f"ready: {input_format.value} dataset")
+    folders = " and ".join(f"{channel}/" for channel in missing)
+    return Readiness(ReadinessState.WAITING, input_format, missing, f"waiting for {folders}: upload {what}")
+
+
+def resolve_data_hyperparameters(
+    hyperparameters: Mapping[str, str], facts: DatasetFacts, class_names: list[str] | None
+) -> dict[str, str]:
+    """The run's complete hyperparameters: num_training_samples and num_classes inferred from the data when
+    absent and checked against it when present, plus the rules that need the data (labels 0..N-1 without
+    gaps, validation labels known to train, multi-label data, class names, mini_batch_size and top_k).
+    Multi-label records may list class ids or hold the algorithm's default multi-hot vectors (see
+    is_multi_hot); num_classes is the vector length for the latter.
+
+    `hyperparameters` are validate_hyperparameters' output; `class_names` are the names in force
+    (classes.txt, else pipeline.json's class_names), or None. For the image format, resize defaults to the
+    larger of image_shape's height and width, since the algorithm requires resize for image inputs.
+    Raises InvalidInput listing every problem."""
+    problems: list[str] = []
+    resolved = dict(hyperparameters)
+    train, validation = facts.train, facts.validation
+    image = facts.input_format is InputFormat.IMAGE
+    train_channel, validation_channel = counted_channels(facts.input_format)
+
+    if train.records < 1:
+        problems.append(f"{train_channel}/: holds no records; upload training data")
+    if validation.records < 1:
+        problems.append(f"{validation_channel}/: holds no records; upload validation data")
+
+    _check_inferred(resolved, NUM_TRAINING_SAMPLES, train.records,
+                    f"{train_channel}/ holds {train.records} records", problems)
+    num_classes, evidence = _classes(train, validation, train_channel, validation_channel, problems)
+    if num_classes:
+        _check_inferred(resolved, NUM_CLASSES, num_classes, evidence, problems)
+
+    if max(train.max_labels_per_record, validation.max_labels_per_record) > 1 and resolved.get("multi_label") != "1":
+        problems.append("multi_label: the records carry several labels each; set multi_label to 1 in "
+                        "pipeline.json hyperparameters, or pack one label per record")
+
+    if class_names is not None and num_classes and len(class_names) != num_classes:
+        problems.append(f"class names: {len(class_names)} names for {num_classes} classes; give exactly one name "
+                        "per class, line i = class i")
+
+    default_batch = effective(resolved, "mini_batch_size")
+    if "mini_batch_size" not in resolved and default_batch and 0 < train.records < int(default_batch):
+        problems.append(f"mini_batch_size: the default {default_batch} is more than the {train.records} training "
+                        "samples; set a smaller mini_batch_size in pipeline.json hyperparameters")
+
+    if image and "resize" not in resolved:
+        resolved["resize"] = str(max(image_height_width(effective(resolved, "image_shape") or "")))
+
+    if problems:
+        raise InvalidInput("dataset", problems)
+    try:
+        # Re-checks the cross-field rules now that num_classes and num_training_samples are known
+        # (mini_batch_size vs samples, top_k vs classes).
+        return validate_hyperparameters(resolved)
+    except InvalidInput as error:
+        raise InvalidInput("dataset", error.problems) from None
+
+
+def is_multi_hot(train: ChannelCounts, validation: ChannelCounts) -> bool:
+    """Multi-label records in the algorithm's default multi-hot layout (one 0/1 entry per class), rather
+    than lists of class ids: every value is 0 or 1, and records carry more values than a list of distinct
+    ids from {0, 1} could. With two entries both readings give two classes, so they need no telling apart."""
+    values = set(train.label_counts) | set(validation.label_counts)
+    return values <= {0, 1} and train.max_labels_per_record > 2
+
+
+def _classes(
+    train: ChannelCounts, validation: ChannelCounts, train_channel: str, validation_channel: str, problems: list[str]
+) -> tuple[int, str]:
+    """The number of classes the data has (0 when it has no labels) and the evidence, in words; adds the
+    problems of the label set to `problems`."""
+    if is_multi_hot(train, validation):
+        width = train.max_labels_per_record
+        if validation.max_labels_per_record != width:
+            problems.append(f"{validation_channel}/: multi-hot labels have {validation.max_labels_per_record} "
+                            f"entries per record but {train_channel}/ has {width}; both need one entry per class")
+        return width, f"the multi-hot labels in {train_channel}/ have {width} entries (classes) per record"
+
+    labels = sorted(train.label_counts)
+    num_classes = labels[-1] + 1 if labels else 0
+    gaps = sorted(set(range(num_classes)) - set(labels))
+    if labels and labels[0] < 0:
+        problems.append(f"{train_channel}/: label {labels[0]} is negative; labels must be class indexes 0..N-1")
+    elif gaps:
+        problems.append(f"{train_channel}/: labels must be 0..{num_classes - 1} without gaps, but no record has "
+                        f"label {_quote([str(g) for g in gaps])}; renumber the classes or add their images")
+    unknown = sorted(set(validation.label_counts) - set(labels))
+    if unknown:
+        problems.append(f"{validation_channel}/: label {_quote([str(u) for u in unknown])} never occurs in "
+                        f"{train_channel}/; the model cannot learn a class it never sees in training")
+    return num_classes, f"the labels in {train_channel}/ make {num_classes} classes (0..{num_classes - 1})"
+
+
+def _check_inferred(resolved: dict[str, str], name: str, actual: int, evidence: str, problems: list[str]) -> None:
+    given = resolved.get(name)
+    if given is None:
+        if actual > 0:
+            resolved[name] = str(actual)
+    elif int(given) != actual:
+        problems.append(f"{name}: pipeline.json says {given} but {evidence}; remove {name} from pipeline.json "
+                        f"to use {actual}, or fix the data")

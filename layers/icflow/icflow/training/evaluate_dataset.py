@@ -1,0 +1,273 @@
+"""After an upload under datasets/<dataset>/: wait for data, reject what cannot train, or start the run once.
+
+Exactly once comes in three layers, each enough on its own for the case it covers:
+- Powertools idempotency around starting a run (and around a rejection): a duplicate event, or a retry
+  after success, gets the first invocation's saved outcome without touching anything;
+- a conditional write of the run item: of invocations arriving together, one creates it;
+- deterministic job names: if two invocations still reach SageMaker, the second gets ResourceInUse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+from icflow.core import layout, naming
+from icflow.core.class_names import load_class_names
+from icflow.core.errors import IcflowError
+from icflow.core.notifier import Notifier
+from icflow.core.observability import logger, metrics
+from icflow.core.pipeline_config import (
+    PipelineConfig,
+    parse_pipeline_config,
+    resolve_training_resources,
+)
+from icflow.core.s3_objects import S3Objects
+from icflow.core.settings import Settings
+from icflow.core.state import DATASET_WAITING, RunStatus, StateTable
+from icflow.core.status_mirror import StatusMirror
+from icflow.recordio.s3 import channel_stats
+from icflow.training.dataset_facts import (
+    DatasetFacts,
+    InputFormat,
+    ReadinessState,
+    counted_channels,
+    dataset_readiness,
+    resolve_data_hyperparameters,
+)
+from icflow.training.fingerprint import run_id as fingerprint_run_id
+from icflow.training.sagemaker_jobs import SageMakerJobs
+from icflow.training.training_request import TrainingPlan, build_training_job_request, build_tuning_job_request
+from icflow.training.upload_events import UploadedObject
+
+if TYPE_CHECKING:
+    from icflow.wiring import Adapters
+
+# A run that is not started within this time is tried again by the next event (the Lambda timeout is less).
+IDEMPOTENCY_EXPIRY_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    action: str  # ignored, waiting, started, already_started, in_progress, rejected
+    dataset: str | None = None
+    run_id: str | None = None
+    job_name: str | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+
+def _rejection_id(objects: dict[str, str]) -> str:
+    """The id of a run that cannot get a fingerprint (unusable data or pipeline.json): a hash of every object
+    under the dataset, key and ETag, shaped like a run id."""
+    return hashlib.sha256(json.dumps(sorted(objects.items())).encode()).hexdigest()[: naming.RUN_ID_LENGTH]
+
+
+def _job_ran(run: dict[str, Any]) -> bool:
+    """Whether a job was started for the run (a run the quality gate rejected, say, is not tried again)."""
+    started = (RunStatus.TRAINING.value, RunStatus.TUNING.value)
+    return any(change["status"] in started for change in run.get("history", []))
+
+
+class EvaluateDataset:
+    def __init__(
+        self,
+        settings: Settings,
+        s3_client: Any,
+        objects: S3Objects,
+        state: StateTable,
+        mirror: StatusMirror,
+        notifier: Notifier,
+        jobs: SageMakerJobs,
+        persistence: DynamoDBPersistenceLayer,
+    ) -> None:
+        self._settings = settings
+        self._s3 = s3_client
+        self._objects = objects
+        self._state = state
+        self._mirror = mirror
+        self._notifier = notifier
+        self._jobs = jobs
+        self.idempotency = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS)
+        once = idempotent_function(data_keyword_argument="key", persistence_store=persistence, config=self.idempotency)
+        self._start_once = once(self._start)
+        self._reject_once = once(self._reject)
+
+    def __call__(self, upload: UploadedObject) -> UploadOutcome:
+        if upload.bucket != self._settings.data_bucket:
+            logger.info("not this stack's bucket", extra={"bucket": upload.bucket, "key": upload.key})
+            return UploadOutcome("ignored", reason=f"{upload.key} is in bucket {upload.bucket}, not in this stack's "
+                                 f"bucket {self._settings.data_bucket}; name that bucket in the event")
+        parsed = layout.parse_dataset_key(upload.key)
+        if parsed is None:
+            logger.info("not a dataset object", extra={"bucket": upload.bucket, "key": upload.key})
+            return UploadOutcome("ignored", reason=f"{upload.key} is not a dataset file icflow watches (datasets/<dataset>/"
+                                 f"{{{','.join(layout.CHANNELS)}}}/..., {layout.PIPELINE_FILE}, {layout.CLASSES_FILE})")
+        dataset = parsed.dataset
+        objects = {item.key: item.etag for item in self._objects.list(layout.dataset_prefix(dataset))}
+        readiness = dataset_readiness(objects)
+        if readiness.state is ReadinessState.WAITING:
+            return self._wait(dataset, readiness.reason, readiness.waiting_for)
+        rejection = {"dataset": dataset, "run_id": _rejection_id(objects)}
+        logger.set_correlation_id(rejection["run_id"])
+        if readiness.state is ReadinessState.INVALID or readiness.input_format is None:
+            return self._run_once(self._reject_once, key=rejection, reason=readiness.reason)
+        pipeline_key = layout.pipeline_key(dataset)
+        try:
+            config = parse_pipeline_config(self._objects.read_text(pipeline_key) if pipeline_key in objects else None)
+        except IcflowError as error:
+            return self._run_once(self._reject_once, key=rejection, reason=str(error))
+        run_id = fingerprint_run_id(self._settings.data_bucket, dataset, objects, config)
+        logger.set_correlation_id(run_id)
+        # classes.txt is not part of the run's identity, but a new one may turn a rejected run valid.
+        classes_etag = objects.get(layout.classes_key(dataset), "")
+        key = {"dataset": dataset, "run_id": run_id, "classes": classes_etag}
+        return self._run_once(self._start_once, key=key, config=config, input_format=readiness.input_format)
+
+    def _run_once(self, step: Any, **kwargs: Any) -> UploadOutcome:
+        try:
+            return UploadOutcome(**step(**kwargs))
+        except IdempotencyAlreadyInProgressError:
+            # Another invocation is handling the same event right now; its own retries cover its failure.
+            key = kwargs["key"]
+            return UploadOutcome("in_progress", dataset=key["dataset"], run_id=key.get("run_id"))
+
+    def _wait(self, dataset: str, reason: str, waiting_for: tuple[str, ...]) -> UploadOutcome:
+        item = self._state.update_dataset(
+            dataset, {"status": DATASET_WAITING, "reason": reason, "waiting_for": list(waiting_for)}
+        )
+        self._mirror.write(dataset, item)
+        logger.info("dataset waiting for data", extra={"dataset": dataset, "waiting_for": waiting_for})
+        return UploadOutcome("waiting", dataset=dataset, reason=reason)
+
+    def _reject(self, key: dict[str, str], reason: str) -> dict[str, Any]:
+        dataset, run_id = key["dataset"], key["run_id"]
+        item = self._state.create_run(dataset, run_id, RunStatus.REJECTED.value, {"kind": None}, reason=reason)
+        if item is not None:
+            self._record_latest(dataset, item)
+            self._notify_rejection(dataset, reason)
+            metrics.add_metric(name="RunsRejected", unit=MetricUnit.Count, value=1)
+        return asdict(UploadOutcome("rejected", dataset, run_id, reason=reason))
+
+    def _start(self, key: dict[str, str], config: PipelineConfig, input_format: InputFormat) -> dict[str, Any]:
+        dataset, run_id = key["dataset"], key["run_id"]
+        tuning = config.tuning_enabled
+        job_name = (naming.tuning_job_name if tuning else naming.training_job_name)(dataset, run_id)
+        fields = {
+            "kind": "tuning" if tuning else "training",
+            "job_name": job_name,
+            "input_format": input_format.value,
+            "min_validation_accuracy": config.quality_gate.min_validation_accuracy,
+        }
+        if self._state.create_run(dataset, run_id, RunStatus.STARTING.value, fields) is None:
+            existing = self._state.get_run(dataset, run_id) or {}
+            status = existing.get("status")
+            if status == RunStatus.REJECTED.value and not _job_ran(existing):
+                retried = self._state.transition(dataset, run_id, RunStatus.STARTING.value, (RunStatus.REJECTED.value,))
+                if retried is None:
+                    return asdict(UploadOutcome("already_started", dataset, run_id, job_name))
+            elif status != RunStatus.STARTING.value:
+                return asdict(UploadOutcome("already_started", dataset, run_id, job_name))
+            # STARTING: a concurrent or crashed invocation; the job name decides who creates the job.
+        try:
+            plan = self._plan(dataset, run_id, config, input_format)
+            if tuning:
+                started = self._jobs.create_tuning_job(build_tuning_job_request(plan))
+            else:
+                started = self._jobs.create_training_job(build_training_job_request(plan))
+        except IcflowError as error:
+            reason = str(error)
+            item = self._state.transition(
+                dataset, run_id, RunStatus.REJECTED.value, (RunStatus.STARTING.value,), reason=reason
+            )
+            if item is not None:
+                self._record_latest(dataset, item)
+                self._notify_rejection(dataset, reason)
+                metrics.add_metric(name="RunsRejected", unit=MetricUnit.Count, value=1)
+            return asdict(UploadOutcome("rejected", dataset, run_id, reason=reason))
+        running = RunStatus.TUNING if tuning else RunStatus.TRAINING
+        item = self._state.transition(
+            dataset,
+            run_id,
+            running.value,
+            (RunStatus.STARTING.value,),
+            fields={
+                "hyperparameters": plan.hyperparameters,
+                "instance_type": plan.resources.instance_type,
+                "instance_count": plan.resources.instance_count,
+                "managed_spot": plan.resources.managed_spot,
+            },
+        )
+        if item is not None:
+            self._record_latest(dataset, item)
+        if started:
+            started_metric = "TuningJobsStarted" if tuning else "TrainingJobsStarted"
+            metrics.add_metric(name=started_metric, unit=MetricUnit.Count, value=1)
+            logger.info("job started", extra={"dataset": dataset, "run_id": run_id, "job_name": job_name})
+        return asdict(UploadOutcome("started" if started else "already_started", dataset, run_id, job_name))
+
+    def _plan(self, dataset: str, run_id: str, config: PipelineConfig, input_format: InputFormat) -> TrainingPlan:
+        settings = self._settings
+        train_channel, validation_channel = counted_channels(input_format)
+        facts = DatasetFacts(
+            input_format,
+            train=channel_stats(self._s3, settings.data_bucket, layout.channel_prefix(dataset, train_channel)),
+            validation=channel_stats(
+                self._s3, settings.data_bucket, layout.channel_prefix(dataset, validation_channel)
+            ),
+        )
+        class_names = load_class_names(self._s3, settings.data_bucket, dataset, config.class_names)
+        hyperparameters = resolve_data_hyperparameters(config.hyperparameters, facts, list(class_names.names) or None)
+        return TrainingPlan(
+            dataset=dataset,
+            run_id=run_id,
+            bucket=settings.data_bucket,
+            role_arn=settings.sagemaker_role_arn,
+            region=settings.region,
+            input_format=input_format,
+            hyperparameters=hyperparameters,
+            resources=resolve_training_resources(settings, config),
+            tuning=config.tuning.plan(hyperparameters) if config.tuning is not None and config.tuning_enabled else None,
+        )
+
+    def _record_latest(self, dataset: str, run: dict[str, Any]) -> None:
+        self._state.update_dataset(
+            dataset,
+            {"status": run["status"], "latest_run_id": run["run_id"], "reason": run.get("reason"), "waiting_for": []},
+        )
+        self._mirror.write(dataset, run)
+
+    def _notify_rejection(self, dataset: str, reason: str) -> None:
+        self._notifier.notify(
+            f"icflow: dataset {dataset} rejected",
+            f"Nothing was started for dataset {dataset}.\n\n{reason}\n\n"
+            f"Fix the files under {layout.dataset_prefix(dataset)} and upload again; "
+            f"the reason is also in {layout.latest_status_key(dataset)}.",
+            dataset,
+        )
+        logger.warning("dataset rejected", extra={"dataset": dataset, "reason": reason})
+
+
+def build_evaluate_dataset(adapters: Adapters) -> EvaluateDataset:
+    return EvaluateDataset(
+        settings=adapters.settings,
+        s3_client=adapters.s3,
+        objects=adapters.objects,
+        state=adapters.state,
+        mirror=adapters.mirror,
+        notifier=adapters.notifier,
+        jobs=adapters.training_jobs,
+        persistence=adapters.idempotency_store,
+    )

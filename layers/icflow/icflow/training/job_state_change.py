@@ -1,0 +1,190 @@
+"""An icflow training or tuning job reached a final state: create the model, or record and tell why not.
+
+SageMaker may repeat an event, and EventBridge retries: the run item only moves forward from a running
+status (a conditional write), the model name is deterministic, and CreateModel's "already exists" counts
+as done. "model ready" is published before the run is marked, so a crash in between publishes it again on
+retry rather than never: deployment reacts to it idempotently (the model name identifies it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from icflow.algorithm.image_uris import image_uri
+from icflow.algorithm.tuning import OBJECTIVE_METRIC
+from icflow.core import layout, naming
+from icflow.core.model_ready import ModelReadyDetail
+from icflow.core.notifier import Notifier
+from icflow.core.observability import logger, metrics
+from icflow.core.sagemaker_events import COMPLETED, FAILED, STOPPED
+from icflow.core.settings import Settings
+from icflow.core.state import RUNNING, RunStatus, StateTable
+from icflow.core.status_mirror import StatusMirror
+from icflow.training.job_events import JobStateChange
+from icflow.training.model_ready_publisher import ModelReadyPublisher
+from icflow.training.sagemaker_jobs import SageMakerJobs, TrainedModel
+
+if TYPE_CHECKING:
+    from icflow.wiring import Adapters
+
+_RUNNING = tuple(status.value for status in RUNNING)
+_ENDED_AS = {FAILED: RunStatus.FAILED, STOPPED: RunStatus.STOPPED}
+
+
+@dataclass(frozen=True)
+class StateOutcome:
+    action: str  # ignored, duplicate, model_ready, rejected, failed, stopped
+    dataset: str | None = None
+    run_id: str | None = None
+    model_name: str | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+
+class HandleJobStateChange:
+    def __init__(
+        self,
+        settings: Settings,
+        state: StateTable,
+        mirror: StatusMirror,
+        notifier: Notifier,
+        jobs: SageMakerJobs,
+        publisher: ModelReadyPublisher,
+    ) -> None:
+        self._settings = settings
+        self._state = state
+        self._mirror = mirror
+        self._notifier = notifier
+        self._jobs = jobs
+        self._publisher = publisher
+
+    def __call__(self, change: JobStateChange) -> StateOutcome:
+        if not naming.is_icflow_name(change.job_name):
+            return StateOutcome("ignored", reason=f"{change.job_name} is not an icflow job")
+        if change.is_tuning_trial:
+            return StateOutcome("ignored", reason=f"{change.job_name} is a trial; its tuning job decides")
+        if not change.is_final:
+            return StateOutcome("ignored", reason=f"{change.job_name} is {change.status}, not final")
+        tags = change.tags or self._jobs.job_tags(change.kind, change.job_name)
+        dataset, run_id = tags.get(naming.TAG_DATASET), tags.get(naming.TAG_RUN_ID)
+        if not dataset or not run_id:
+            return StateOutcome("ignored", reason=f"{change.job_name} carries no icflow dataset and run tags")
+        logger.set_correlation_id(run_id)
+        run = self._state.get_run(dataset, run_id)
+        if run is None or run.get("job_name") != change.job_name:
+            logger.warning("job of an unknown run", extra={"job_name": change.job_name, "dataset": dataset})
+            return StateOutcome("ignored", dataset, run_id, reason="no such run in this stack")
+        if run["status"] not in _RUNNING:
+            return StateOutcome("duplicate", dataset, run_id, reason=f"run is already {run['status']}")
+        if change.status == COMPLETED:
+            return self._completed(change, dataset, run_id, run)
+        reason = change.failure_reason or f"the {change.kind} job was {change.status.lower()}"
+        return self._ended(dataset, run_id, _ENDED_AS[change.status], f"{change.job_name}: {reason}")
+
+    def _completed(self, change: JobStateChange, dataset: str, run_id: str, run: dict[str, Any]) -> StateOutcome:
+        training_job = change.job_name
+        if change.kind == "tuning":
+            best = self._jobs.best_training_job(change.job_name)
+            if best is None:
+                return self._ended(
+                    dataset, run_id, RunStatus.FAILED, f"{change.job_name}: completed without a successful trial"
+                )
+            training_job = best
+        trained = self._jobs.trained_model(training_job)
+        gate = run.get("min_validation_accuracy")
+        accuracy = trained.metrics.get(OBJECTIVE_METRIC)
+        if gate is not None and (accuracy is None or accuracy < gate):
+            shown = "not reported" if accuracy is None else f"{accuracy:.4f}"
+            reason = (
+                f"{training_job}: {OBJECTIVE_METRIC} {shown} is below the quality gate {gate} "
+                f"(pipeline.json quality_gate.min_validation_accuracy); no model was created"
+            )
+            return self._ended(dataset, run_id, RunStatus.REJECTED, reason, trained)
+        model_name = naming.model_name(dataset, run_id)
+        self._jobs.create_model(
+            model_name,
+            image_uri(self._settings.region),
+            trained.model_data_url,
+            self._settings.sagemaker_role_arn,
+            {naming.TAG_DATASET: dataset, naming.TAG_RUN_ID: run_id},
+        )
+        self._publisher.publish(
+            ModelReadyDetail(
+                dataset=dataset,
+                run_id=run_id,
+                model_name=model_name,
+                job_name=training_job,
+                model_data_url=trained.model_data_url,
+                metrics=trained.metrics,
+            )
+        )
+        item = self._state.transition(
+            dataset,
+            run_id,
+            RunStatus.MODEL_READY.value,
+            _RUNNING,
+            fields={
+                "model_name": model_name,
+                "model_data_url": trained.model_data_url,
+                "best_training_job": training_job,
+                "metrics": trained.metrics,
+            },
+        )
+        if item is None:
+            return StateOutcome("duplicate", dataset, run_id, model_name, reason="another delivery recorded it")
+        self._state.update_dataset(
+            dataset,
+            {"status": item["status"], "latest_run_id": run_id, "current_model_name": model_name,
+             "current_model_run_id": run_id, "reason": None},
+        )
+        self._mirror.write(dataset, item)
+        metrics.add_metric(name="ModelsCreated", unit=MetricUnit.Count, value=1)
+        self._notifier.notify(
+            f"icflow: model ready for {dataset}",
+            f"Model {model_name} of dataset {dataset} is ready (run {run_id}, trained by {training_job}).\n"
+            f"Final metrics: {_metrics_text(trained.metrics)}",
+            dataset,
+        )
+        logger.info("model ready", extra={"dataset": dataset, "model_name": model_name, "metrics": trained.metrics})
+        return StateOutcome("model_ready", dataset, run_id, model_name)
+
+    def _ended(
+        self, dataset: str, run_id: str, status: RunStatus, reason: str, trained: TrainedModel | None = None
+    ) -> StateOutcome:
+        fields = {"metrics": trained.metrics, "best_training_job": trained.job_name} if trained else None
+        item = self._state.transition(dataset, run_id, status.value, _RUNNING, fields=fields, reason=reason)
+        if item is None:
+            return StateOutcome("duplicate", dataset, run_id, reason="another delivery recorded it")
+        self._state.update_dataset(dataset, {"status": status.value, "latest_run_id": run_id, "reason": reason})
+        self._mirror.write(dataset, item)
+        metrics.add_metric(name=f"Runs{status.value.capitalize()}", unit=MetricUnit.Count, value=1)
+        self._notifier.notify(
+            f"icflow: run {status.value} for {dataset}",
+            f"Run {run_id} of dataset {dataset} ended without a model: {reason}\n"
+            f"The run's history is in {layout.latest_status_key(dataset)}.",
+            dataset,
+        )
+        logger.warning(
+            "run ended without a model", extra={"dataset": dataset, "status": status.value, "reason": reason}
+        )
+        return StateOutcome(status.value, dataset, run_id, reason=reason)
+
+
+def _metrics_text(values: dict[str, float]) -> str:
+    return ", ".join(f"{name}={value:g}" for name, value in sorted(values.items())) or "none reported"
+
+
+def build_handle_job_state_change(adapters: Adapters) -> HandleJobStateChange:
+    return HandleJobStateChange(
+        settings=adapters.settings,
+        state=adapters.state,
+        mirror=adapters.mirror,
+        notifier=adapters.notifier,
+        jobs=adapters.training_jobs,
+        publisher=adapters.model_ready,
+    )

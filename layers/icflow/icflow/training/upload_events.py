@@ -1,0 +1,44 @@
+"""Object uploads, as S3 delivers them through EventBridge ("Object Created") or as classic notifications."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel, S3Model
+
+from icflow.core.errors import IcflowError
+
+
+@dataclass(frozen=True)
+class UploadedObject:
+    bucket: str
+    key: str  # decoded: as S3's API spells it
+    etag: str
+
+
+def _decode(key: str) -> str:
+    # Classic notifications encode keys form-style ("a b" -> "a+b"); EventBridge details may too. icflow's
+    # dataset and channel segments never contain "+" or "%", so decoding both forms cannot misroute an upload.
+    return unquote_plus(key)
+
+
+def uploaded_objects(event: dict[str, Any]) -> list[UploadedObject]:
+    """The objects an upload event names, whichever of the two S3 delivery forms it uses."""
+    if "Records" in event:
+        notification = parse(event=event, model=S3Model)
+        return [
+            UploadedObject(record.s3.bucket.name, _decode(record.s3.object.key), record.s3.object.eTag or "")
+            for record in notification.Records
+            if record.s3.object is not None
+        ]
+    if "detail" in event:
+        created = parse(event=event, model=S3EventNotificationEventBridgeModel)
+        detail = created.detail
+        return [UploadedObject(detail.bucket.name, _decode(detail.object.key), detail.object.etag)]
+    raise IcflowError(
+        "the event is neither an S3 notification (Records) nor an EventBridge 'Object Created' event (detail): "
+        "send S3 events from the data bucket"
+    )

@@ -1,0 +1,103 @@
+"""Every AWS client and adapter the functions use, built in one place and once per execution environment.
+
+Each use case has a `build_*(adapters)` beside it that picks what it needs; a handler calls
+`from_environment(build_*)`, and tests build the same Adapters on moto with their own session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import boto3
+from botocore.config import Config
+
+from icflow.batch.sagemaker_transforms import SageMakerTransforms
+from icflow.core.notifier import Notifier
+from icflow.core.s3_objects import S3Objects
+from icflow.core.settings import Settings, current_settings
+from icflow.core.state import StateTable
+from icflow.core.status_mirror import StatusMirror
+from icflow.endpoints.endpoint_metrics import EndpointMetrics
+from icflow.endpoints.sagemaker_endpoints import SageMakerEndpoints
+from icflow.training.model_ready_publisher import ModelReadyPublisher
+from icflow.training.sagemaker_jobs import SageMakerJobs
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+UseCase = TypeVar("UseCase")
+
+
+@dataclass(frozen=True)
+class Adapters:
+    settings: Settings
+    session: boto3.Session = field(default_factory=boto3.Session)
+
+    @cached_property
+    def s3(self) -> Any:
+        from icflow.batch.predictions.labeler import DEFAULT_MAX_IN_FLIGHT
+
+        # The labeler's threads each hold a connection; botocore's default pool of 10 would make them wait.
+        return self.session.client("s3", config=Config(max_pool_connections=DEFAULT_MAX_IN_FLIGHT))
+
+    @cached_property
+    def sagemaker(self) -> Any:
+        return self.session.client("sagemaker")
+
+    @cached_property
+    def objects(self) -> S3Objects:
+        return S3Objects(self.s3, self.settings.data_bucket)
+
+    @cached_property
+    def state(self) -> StateTable:
+        return StateTable(self.session.client("dynamodb"), self.settings.runs_table)
+
+    @cached_property
+    def mirror(self) -> StatusMirror:
+        return StatusMirror(self.s3, self.settings.data_bucket)
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        return Notifier(self.session.client("sns"), self.settings.notifications_topic_arn)
+
+    @cached_property
+    def training_jobs(self) -> SageMakerJobs:
+        return SageMakerJobs(self.sagemaker)
+
+    @cached_property
+    def transforms(self) -> SageMakerTransforms:
+        return SageMakerTransforms(self.sagemaker)
+
+    @cached_property
+    def endpoints(self) -> SageMakerEndpoints:
+        return SageMakerEndpoints(self.sagemaker)
+
+    @cached_property
+    def endpoint_metrics(self) -> EndpointMetrics:
+        return EndpointMetrics(self.session.client("cloudwatch"))
+
+    @cached_property
+    def model_ready(self) -> ModelReadyPublisher:
+        return ModelReadyPublisher(self.session.client("events"), self.settings.event_bus_name)
+
+    @cached_property
+    def idempotency_store(self) -> DynamoDBPersistenceLayer:
+        # Imported here: only the dataset-upload function uses idempotency, and it is not light.
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        return DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table, boto3_session=self.session)
+
+
+@cache
+def environment_adapters() -> Adapters:
+    """The running function's adapters, from its environment."""
+    return Adapters(current_settings())
+
+
+@cache
+def from_environment(build: Callable[[Adapters], UseCase]) -> UseCase:
+    """The function's use case, built once per execution environment."""
+    return build(environment_adapters())
