@@ -5,7 +5,7 @@ once, each naming its field path (`training.instance_count`, `hyperparameters.ep
 with defaults and allowed values, is docs/architecture.md's "pipeline.json reference" section.
 
 Class names: classes.txt wins. pipeline.json's `class_names` is used only when the dataset has no
-classes.txt (the order issue 4's labeling follows too).
+classes.txt; predictions are labeled in the same order.
 """
 
 from __future__ import annotations

@@ -50,8 +50,8 @@ class RunStatus(StrEnum):
 # The dataset item's status is its latest run's, or this while a channel has no data yet.
 DATASET_WAITING = "waiting"
 
-
-RUNNING = (RunStatus.STARTING, RunStatus.TRAINING, RunStatus.TUNING)
+# A run whose job may still end: the only statuses a job state change moves a run from.
+RUNNING = (RunStatus.STARTING.value, RunStatus.TRAINING.value, RunStatus.TUNING.value)
 
 
 class BatchStatus(StrEnum):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from aws_lambda_powertools.utilities.idempotency.serialization.dataclass import DataclassSerializer
 
 from icflow.core import layout, naming
 from icflow.core.class_names import load_class_names
@@ -57,9 +58,12 @@ if TYPE_CHECKING:
 IDEMPOTENCY_EXPIRY_SECONDS = 24 * 3600
 
 
+UploadAction = Literal["ignored", "waiting", "started", "already_started", "in_progress", "rejected"]
+
+
 @dataclass(frozen=True)
 class UploadOutcome:
-    action: str  # ignored, waiting, started, already_started, in_progress, rejected
+    action: UploadAction
     dataset: str | None = None
     run_id: str | None = None
     job_name: str | None = None
@@ -101,7 +105,12 @@ class EvaluateDataset:
         self._notifier = notifier
         self._jobs = jobs
         self.idempotency = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS)
-        once = idempotent_function(data_keyword_argument="key", persistence_store=persistence, config=self.idempotency)
+        once = idempotent_function(
+            data_keyword_argument="key",
+            persistence_store=persistence,
+            config=self.idempotency,
+            output_serializer=DataclassSerializer(model=UploadOutcome),
+        )
         self._start_once = once(self._start)
         self._reject_once = once(self._reject)
 
@@ -138,7 +147,7 @@ class EvaluateDataset:
 
     def _run_once(self, step: Any, **kwargs: Any) -> UploadOutcome:
         try:
-            return UploadOutcome(**step(**kwargs))
+            return step(**kwargs)
         except IdempotencyAlreadyInProgressError:
             # Another invocation is handling the same event right now; its own retries cover its failure.
             key = kwargs["key"]
@@ -152,16 +161,16 @@ class EvaluateDataset:
         logger.info("dataset waiting for data", extra={"dataset": dataset, "waiting_for": waiting_for})
         return UploadOutcome("waiting", dataset=dataset, reason=reason)
 
-    def _reject(self, key: dict[str, str], reason: str) -> dict[str, Any]:
+    def _reject(self, key: dict[str, str], reason: str) -> UploadOutcome:
         dataset, run_id = key["dataset"], key["run_id"]
         item = self._state.create_run(dataset, run_id, RunStatus.REJECTED.value, {"kind": None}, reason=reason)
         if item is not None:
             self._record_latest(dataset, item)
             self._notify_rejection(dataset, reason)
             metrics.add_metric(name="RunsRejected", unit=MetricUnit.Count, value=1)
-        return asdict(UploadOutcome("rejected", dataset, run_id, reason=reason))
+        return UploadOutcome("rejected", dataset, run_id, reason=reason)
 
-    def _start(self, key: dict[str, str], config: PipelineConfig, input_format: InputFormat) -> dict[str, Any]:
+    def _start(self, key: dict[str, str], config: PipelineConfig, input_format: InputFormat) -> UploadOutcome:
         dataset, run_id = key["dataset"], key["run_id"]
         tuning = config.tuning_enabled
         job_name = (naming.tuning_job_name if tuning else naming.training_job_name)(dataset, run_id)
@@ -177,9 +186,9 @@ class EvaluateDataset:
             if status == RunStatus.REJECTED.value and not _job_ran(existing):
                 retried = self._state.transition(dataset, run_id, RunStatus.STARTING.value, (RunStatus.REJECTED.value,))
                 if retried is None:
-                    return asdict(UploadOutcome("already_started", dataset, run_id, job_name))
+                    return UploadOutcome("already_started", dataset, run_id, job_name)
             elif status != RunStatus.STARTING.value:
-                return asdict(UploadOutcome("already_started", dataset, run_id, job_name))
+                return UploadOutcome("already_started", dataset, run_id, job_name)
             # STARTING: a concurrent or crashed invocation; the job name decides who creates the job.
         try:
             plan = self._plan(dataset, run_id, config, input_format)
@@ -196,7 +205,7 @@ class EvaluateDataset:
                 self._record_latest(dataset, item)
                 self._notify_rejection(dataset, reason)
                 metrics.add_metric(name="RunsRejected", unit=MetricUnit.Count, value=1)
-            return asdict(UploadOutcome("rejected", dataset, run_id, reason=reason))
+            return UploadOutcome("rejected", dataset, run_id, reason=reason)
         running = RunStatus.TUNING if tuning else RunStatus.TRAINING
         item = self._state.transition(
             dataset,
@@ -216,7 +225,7 @@ class EvaluateDataset:
             started_metric = "TuningJobsStarted" if tuning else "TrainingJobsStarted"
             metrics.add_metric(name=started_metric, unit=MetricUnit.Count, value=1)
             logger.info("job started", extra={"dataset": dataset, "run_id": run_id, "job_name": job_name})
-        return asdict(UploadOutcome("started" if started else "already_started", dataset, run_id, job_name))
+        return UploadOutcome("started" if started else "already_started", dataset, run_id, job_name)
 
     def _plan(self, dataset: str, run_id: str, config: PipelineConfig, input_format: InputFormat) -> TrainingPlan:
         settings = self._settings

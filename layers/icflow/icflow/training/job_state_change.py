@@ -9,7 +9,7 @@ retry rather than never: deployment reacts to it idempotently (the model name id
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -30,13 +30,15 @@ from icflow.training.sagemaker_jobs import SageMakerJobs, TrainedModel
 if TYPE_CHECKING:
     from icflow.wiring import Adapters
 
-_RUNNING = tuple(status.value for status in RUNNING)
 _ENDED_AS = {FAILED: RunStatus.FAILED, STOPPED: RunStatus.STOPPED}
+
+
+StateAction = Literal["ignored", "duplicate", "model_ready", "rejected", "failed", "stopped"]
 
 
 @dataclass(frozen=True)
 class StateOutcome:
-    action: str  # ignored, duplicate, model_ready, rejected, failed, stopped
+    action: StateAction
     dataset: str | None = None
     run_id: str | None = None
     model_name: str | None = None
@@ -79,7 +81,7 @@ class HandleJobStateChange:
         if run is None or run.get("job_name") != change.job_name:
             logger.warning("job of an unknown run", extra={"job_name": change.job_name, "dataset": dataset})
             return StateOutcome("ignored", dataset, run_id, reason="no such run in this stack")
-        if run["status"] not in _RUNNING:
+        if run["status"] not in RUNNING:
             return StateOutcome("duplicate", dataset, run_id, reason=f"run is already {run['status']}")
         if change.status == COMPLETED:
             return self._completed(change, dataset, run_id, run)
@@ -87,25 +89,25 @@ class HandleJobStateChange:
         return self._ended(dataset, run_id, _ENDED_AS[change.status], f"{change.job_name}: {reason}")
 
     def _completed(self, change: JobStateChange, dataset: str, run_id: str, run: dict[str, Any]) -> StateOutcome:
-        training_job = change.job_name
-        if change.kind == "tuning":
-            best = self._jobs.best_training_job(change.job_name)
-            if best is None:
-                return self._ended(
-                    dataset, run_id, RunStatus.FAILED, f"{change.job_name}: completed without a successful trial"
-                )
-            training_job = best
+        training_job = self._training_job(change)
+        if training_job is None:
+            reason = f"{change.job_name}: completed without a successful trial"
+            return self._ended(dataset, run_id, RunStatus.FAILED, reason)
         trained = self._jobs.trained_model(training_job)
-        gate = run.get("min_validation_accuracy")
-        accuracy = trained.metrics.get(OBJECTIVE_METRIC)
-        if gate is not None and (accuracy is None or accuracy < gate):
-            shown = "not reported" if accuracy is None else f"{accuracy:.4f}"
-            reason = (
-                f"{training_job}: {OBJECTIVE_METRIC} {shown} is below the quality gate {gate} "
-                f"(pipeline.json quality_gate.min_validation_accuracy); no model was created"
-            )
-            return self._ended(dataset, run_id, RunStatus.REJECTED, reason, trained)
+        below = _below_quality_gate(trained, run.get("min_validation_accuracy"))
+        if below is not None:
+            return self._ended(dataset, run_id, RunStatus.REJECTED, below, trained)
         model_name = naming.model_name(dataset, run_id)
+        self._create_and_announce(dataset, run_id, model_name, trained)
+        return self._record_model(dataset, run_id, model_name, trained)
+
+    def _training_job(self, change: JobStateChange) -> str | None:
+        """The training job whose artifacts become the model: the job itself, or a tuning job's best trial."""
+        if change.kind == "tuning":
+            return self._jobs.best_training_job(change.job_name)
+        return change.job_name
+
+    def _create_and_announce(self, dataset: str, run_id: str, model_name: str, trained: TrainedModel) -> None:
         self._jobs.create_model(
             model_name,
             image_uri(self._settings.region),
@@ -118,20 +120,23 @@ class HandleJobStateChange:
                 dataset=dataset,
                 run_id=run_id,
                 model_name=model_name,
-                job_name=training_job,
+                job_name=trained.job_name,
                 model_data_url=trained.model_data_url,
                 metrics=trained.metrics,
             )
         )
+
+    def _record_model(self, dataset: str, run_id: str, model_name: str, trained: TrainedModel) -> StateOutcome:
+        """Marks the run model_ready and the model the dataset's current one; a duplicate delivery finds it done."""
         item = self._state.transition(
             dataset,
             run_id,
             RunStatus.MODEL_READY.value,
-            _RUNNING,
+            RUNNING,
             fields={
                 "model_name": model_name,
                 "model_data_url": trained.model_data_url,
-                "best_training_job": training_job,
+                "best_training_job": trained.job_name,
                 "metrics": trained.metrics,
             },
         )
@@ -146,7 +151,7 @@ class HandleJobStateChange:
         metrics.add_metric(name="ModelsCreated", unit=MetricUnit.Count, value=1)
         self._notifier.notify(
             f"icflow: model ready for {dataset}",
-            f"Model {model_name} of dataset {dataset} is ready (run {run_id}, trained by {training_job}).\n"
+            f"Model {model_name} of dataset {dataset} is ready (run {run_id}, trained by {trained.job_name}).\n"
             f"Final metrics: {_metrics_text(trained.metrics)}",
             dataset,
         )
@@ -157,7 +162,7 @@ class HandleJobStateChange:
         self, dataset: str, run_id: str, status: RunStatus, reason: str, trained: TrainedModel | None = None
     ) -> StateOutcome:
         fields = {"metrics": trained.metrics, "best_training_job": trained.job_name} if trained else None
-        item = self._state.transition(dataset, run_id, status.value, _RUNNING, fields=fields, reason=reason)
+        item = self._state.transition(dataset, run_id, status.value, RUNNING, fields=fields, reason=reason)
         if item is None:
             return StateOutcome("duplicate", dataset, run_id, reason="another delivery recorded it")
         self._state.update_dataset(dataset, {"status": status.value, "latest_run_id": run_id, "reason": reason})
@@ -173,6 +178,18 @@ class HandleJobStateChange:
             "run ended without a model", extra={"dataset": dataset, "status": status.value, "reason": reason}
         )
         return StateOutcome(status.value, dataset, run_id, reason=reason)
+
+
+def _below_quality_gate(trained: TrainedModel, gate: float | None) -> str | None:
+    """Why the model falls short of pipeline.json's quality gate, or None when it passes (or there is none)."""
+    accuracy = trained.metrics.get(OBJECTIVE_METRIC)
+    if gate is None or (accuracy is not None and accuracy >= gate):
+        return None
+    shown = "not reported" if accuracy is None else f"{accuracy:.4f}"
+    return (
+        f"{trained.job_name}: {OBJECTIVE_METRIC} {shown} is below the quality gate {gate} "
+        f"(pipeline.json quality_gate.min_validation_accuracy); no model was created"
+    )
 
 
 def _metrics_text(values: dict[str, float]) -> str:
