@@ -15,7 +15,7 @@ SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 SAM_BUILD_PYTHON := 3.13.0
 SAM_SOURCES := template.yaml samconfig.toml layers/icflow/requirements.txt $(shell find functions layers/icflow/icflow -name '*.py' -not -path '*/__pycache__/*')
 
-.PHONY: install demo test bench clean sam-validate sam-build checkov
+.PHONY: install demo test bench clean sam-validate sam-build checkov lint
 
 install: $(VENV)/.installed
 
@@ -59,8 +59,13 @@ sam-build: .aws-sam/build/template.yaml
 demo: install
 	$(BIN)/icflow demo
 
+# ruff's settings are pyproject.toml's; `ruff format` without --check fixes what this reports.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
 # tests/build runs the sam build output, so the build comes first.
-test: install $(MXNET_VENV)/.installed sam-validate checkov sam-build
+test: install lint $(MXNET_VENV)/.installed sam-validate checkov sam-build
 	ICFLOW_MXNET_PYTHON=$(MXNET_VENV)/bin/python $(BIN)/pytest
 
 bench: install $(MXNET_VENV)/.installed sam-build
