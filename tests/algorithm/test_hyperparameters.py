@@ -1,6 +1,6 @@
 import pytest
 
-from icflow.algorithm.hyperparameters import SPECS, validate_hyperparameters, require_complete
+from icflow.algorithm.hyperparameters import SPECS, require_complete, validate_hyperparameters
 from icflow.core.errors import IcflowError
 
 

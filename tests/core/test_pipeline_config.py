@@ -5,15 +5,7 @@ import pytest
 from icflow.algorithm.tuning import EarlyStoppingType, Strategy
 from icflow.core.errors import IcflowError
 from icflow.core.pipeline_config import PipelineConfig, parse_pipeline_config, resolve_training_resources
-from icflow.core.settings import TrainingEnv
-
-
-def stack_defaults(instance_type="ml.p3.2xlarge", instance_count=1, volume_size_gb=50, max_runtime_seconds=36000,
-                   managed_spot=False) -> TrainingEnv:
-    return TrainingEnv(training_instance_type=instance_type, training_instance_count=instance_count,
-                       training_volume_size_gb=volume_size_gb, training_max_runtime_seconds=max_runtime_seconds,
-                       managed_spot_training=managed_spot)
-
+from support.environment import stack_defaults
 
 DEFAULTS = stack_defaults()
 

@@ -1,5 +1,6 @@
 import pytest
 
+from icflow.core.errors import IcflowError
 from icflow.training.dataset_facts import (
     DatasetFacts,
     InputFormat,
@@ -7,7 +8,6 @@ from icflow.training.dataset_facts import (
     dataset_readiness,
     resolve_data_hyperparameters,
 )
-from icflow.core.errors import IcflowError
 
 D = "datasets/cats/"
 

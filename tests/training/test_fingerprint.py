@@ -1,6 +1,6 @@
-from icflow.training.fingerprint import run_id
 from icflow.core.naming import RUN_ID_LENGTH
 from icflow.core.pipeline_config import parse_pipeline_config
+from icflow.training.fingerprint import run_id
 
 OBJECTS = {"datasets/cats/train/a.rec": '"9b2cf535f27731c974343645a3985328"',
            "datasets/cats/validation/b.rec": '"2c1743a391305fbf367df8e4f069f9f9"'}

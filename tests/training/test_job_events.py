@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from icflow.training.job_events import (
     job_state_change,
 )
 
-EVENTS = Path(__file__).resolve().parents[3] / "events"
+EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 
 def _event(name: str) -> dict[str, Any]:
@@ -56,7 +56,7 @@ def test_every_timestamp_form_is_the_same_instant(stamp: object) -> None:
     event = _event("training_job_completed.json")
     event["detail"]["TrainingEndTime"] = stamp
     parsed = parse(event=event, model=TrainingJobStateChange)
-    assert parsed.detail.TrainingEndTime == datetime(2025, 11, 21, 11, 22, 7, tzinfo=timezone.utc)
+    assert parsed.detail.TrainingEndTime == datetime(2025, 11, 21, 11, 22, 7, tzinfo=UTC)
 
 
 def test_absent_fields_sent_as_null_are_absent() -> None:

@@ -6,24 +6,18 @@ import pytest
 from botocore.validate import validate_parameters
 
 from icflow.algorithm.tuning import Strategy
-from icflow.training.dataset_facts import InputFormat
 from icflow.core.errors import IcflowError
-from icflow.core.pipeline_config import parse_pipeline_config, resolve_training_resources
 from icflow.core.naming import TAG_DATASET, TAG_RUN_ID
-from icflow.core.settings import TrainingEnv
+from icflow.core.pipeline_config import parse_pipeline_config, resolve_training_resources
+from icflow.training.dataset_facts import InputFormat
 from icflow.training.training_request import (
     TrainingPlan,
     build_training_job_request,
     build_tuning_job_request,
 )
+from support.environment import stack_defaults
 
 HYPERPARAMETERS = {"num_classes": "257", "num_training_samples": "15420", "epochs": "2", "num_layers": "18"}
-
-def stack_defaults(instance_type="ml.p3.2xlarge", instance_count=1, volume_size_gb=50, max_runtime_seconds=36000,
-                   managed_spot=False) -> TrainingEnv:
-    return TrainingEnv(training_instance_type=instance_type, training_instance_count=instance_count,
-                       training_volume_size_gb=volume_size_gb, training_max_runtime_seconds=max_runtime_seconds,
-                       managed_spot_training=managed_spot)
 
 
 DEFAULTS = stack_defaults()

@@ -3,9 +3,9 @@ from __future__ import annotations
 import csv
 import json
 
-from icflow.core.class_names import choose_class_names
 from icflow.batch.predictions.labeled import label_prediction, top_indices
 from icflow.batch.predictions.writers import CSV_BASE_COLUMNS, PredictionWriters, csv_columns
+from icflow.core.class_names import choose_class_names
 
 NAMES = choose_class_names('cat\ndog\nbird, "tweety"\n', None)
 
