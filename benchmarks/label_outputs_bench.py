@@ -82,8 +82,8 @@ def put_outputs(endpoint: str, count: int) -> None:
 
 
 def run_icflow(s3: Any, batch_id: str, max_in_flight: int) -> int:
-    from icflow.core.class_names import choose_class_names
     from icflow.batch.predictions.labeler import LabelingRequest, label_batch
+    from icflow.core.class_names import choose_class_names
 
     names = choose_class_names("\n".join(f"{i + 1:03d}.class-{i}" for i in range(NUM_CLASSES)), None)
     request = LabelingRequest(BUCKET, DATASET, batch_id, "bench-model", "bench-job", names)
@@ -264,6 +264,7 @@ def main() -> None:
         "at counts moto cannot serve quickly. Heap peak: tracemalloc in a second run of each, counted from "
         f"after imports. Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, moto server in the parent process."
     )
+
 
 if __name__ == "__main__":
     main()

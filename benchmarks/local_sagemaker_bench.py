@@ -27,11 +27,11 @@ from typing import Any
 
 import boto3
 import numpy as np
-from icflow.recordio import IndexedRecordWriter, pack_image_record
 from moto.server import ThreadedMotoServer
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
+from icflow.recordio import IndexedRecordWriter, pack_image_record
 from icflow_tools.demo.digits import SIDE, digit_png
 from icflow_tools.local_sagemaker import LocalSageMaker
 from icflow_tools.trainer.api import TrainingResult
@@ -92,9 +92,14 @@ def job_request(bucket: str, name: str, hyperparameters: dict[str, str]) -> dict
         "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
         "RoleArn": ROLE,
         "HyperParameters": hyperparameters,
-        "InputDataConfig": [{"ChannelName": c, "ContentType": "application/x-recordio",
-                             "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/data/{c}/"}}}
-                            for c in ("train", "validation")],
+        "InputDataConfig": [
+            {
+                "ChannelName": c,
+                "ContentType": "application/x-recordio",
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/data/{c}/"}},
+            }
+            for c in ("train", "validation")
+        ],
         "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/artifacts/"},
         "ResourceConfig": {"InstanceType": "ml.p3.2xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
         "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
@@ -107,8 +112,13 @@ def ended(client: Any, name: str) -> dict[str, Any] | None:
 
 
 def service_figures(moto_url: str, work: Path, bucket: str) -> None:
-    with LocalSageMaker(work / "noop", s3_endpoint_url=moto_url, events_endpoint_url=moto_url, algorithm=NoOpAlgorithm(),
-                        max_running_jobs=20) as service:
+    with LocalSageMaker(
+        work / "noop",
+        s3_endpoint_url=moto_url,
+        events_endpoint_url=moto_url,
+        algorithm=NoOpAlgorithm(),
+        max_running_jobs=20,
+    ) as service:
         client = boto3.client("sagemaker", region_name=REGION, endpoint_url=service.url)
         client.create_training_job(**job_request(bucket, "noop-0", {"epochs": "1"}))
         wait(lambda: ended(client, "noop-0"))
@@ -117,16 +127,20 @@ def service_figures(moto_url: str, work: Path, bucket: str) -> None:
             start = time.perf_counter()
             client.describe_training_job(TrainingJobName="noop-0")
             latencies.append(time.perf_counter() - start)
-        print(f"DescribeTrainingJob latency: p50 {statistics.median(latencies) * 1000:.1f} ms, "
-              f"p95 {percentile(latencies, 0.95) * 1000:.1f} ms")
+        print(
+            f"DescribeTrainingJob latency: p50 {statistics.median(latencies) * 1000:.1f} ms, "
+            f"p95 {percentile(latencies, 0.95) * 1000:.1f} ms"
+        )
         overheads = []
         for index in range(1, 11):
             start = time.perf_counter()
             client.create_training_job(**job_request(bucket, f"noop-{index}", {"epochs": "1"}))
             wait(lambda: ended(client, f"noop-{index}"))
             overheads.append(time.perf_counter() - start)
-        print(f"training job overhead (Create -> Completed, no-op algorithm, events on): "
-              f"median {statistics.median(overheads):.2f} s over {len(overheads)} jobs")
+        print(
+            f"training job overhead (Create -> Completed, no-op algorithm, events on): "
+            f"median {statistics.median(overheads):.2f} s over {len(overheads)} jobs"
+        )
         stops = []
         for index in range(5):
             name = f"stop-{index}"
@@ -147,15 +161,18 @@ def process_versus_thread() -> None:
     thread = threading.Thread(target=lambda: None)
     thread.start()
     thread.join()
-    print(f"per-job start cost: child process importing torch + trainer {child:.2f} s; thread "
-          f"{(time.perf_counter() - start) * 1000:.2f} ms")
+    print(
+        f"per-job start cost: child process importing torch + trainer {child:.2f} s; thread "
+        f"{(time.perf_counter() - start) * 1000:.2f} ms"
+    )
 
 
 def put_digits(s3: Any, bucket: str, images: int) -> tuple[np.ndarray, np.ndarray]:
     """Train and validation RecordIO channels, and `images` validation PNGs under batch/in/."""
     digits = load_digits()
-    train_x, val_x, train_y, val_y = train_test_split(digits.images, digits.target, test_size=0.2,
-                                                      stratify=digits.target, random_state=0)
+    train_x, val_x, train_y, val_y = train_test_split(
+        digits.images, digits.target, test_size=0.2, stratify=digits.target, random_state=0
+    )
     s3.put_object(Bucket=bucket, Key="data/train/digits.rec", Body=recordio(train_x, train_y))
     s3.put_object(Bucket=bucket, Key="data/validation/digits.rec", Body=recordio(val_x, val_y))
     for index, pixels in enumerate(val_x[:images]):
@@ -163,40 +180,72 @@ def put_digits(s3: Any, bucket: str, images: int) -> tuple[np.ndarray, np.ndarra
     return train_y, val_x
 
 
-def trainer_figures(moto_url: str, work: Path, bucket: str, digits: tuple[np.ndarray, np.ndarray],
-                    args: argparse.Namespace) -> None:
+def trainer_figures(
+    moto_url: str, work: Path, bucket: str, digits: tuple[np.ndarray, np.ndarray], args: argparse.Namespace
+) -> None:
     train_y, val_x = digits
     with LocalSageMaker(work / "real", s3_endpoint_url=moto_url, events_endpoint_url=moto_url) as service:
         client = boto3.client("sagemaker", region_name=REGION, endpoint_url=service.url)
         runtime = boto3.client("sagemaker-runtime", region_name=REGION, endpoint_url=service.url)
-        hyperparameters = {"num_classes": "10", "num_training_samples": str(len(train_y)), "num_layers": "20",
-                           "image_shape": f"3,{SIDE},{SIDE}", "epochs": str(args.epochs), "mini_batch_size": "32",
-                           "learning_rate": "0.1", "optimizer": "sgd"}
+        hyperparameters = {
+            "num_classes": "10",
+            "num_training_samples": str(len(train_y)),
+            "num_layers": "20",
+            "image_shape": f"3,{SIDE},{SIDE}",
+            "epochs": str(args.epochs),
+            "mini_batch_size": "32",
+            "learning_rate": "0.1",
+            "optimizer": "sgd",
+        }
         start = time.perf_counter()
         client.create_training_job(**job_request(bucket, "digits", hyperparameters))
         job = wait(lambda: ended(client, "digits"))
         metrics = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
-        print(f"real training job ({args.epochs} epochs, ResNet-20, {len(train_y)} digits): {job['TrainingJobStatus']}, "
-              f"Create -> Completed {time.perf_counter() - start:.1f} s, TrainingTimeInSeconds {job['TrainingTimeInSeconds']}, "
-              f"validation:accuracy {metrics.get('validation:accuracy', float('nan')):.3f}")
-        client.create_model(ModelName="digits", ExecutionRoleArn=ROLE,
-                            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"]})
+        print(
+            f"real training job ({args.epochs} epochs, ResNet-20, {len(train_y)} digits): {job['TrainingJobStatus']}, "
+            f"Create -> Completed {time.perf_counter() - start:.1f} s, TrainingTimeInSeconds {job['TrainingTimeInSeconds']}, "
+            f"validation:accuracy {metrics.get('validation:accuracy', float('nan')):.3f}"
+        )
+        client.create_model(
+            ModelName="digits",
+            ExecutionRoleArn=ROLE,
+            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"]},
+        )
         for workers in (1, 2):
             name = f"batch-{workers}"
             start = time.perf_counter()
             client.create_transform_job(
-                TransformJobName=name, ModelName="digits", MaxConcurrentTransforms=workers,
-                TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/batch/in/"}},
-                                "ContentType": "application/x-image"},
+                TransformJobName=name,
+                ModelName="digits",
+                MaxConcurrentTransforms=workers,
+                TransformInput={
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/batch/in/"}},
+                    "ContentType": "application/x-image",
+                },
                 TransformOutput={"S3OutputPath": f"s3://{bucket}/batch/out-{workers}/"},
-                TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
-            done = wait(lambda: (lambda j: j if j["TransformJobStatus"] in ("Completed", "Failed") else None)(
-                client.describe_transform_job(TransformJobName=name)))
+                TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+            )
+            done = wait(
+                lambda: (lambda j: j if j["TransformJobStatus"] in ("Completed", "Failed") else None)(
+                    client.describe_transform_job(TransformJobName=name)
+                )
+            )
             seconds = time.perf_counter() - start
-            print(f"batch transform, MaxConcurrentTransforms={workers}: {done['TransformJobStatus']}, "
-                  f"{args.images} images in {seconds:.1f} s ({args.images / seconds:.0f} images/s, model load included)")
-        client.create_endpoint_config(EndpointConfigName="digits", ProductionVariants=[
-            {"VariantName": "AllTraffic", "ModelName": "digits", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+            print(
+                f"batch transform, MaxConcurrentTransforms={workers}: {done['TransformJobStatus']}, "
+                f"{args.images} images in {seconds:.1f} s ({args.images / seconds:.0f} images/s, model load included)"
+            )
+        client.create_endpoint_config(
+            EndpointConfigName="digits",
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": "digits",
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                }
+            ],
+        )
         client.create_endpoint(EndpointName="digits", EndpointConfigName="digits")
         wait(lambda: client.describe_endpoint(EndpointName="digits")["EndpointStatus"] == "InService")
         body = digit_png(val_x[0])
@@ -206,8 +255,10 @@ def trainer_figures(moto_url: str, work: Path, bucket: str, digits: tuple[np.nda
             answer = runtime.invoke_endpoint(EndpointName="digits", Body=body, ContentType="image/png")
             json.loads(answer["Body"].read())
             latencies.append(time.perf_counter() - start)
-        print(f"InvokeEndpoint latency: p50 {statistics.median(latencies) * 1000:.1f} ms, "
-              f"p95 {percentile(latencies, 0.95) * 1000:.1f} ms over {args.invocations} requests")
+        print(
+            f"InvokeEndpoint latency: p50 {statistics.median(latencies) * 1000:.1f} ms, "
+            f"p95 {percentile(latencies, 0.95) * 1000:.1f} ms over {args.invocations} requests"
+        )
 
 
 def main() -> None:
@@ -216,7 +267,11 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=200)
     parser.add_argument("--invocations", type=int, default=100)
     args = parser.parse_args()
-    for name, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": REGION}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
         os.environ.setdefault(name, value)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request otherwise
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")

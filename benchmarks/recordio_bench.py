@@ -120,7 +120,9 @@ def main() -> int:
         if python is not None:
             count_ratio = results["mxnet count (read+unpack)"]["seconds"] / results["icflow count"]["seconds"]
             read_ratio = results["mxnet full read"]["seconds"] / results["icflow full read"]["seconds"]
-            print(f"icflow/mxnet speed: counting {count_ratio:.2f}x, full read {read_ratio:.2f}x (target: counting >= 1x)")
+            print(
+                f"icflow/mxnet speed: counting {count_ratio:.2f}x, full read {read_ratio:.2f}x (target: counting >= 1x)"
+            )
         if args.keep:
             print(f"kept {path}")
     finally:

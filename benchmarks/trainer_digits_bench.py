@@ -21,10 +21,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from icflow.recordio import IndexedRecordWriter, pack_image_record
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
+from icflow.recordio import IndexedRecordWriter, pack_image_record
 from icflow_tools.demo.digits import SIDE, digit_png
 from icflow_tools.trainer import Channel, load_model, train
 
@@ -59,8 +59,10 @@ class TimedHooks:
         seconds = time.perf_counter() - self.start
         cpu = time.process_time() - self.cpu_start
         self.epochs.append((epoch, seconds, metrics["validation:accuracy"]))
-        print(f"  epoch {epoch:2d}  {seconds:6.1f} s  ({cpu:6.1f} CPU s, load {os.getloadavg()[0]:4.1f})  "
-              f"validation accuracy {metrics['validation:accuracy']:.4f}  train accuracy {metrics['train:accuracy']:.4f}")
+        print(
+            f"  epoch {epoch:2d}  {seconds:6.1f} s  ({cpu:6.1f} CPU s, load {os.getloadavg()[0]:4.1f})  "
+            f"validation accuracy {metrics['validation:accuracy']:.4f}  train accuracy {metrics['train:accuracy']:.4f}"
+        )
         return False
 
 
@@ -73,7 +75,9 @@ def print_inference_speed(model_dir: Path, images: np.ndarray) -> None:
     for body in bodies:
         classifier.predict(body)
     seconds = time.perf_counter() - started
-    print(f"inference: {len(bodies)} predict() calls in {seconds:.2f} s, {1000 * seconds / len(bodies):.1f} ms per image")
+    print(
+        f"inference: {len(bodies)} predict() calls in {seconds:.2f} s, {1000 * seconds / len(bodies):.1f} ms per image"
+    )
 
 
 def main() -> int:
@@ -124,13 +128,17 @@ def main() -> int:
             hooks = TimedHooks(args.verbose)
             result = train(hyperparameters, channels, model_dir, None, hooks)
             total = time.perf_counter() - hooks.start
-            reached = next(((epoch, seconds) for epoch, seconds, accuracy in hooks.epochs if accuracy >= TARGET_ACCURACY), None)
+            reached = next(
+                ((epoch, seconds) for epoch, seconds, accuracy in hooks.epochs if accuracy >= TARGET_ACCURACY), None
+            )
             best = max(accuracy for _, _, accuracy in hooks.epochs)
             met = reached is not None and reached[1] <= TARGET_SECONDS
             verdicts.append(met)
             where = f"at epoch {reached[0]} after {reached[1]:.1f} s" if reached else "never"
-            print(f"  final validation accuracy {result.final_metrics['validation:accuracy']:.4f}, best {best:.4f}; "
-                  f"{TARGET_ACCURACY:.0%} reached {where}; train() took {total:.1f} s")
+            print(
+                f"  final validation accuracy {result.final_metrics['validation:accuracy']:.4f}, best {best:.4f}; "
+                f"{TARGET_ACCURACY:.0%} reached {where}; train() took {total:.1f} s"
+            )
             print(f"  target (>= {TARGET_ACCURACY:.0%} within {TARGET_SECONDS:.0f} s): {'MET' if met else 'NOT MET'}")
             if run == args.runs:
                 print_inference_speed(model_dir, val_x)

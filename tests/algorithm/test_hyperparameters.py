@@ -11,11 +11,24 @@ def problems_of(values: dict) -> list[str]:
 
 
 def test_the_notebook_hyperparameters_pass_and_come_back_as_api_strings():
-    values = {"num_layers": 18, "image_shape": "3,224,224", "num_training_samples": "15420", "num_classes": 257,
-              "mini_batch_size": 64, "epochs": 2, "learning_rate": 0.01}
+    values = {
+        "num_layers": 18,
+        "image_shape": "3,224,224",
+        "num_training_samples": "15420",
+        "num_classes": 257,
+        "mini_batch_size": 64,
+        "epochs": 2,
+        "learning_rate": 0.01,
+    }
     assert validate_hyperparameters(values) == {
-        "epochs": "2", "image_shape": "3,224,224", "learning_rate": "0.01", "mini_batch_size": "64",
-        "num_classes": "257", "num_layers": "18", "num_training_samples": "15420"}
+        "epochs": "2",
+        "image_shape": "3,224,224",
+        "learning_rate": "0.01",
+        "mini_batch_size": "64",
+        "num_classes": "257",
+        "num_layers": "18",
+        "num_training_samples": "15420",
+    }
 
 
 @pytest.mark.parametrize(
@@ -109,9 +122,19 @@ def test_cross_field_rules(values, field, hint):
 
 
 def test_cross_field_rules_hold_when_satisfied():
-    values = {"use_weighted_loss": 1, "multi_label": 1, "early_stopping": True, "early_stopping_patience": 3,
-              "use_pretrained_model": 1, "num_layers": 50, "top_k": 3, "num_classes": 3, "resize": 256,
-              "checkpoint_frequency": 30, "lr_scheduler_step": "10,20"}
+    values = {
+        "use_weighted_loss": 1,
+        "multi_label": 1,
+        "early_stopping": True,
+        "early_stopping_patience": 3,
+        "use_pretrained_model": 1,
+        "num_layers": 50,
+        "top_k": 3,
+        "num_classes": 3,
+        "resize": 256,
+        "checkpoint_frequency": 30,
+        "lr_scheduler_step": "10,20",
+    }
     assert validate_hyperparameters(values)["use_weighted_loss"] == "1"
 
 

@@ -17,8 +17,14 @@ HYPERPARAMETERS = {"num_classes": "10", "num_training_samples": "1000", "epochs"
 
 
 def plan(**overrides):
-    arguments = dict(strategy=Strategy.BAYESIAN, max_jobs=6, max_parallel_jobs=2, early_stopping=EarlyStoppingType.OFF,
-                     overrides={}, hyperparameters=HYPERPARAMETERS)
+    arguments = dict(
+        strategy=Strategy.BAYESIAN,
+        max_jobs=6,
+        max_parallel_jobs=2,
+        early_stopping=EarlyStoppingType.OFF,
+        overrides={},
+        hyperparameters=HYPERPARAMETERS,
+    )
     arguments.update(overrides)
     return plan_tuning(**arguments)
 
@@ -33,24 +39,36 @@ def test_the_default_ranges_are_the_seed_notebooks():
     ranges = parameter_ranges(plan().ranges)
     continuous = {r["Name"]: (r["MinValue"], r["MaxValue"]) for r in ranges["ContinuousParameterRanges"]}
     assert continuous == {
-        "beta_1": ("1e-06", "0.999"), "beta_2": ("1e-06", "0.999"), "eps": ("1e-08", "1.0"),
-        "gamma": ("1e-08", "0.999"), "learning_rate": ("1e-06", "0.5"), "momentum": ("0.0", "0.999"),
-        "weight_decay": ("0.0", "0.999")}
+        "beta_1": ("1e-06", "0.999"),
+        "beta_2": ("1e-06", "0.999"),
+        "eps": ("1e-08", "1.0"),
+        "gamma": ("1e-08", "0.999"),
+        "learning_rate": ("1e-06", "0.5"),
+        "momentum": ("0.0", "0.999"),
+        "weight_decay": ("0.0", "0.999"),
+    }
     assert ranges["IntegerParameterRanges"] == [
-        {"Name": "mini_batch_size", "MinValue": "8", "MaxValue": "64", "ScalingType": "Auto"}]
+        {"Name": "mini_batch_size", "MinValue": "8", "MaxValue": "64", "ScalingType": "Auto"}
+    ]
     assert ranges["CategoricalParameterRanges"] == []
 
 
 def test_an_override_replaces_one_range_and_null_stops_tuning_a_parameter():
-    tuned = plan(overrides={"learning_rate": RangeOverride(0.001, 0.1, scaling=Scaling.LOGARITHMIC),
-                            "optimizer": RangeOverride(values=("sgd", "adam")), "gamma": None})
+    tuned = plan(
+        overrides={
+            "learning_rate": RangeOverride(0.001, 0.1, scaling=Scaling.LOGARITHMIC),
+            "optimizer": RangeOverride(values=("sgd", "adam")),
+            "gamma": None,
+        }
+    )
     by_name = {r.name: r for r in tuned.ranges}
     assert "gamma" not in by_name
     assert (by_name["learning_rate"].min_value, by_name["learning_rate"].max_value) == (0.001, 0.1)
     assert by_name["learning_rate"].scaling is Scaling.LOGARITHMIC
     assert by_name["optimizer"].kind is RangeKind.CATEGORICAL and by_name["optimizer"].values == ("sgd", "adam")
     assert parameter_ranges(tuned.ranges)["CategoricalParameterRanges"] == [
-        {"Name": "optimizer", "Values": ["sgd", "adam"]}]
+        {"Name": "optimizer", "Values": ["sgd", "adam"]}
+    ]
 
 
 def test_a_fixed_hyperparameter_is_static_not_tuned():
@@ -60,8 +78,10 @@ def test_a_fixed_hyperparameter_is_static_not_tuned():
 
 
 def test_fixing_and_tuning_the_same_hyperparameter_is_a_conflict():
-    [problem] = problems(hyperparameters={**HYPERPARAMETERS, "learning_rate": "0.05"},
-                         overrides={"learning_rate": RangeOverride(0.001, 0.1)})
+    [problem] = problems(
+        hyperparameters={**HYPERPARAMETERS, "learning_rate": "0.05"},
+        overrides={"learning_rate": RangeOverride(0.001, 0.1)},
+    )
     assert "learning_rate" in problem and "also fixed" in problem
 
 

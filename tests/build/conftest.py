@@ -119,7 +119,16 @@ class BuiltStack:
             **self.environment,
         }
         completed = subprocess.run(
-            [sys.executable, "-S", "-c", _RUNNER, handler_module.split(".")[0], str(event_file), str(result_file), str(layer)],
+            [
+                sys.executable,
+                "-S",
+                "-c",
+                _RUNNER,
+                handler_module.split(".")[0],
+                str(event_file),
+                str(result_file),
+                str(layer),
+            ],
             env=env,
             capture_output=True,
             text=True,
@@ -162,7 +171,9 @@ def built_stack(tmp_path: Path) -> Iterator[BuiltStack]:
     assert not starter.is_alive(), "moto server did not start within 30 s"
     host, port = server.get_host_and_port()
     layer_python = BUILD / template["Resources"]["IcflowLayer"]["Properties"]["ContentUri"] / "python"
-    stack = BuiltStack(template, environment, f"http://{host}:{port}", _host_overlay(layer_python, tmp_path / "host"), tmp_path)
+    stack = BuiltStack(
+        template, environment, f"http://{host}:{port}", _host_overlay(layer_python, tmp_path / "host"), tmp_path
+    )
     try:
         _reset(stack.endpoint)
         _provision(template, environment, stack)

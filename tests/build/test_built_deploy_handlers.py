@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from icflow.core import layout, naming
 from icflow.batch.manifest import output_key
+from icflow.core import layout, naming
 
 if TYPE_CHECKING:
     from conftest import BuiltStack
@@ -29,7 +29,8 @@ def test_built_functions_take_batch_uploads_to_labeled_predictions(built_stack: 
 
     model = naming.model_name(DATASET, RUN_ID)
     built_stack.client("sagemaker").create_model(
-        ModelName=model, PrimaryContainer={"Image": "image-classification:1"},
+        ModelName=model,
+        PrimaryContainer={"Image": "image-classification:1"},
         ExecutionRoleArn=built_stack.environment["SAGEMAKER_ROLE_ARN"],
     )
     deployed = built_stack.invoke("ModelDeployFunction", sample_event("model_ready.json"))
@@ -37,8 +38,11 @@ def test_built_functions_take_batch_uploads_to_labeled_predictions(built_stack: 
     assert batch["action"] == "started"
 
     for relative, prediction in (("holiday/day 1/IMG_0001.jpg", [0.9, 0.1]), ("IMG_0002.png", [0.2, 0.8])):
-        s3.put_object(Bucket=bucket, Key=output_key(DATASET, batch["batch_id"], relative),
-                      Body=json.dumps({"prediction": prediction}).encode())
+        s3.put_object(
+            Bucket=bucket,
+            Key=output_key(DATASET, batch["batch_id"], relative),
+            Body=json.dumps({"prediction": prediction}).encode(),
+        )
     completed = sample_event("transform_job_completed.json")
     completed["detail"]["TransformJobName"] = batch["job_name"]
     labeled = built_stack.invoke("TransformStateFunction", completed)

@@ -6,9 +6,9 @@ import io
 from typing import TYPE_CHECKING
 
 from icflow.core import layout
+from icflow.core.naming import TAG_DATASET, TAG_RUN_ID
 from icflow.recordio.framing import RecordWriter
 from icflow.recordio.image_record import pack_image_record
-from icflow.core.naming import TAG_DATASET, TAG_RUN_ID
 
 if TYPE_CHECKING:
     from conftest import BuiltStack
@@ -27,7 +27,9 @@ def _rec(labels: list[int]) -> bytes:
 def test_built_functions_take_an_upload_to_a_model(built_stack: BuiltStack, sample_event) -> None:
     s3 = built_stack.client("s3")
     bucket = built_stack.environment["DATA_BUCKET"]
-    s3.put_object(Bucket=bucket, Key=f"{layout.channel_prefix(DATASET, layout.TRAIN)}a.rec", Body=_rec([i % 2 for i in range(32)]))
+    s3.put_object(
+        Bucket=bucket, Key=f"{layout.channel_prefix(DATASET, layout.TRAIN)}a.rec", Body=_rec([i % 2 for i in range(32)])
+    )
     s3.put_object(Bucket=bucket, Key=f"{layout.channel_prefix(DATASET, layout.VALIDATION)}b.rec", Body=_rec([0, 1]))
 
     upload = built_stack.invoke("DatasetUploadFunction", sample_event("s3_put_classic.json"))
@@ -42,8 +44,13 @@ def test_built_functions_take_an_upload_to_a_model(built_stack: BuiltStack, samp
     state = built_stack.invoke("TrainingStateFunction", completed)
 
     assert state["action"] == "model_ready"
-    assert built_stack.client("sagemaker").describe_model(ModelName=state["model_name"])["ModelName"] == state["model_name"]
+    assert (
+        built_stack.client("sagemaker").describe_model(ModelName=state["model_name"])["ModelName"]
+        == state["model_name"]
+    )
 
 
 def test_built_state_function_ignores_a_tuning_trial(built_stack: BuiltStack, sample_event) -> None:
-    assert built_stack.invoke("TrainingStateFunction", sample_event("tuning_trial_completed.json"))["action"] == "ignored"
+    assert (
+        built_stack.invoke("TrainingStateFunction", sample_event("tuning_trial_completed.json"))["action"] == "ignored"
+    )

@@ -44,11 +44,26 @@ def test_predict_prints_label_probability_and_top_k_by_name(
     image.write_bytes(JPEG)
     classes = tmp_path / "classes.txt"
     classes.write_text("cat\ndog\nemu\n")
-    runtime.add_response("invoke_endpoint", _answer([0.7, 0.2, 0.1]),
-                         {"EndpointName": "icflow-pets", "ContentType": "application/x-image", "Body": JPEG})
+    runtime.add_response(
+        "invoke_endpoint",
+        _answer([0.7, 0.2, 0.1]),
+        {"EndpointName": "icflow-pets", "ContentType": "application/x-image", "Body": JPEG},
+    )
 
     with runtime:
-        code = main(["predict", "--endpoint", "icflow-pets", "--classes", str(classes), "--top-k", "2", str(image), *stack_flags])
+        code = main(
+            [
+                "predict",
+                "--endpoint",
+                "icflow-pets",
+                "--classes",
+                str(classes),
+                "--top-k",
+                "2",
+                str(image),
+                *stack_flags,
+            ]
+        )
 
     assert code == 0
     assert capsys.readouterr().out.strip() == f"{image}: cat (0.700)  top-2: cat 0.700, dog 0.200"
@@ -59,8 +74,9 @@ def test_predict_reports_an_endpoint_error_and_fails(
 ) -> None:
     image = tmp_path / "notes.jpg"
     image.write_bytes(b"not an image")
-    runtime.add_client_error("invoke_endpoint", "ModelError", "Received client error (400): unable to decode image",
-                             http_status_code=424)
+    runtime.add_client_error(
+        "invoke_endpoint", "ModelError", "Received client error (400): unable to decode image", http_status_code=424
+    )
 
     with runtime:
         code = main(["predict", "--endpoint", "icflow-pets", "--json", str(image), *stack_flags])

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 from icflow.core import naming
-from icflow.core.state import StateTable
 from icflow.core.naming import TAG_DATASET
-from icflow.core.state import ENDPOINT_SK, BatchStatus, EndpointStatus, batch_sk
+from icflow.core.state import ENDPOINT_SK, BatchStatus, EndpointStatus, StateTable, batch_sk
 from icflow_tools.cli import main
 from icflow_tools.cli.stack_resources import resolve
 
@@ -21,10 +20,28 @@ def test_status_prints_runs_batches_and_endpoints_with_reasons(
 ) -> None:
     runs = StateTable(aws.client("dynamodb"), table)
     runs.update_dataset("pets", {"status": "model_ready", "current_model_name": "icflow-pets-3f2a9c41d0b7"})
-    runs.create_run("pets", "3f2a9c41d0b7", "failed", {"job_name": "icflow-pets-3f2a9c41d0b7"}, reason="AlgorithmError: out of memory")
-    runs.create_item("pets", batch_sk("a" * 20), "batch", BatchStatus.PENDING.value, {"batch_id": "a" * 20, "images": 12, "skipped": 1})
-    runs.create_item("pets", ENDPOINT_SK, "endpoint", EndpointStatus.ROLLED_BACK.value,
-                     {"endpoint_name": "icflow-pets"}, reason="update rolled back")
+    runs.create_run(
+        "pets",
+        "3f2a9c41d0b7",
+        "failed",
+        {"job_name": "icflow-pets-3f2a9c41d0b7"},
+        reason="AlgorithmError: out of memory",
+    )
+    runs.create_item(
+        "pets",
+        batch_sk("a" * 20),
+        "batch",
+        BatchStatus.PENDING.value,
+        {"batch_id": "a" * 20, "images": 12, "skipped": 1},
+    )
+    runs.create_item(
+        "pets",
+        ENDPOINT_SK,
+        "endpoint",
+        EndpointStatus.ROLLED_BACK.value,
+        {"endpoint_name": "icflow-pets"},
+        reason="update rolled back",
+    )
     runs.update_dataset("birds", {"status": "waiting", "reason": "validation/ holds no data"})
 
     assert main(["status", *stack_flags]) == 0
@@ -45,9 +62,17 @@ def test_status_without_a_stack_says_what_to_give(aws: Any, capsys: pytest.Captu
 
 def test_the_local_state_file_names_the_table_and_endpoints(tmp_path: Path) -> None:
     state = tmp_path / "local.json"
-    state.write_text(json.dumps({"endpoint_url": "http://127.0.0.1:5000", "sagemaker_endpoint_url": "http://127.0.0.1:8090",
-                                 "region": "eu-west-1", "functions": {},
-                                 "outputs": {"RunsTableName": "local-runs", "DataBucketName": "local-data"}}))
+    state.write_text(
+        json.dumps(
+            {
+                "endpoint_url": "http://127.0.0.1:5000",
+                "sagemaker_endpoint_url": "http://127.0.0.1:8090",
+                "region": "eu-west-1",
+                "functions": {},
+                "outputs": {"RunsTableName": "local-runs", "DataBucketName": "local-data"},
+            }
+        )
+    )
     import argparse
 
     found = resolve(argparse.Namespace(stack=None, state_file=state, table=None, bucket=None, region=None))
@@ -63,8 +88,13 @@ def _resources(aws: Any, role_arn: str, dataset: str, run_id: str) -> None:
     model = naming.model_name(dataset, run_id)
     sagemaker.create_model(ModelName=model, PrimaryContainer={"Image": "x"}, ExecutionRoleArn=role_arn, Tags=tags)
     config = naming.endpoint_config_name(dataset, run_id)
-    sagemaker.create_endpoint_config(EndpointConfigName=config, Tags=tags, ProductionVariants=[
-        {"VariantName": "AllTraffic", "ModelName": model, "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}])
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=config,
+        Tags=tags,
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": model, "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+        ],
+    )
     sagemaker.create_endpoint(EndpointName=naming.endpoint_name(dataset), EndpointConfigName=config, Tags=tags)
 
 
@@ -85,4 +115,6 @@ def test_cleanup_shows_then_deletes_only_that_datasets_resources(
     sagemaker = aws.client("sagemaker")
     assert [m["ModelName"] for m in sagemaker.list_models()["Models"]] == ["icflow-pets-large-0a1b2c3d4e5f"]
     assert [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]] == ["icflow-pets-large"]
-    assert [c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]] == ["icflow-pets-large-0a1b2c3d4e5f"]
+    assert [c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]] == [
+        "icflow-pets-large-0a1b2c3d4e5f"
+    ]

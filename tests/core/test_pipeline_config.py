@@ -40,21 +40,33 @@ def test_tuning_is_on_when_the_section_is_present_unless_disabled():
 
 
 def test_every_problem_is_listed_with_its_field_path():
-    found = problems_of({
-        "hyperparameters": {"epoch": 5, "learning_rate": 2},
-        "trainng": {},
-        "training": {"instance_count": "2", "instanse_type": "ml.p3.2xlarge", "max_runtime_seconds": 0},
-        "tuning": {"strategy": "Grid", "max_jobs": 2, "max_parallel_jobs": 3},
-        "quality_gate": {"min_validation_accuracy": 1.5},
-        "class_names": ["a", "a"],
-        "deploy": {"realtime": {"enabled": 1}, "top_k": 0},
-    })
+    found = problems_of(
+        {
+            "hyperparameters": {"epoch": 5, "learning_rate": 2},
+            "trainng": {},
+            "training": {"instance_count": "2", "instanse_type": "ml.p3.2xlarge", "max_runtime_seconds": 0},
+            "tuning": {"strategy": "Grid", "max_jobs": 2, "max_parallel_jobs": 3},
+            "quality_gate": {"min_validation_accuracy": 1.5},
+            "class_names": ["a", "a"],
+            "deploy": {"realtime": {"enabled": 1}, "top_k": 0},
+        }
+    )
     fields = sorted(problem.split(":")[0] for problem in found)
-    assert fields == sorted([
-        "hyperparameters.epoch", "hyperparameters.learning_rate", "training.instance_count",
-        "training.instanse_type", "training.max_runtime_seconds", "tuning.strategy",
-        "quality_gate.min_validation_accuracy", "class_names", "deploy.realtime.enabled", "deploy.top_k", "trainng",
-    ]), found
+    assert fields == sorted(
+        [
+            "hyperparameters.epoch",
+            "hyperparameters.learning_rate",
+            "training.instance_count",
+            "training.instanse_type",
+            "training.max_runtime_seconds",
+            "tuning.strategy",
+            "quality_gate.min_validation_accuracy",
+            "class_names",
+            "deploy.realtime.enabled",
+            "deploy.top_k",
+            "trainng",
+        ]
+    ), found
 
 
 def test_unknown_fields_get_a_suggestion_and_the_allowed_names():
@@ -75,8 +87,9 @@ def test_strict_types_no_silent_coercion():
 
 
 def test_tuning_ranges_are_checked_when_the_file_is_read():
-    found = problems_of({"tuning": {"parameter_ranges": {"learning_rate": {"min": 0, "max": 0.9},
-                                                          "optimizer": {"values": ["adamw"]}}}})
+    found = problems_of(
+        {"tuning": {"parameter_ranges": {"learning_rate": {"min": 0, "max": 0.9}, "optimizer": {"values": ["adamw"]}}}}
+    )
     assert any(p.startswith("tuning.parameter_ranges.learning_rate: 0.0..0.9 is outside") for p in found)
     assert any(p.startswith("tuning.parameter_ranges.optimizer.values: 'adamw' not allowed") for p in found)
 
@@ -90,8 +103,12 @@ def test_hyperband_rules_in_the_file():
 
 @pytest.mark.parametrize(
     ("text", "hint"),
-    [("{bad json", "not valid JSON"), ("[1, 2]", "expected a JSON object"), (b"\xff\xfe", "not valid JSON"),
-     ('"text"', "expected a JSON object")],
+    [
+        ("{bad json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        (b"\xff\xfe", "not valid JSON"),
+        ('"text"', "expected a JSON object"),
+    ],
 )
 def test_not_a_json_object(text, hint):
     [problem] = problems_of(text)
@@ -121,8 +138,10 @@ def test_training_resources_default_to_the_stack():
 
 
 def test_pipeline_json_overrides_the_stack_and_spot_waits_twice_the_runtime_by_default():
-    config = parse_pipeline_config('{"training": {"instance_count": 2, "managed_spot": true, '
-                                   '"max_runtime_seconds": 600, "instance_type": "ml.g5.xlarge"}}')
+    config = parse_pipeline_config(
+        '{"training": {"instance_count": 2, "managed_spot": true, '
+        '"max_runtime_seconds": 600, "instance_type": "ml.g5.xlarge"}}'
+    )
     resources = resolve_training_resources(DEFAULTS, config)
     assert (resources.instance_type, resources.instance_count) == ("ml.g5.xlarge", 2)
     assert (resources.managed_spot, resources.max_runtime_seconds, resources.max_wait_seconds) == (True, 600, 1200)
@@ -139,8 +158,11 @@ def test_spot_from_the_stack_and_an_explicit_wait():
 @pytest.mark.parametrize(
     ("defaults", "document", "hint"),
     [
-        (stack_defaults(max_runtime_seconds=3600, managed_spot=True), {"training": {"max_wait_seconds": 100}},
-         "less than the maximum runtime"),
+        (
+            stack_defaults(max_runtime_seconds=3600, managed_spot=True),
+            {"training": {"max_wait_seconds": 100}},
+            "less than the maximum runtime",
+        ),
         (DEFAULTS, {"training": {"max_wait_seconds": 100000}}, "applies only with managed spot"),
     ],
 )
@@ -160,9 +182,16 @@ def test_an_instance_type_must_look_like_one():
 
 
 def test_tuning_is_checked_against_the_fixed_hyperparameters_when_the_file_is_read():
-    found = problems_of({"hyperparameters": {"learning_rate": 0.05, "epochs": 4},
-                         "tuning": {"strategy": "Hyperband", "hyperband_min_epochs": 5,
-                                    "parameter_ranges": {"learning_rate": {"min": 0.01, "max": 0.1}}}})
+    found = problems_of(
+        {
+            "hyperparameters": {"learning_rate": 0.05, "epochs": 4},
+            "tuning": {
+                "strategy": "Hyperband",
+                "hyperband_min_epochs": 5,
+                "parameter_ranges": {"learning_rate": {"min": 0.01, "max": 0.1}},
+            },
+        }
+    )
     assert sorted(found) == [
         "tuning.hyperband_min_epochs: 5 is more than epochs (4)",
         "tuning.parameter_ranges.learning_rate: learning_rate is also fixed in hyperparameters (0.05); "

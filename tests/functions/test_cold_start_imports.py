@@ -3,9 +3,16 @@
 import subprocess
 import sys
 
-MODULES = ["icflow.algorithm.hyperparameters", "icflow.algorithm.tuning", "icflow.algorithm.image_uris",
-           "icflow.core.pipeline_config", "icflow.training.dataset_facts", "icflow.core.naming", "icflow.training.fingerprint",
-           "icflow.training.training_request"]
+MODULES = [
+    "icflow.algorithm.hyperparameters",
+    "icflow.algorithm.tuning",
+    "icflow.algorithm.image_uris",
+    "icflow.core.pipeline_config",
+    "icflow.training.dataset_facts",
+    "icflow.core.naming",
+    "icflow.training.fingerprint",
+    "icflow.training.training_request",
+]
 FORBIDDEN = ["sagemaker", "numpy", "PIL", "torch"]
 
 

@@ -93,13 +93,31 @@ class FakeAlgorithm:
         self.classifiers: list[FakeClassifier] = []
         self.calls: list[dict[str, Any]] = []
 
-    def train(self, hyperparameters: Mapping[str, str], channels: Mapping[str, Channel], model_dir: Path,
-              checkpoint_dir: Path | None, hooks: TrainingHooks) -> TrainingResult:
-        files = {name: sorted(p.relative_to(c.path).as_posix() for p in c.path.rglob("*") if p.is_file())
-                 for name, c in channels.items()}
-        resumed = (checkpoint_dir / "last_epoch").read_text() if checkpoint_dir and (checkpoint_dir / "last_epoch").exists() else None
-        self.calls.append({"hyperparameters": dict(hyperparameters), "files": files, "resumed": resumed,
-                           "content_types": {name: c.content_type for name, c in channels.items()}})
+    def train(
+        self,
+        hyperparameters: Mapping[str, str],
+        channels: Mapping[str, Channel],
+        model_dir: Path,
+        checkpoint_dir: Path | None,
+        hooks: TrainingHooks,
+    ) -> TrainingResult:
+        files = {
+            name: sorted(p.relative_to(c.path).as_posix() for p in c.path.rglob("*") if p.is_file())
+            for name, c in channels.items()
+        }
+        resumed = (
+            (checkpoint_dir / "last_epoch").read_text()
+            if checkpoint_dir and (checkpoint_dir / "last_epoch").exists()
+            else None
+        )
+        self.calls.append(
+            {
+                "hyperparameters": dict(hyperparameters),
+                "files": files,
+                "resumed": resumed,
+                "content_types": {name: c.content_type for name, c in channels.items()},
+            }
+        )
         if "fail" in hyperparameters:
             raise AlgorithmError(hyperparameters["fail"])
         if "client_fail" in hyperparameters:
@@ -118,8 +136,14 @@ class FakeAlgorithm:
             if hooks.epoch_end(epoch, metrics):
                 stopped = True
                 break
-        (model_dir / "model.json").write_text(json.dumps({"num_classes": int(hyperparameters.get("num_classes", "2")),
-                                                          "predict_seconds": float(hyperparameters.get("predict_seconds", "0"))}))
+        (model_dir / "model.json").write_text(
+            json.dumps(
+                {
+                    "num_classes": int(hyperparameters.get("num_classes", "2")),
+                    "predict_seconds": float(hyperparameters.get("predict_seconds", "0")),
+                }
+            )
+        )
         return TrainingResult(final_metrics=epochs[-1] if epochs else {}, epochs=epochs, stopped=stopped)
 
     def load_model(self, model_dir: Path) -> FakeClassifier:
@@ -132,8 +156,11 @@ class FakeAlgorithm:
 @pytest.fixture(scope="package")
 def moto_url() -> Iterator[str]:
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                            "AWS_DEFAULT_REGION": REGION}.items():
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+        }.items():
             patch.setenv(name, value)
         for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER", "AWS_ENDPOINT_URL_S3"):
             patch.delenv(name, raising=False)
@@ -159,11 +186,18 @@ class Aws:
         self.s3.create_bucket(Bucket=self.bucket)
         self.events.create_event_bus(Name=self.bus)
         self.queue_url = self.sqs.create_queue(QueueName=f"events-{suffix}")["QueueUrl"]
-        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self.events.put_rule(Name="sagemaker", EventBusName=self.bus, EventPattern=json.dumps({"source": ["aws.sagemaker"]}))
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        self.events.put_rule(
+            Name="sagemaker", EventBusName=self.bus, EventPattern=json.dumps({"source": ["aws.sagemaker"]})
+        )
         # The whole event as the target's input: moto's default delivery drops the envelope's `account`.
-        self.events.put_targets(Rule="sagemaker", EventBusName=self.bus,
-                                Targets=[{"Id": "queue", "Arn": queue_arn, "InputTransformer": WHOLE_EVENT}])
+        self.events.put_targets(
+            Rule="sagemaker",
+            EventBusName=self.bus,
+            Targets=[{"Id": "queue", "Arn": queue_arn, "InputTransformer": WHOLE_EVENT}],
+        )
         self.received: list[dict[str, Any]] = []
 
     def put(self, key: str, body: bytes) -> str:
@@ -177,7 +211,9 @@ class Aws:
         return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
     def keys(self, prefix: str) -> list[str]:
-        return sorted(item["Key"] for item in self.s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix).get("Contents", []))
+        return sorted(
+            item["Key"] for item in self.s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix).get("Contents", [])
+        )
 
     def drain(self) -> list[dict[str, Any]]:
         """Every event delivered so far (accumulated across calls), in publishing order."""
@@ -205,9 +241,16 @@ def algorithm() -> FakeAlgorithm:
 
 @pytest.fixture
 def service(tmp_path: Path, moto_url: str, aws: Aws, algorithm: FakeAlgorithm) -> Iterator[LocalSageMaker]:
-    local = LocalSageMaker(work_dir=tmp_path / "work", s3_endpoint_url=moto_url, events_endpoint_url=moto_url,
-                           event_bus_name=aws.bus, region=REGION, max_running_jobs=2, algorithm=algorithm,
-                           stop_grace_seconds=1.0)
+    local = LocalSageMaker(
+        work_dir=tmp_path / "work",
+        s3_endpoint_url=moto_url,
+        events_endpoint_url=moto_url,
+        event_bus_name=aws.bus,
+        region=REGION,
+        max_running_jobs=2,
+        algorithm=algorithm,
+        stop_grace_seconds=1.0,
+    )
     local.start()
     try:
         yield local
@@ -225,7 +268,9 @@ def runtime(service: LocalSageMaker) -> Any:
     return boto3.client("sagemaker-runtime", region_name=REGION, endpoint_url=service.url)
 
 
-def training_request(aws: Aws, name: str, hyperparameters: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
+def training_request(
+    aws: Aws, name: str, hyperparameters: dict[str, str] | None = None, **extra: Any
+) -> dict[str, Any]:
     """A CreateTrainingJob request on the bucket's data/train and data/validation prefixes."""
     request = {
         "TrainingJobName": name,
@@ -233,9 +278,17 @@ def training_request(aws: Aws, name: str, hyperparameters: dict[str, str] | None
         "RoleArn": ROLE,
         "HyperParameters": {"num_classes": "2", "epochs": "2", **(hyperparameters or {})},
         "InputDataConfig": [
-            {"ChannelName": channel, "ContentType": "application/x-recordio",
-             "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": aws.uri(f"data/{channel}/"),
-                                             "S3DataDistributionType": "FullyReplicated"}}}
+            {
+                "ChannelName": channel,
+                "ContentType": "application/x-recordio",
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": aws.uri(f"data/{channel}/"),
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+            }
             for channel in ("train", "validation")
         ],
         "OutputDataConfig": {"S3OutputPath": aws.uri("artifacts/")},
@@ -261,5 +314,14 @@ def ended(client: Any, name: str) -> dict[str, Any] | None:
 @pytest.fixture
 def helpers() -> SimpleNamespace:
     """The module's helpers, for test files (which cannot import conftest under --import-mode=importlib)."""
-    return SimpleNamespace(wait_for=wait_for, png=png, jpeg=jpeg, training_request=training_request,
-                           put_training_data=put_training_data, ended=ended, IMAGE=IMAGE, ROLE=ROLE, REGION=REGION)
+    return SimpleNamespace(
+        wait_for=wait_for,
+        png=png,
+        jpeg=jpeg,
+        training_request=training_request,
+        put_training_data=put_training_data,
+        ended=ended,
+        IMAGE=IMAGE,
+        ROLE=ROLE,
+        REGION=REGION,
+    )

@@ -18,11 +18,23 @@ def models(aws, sagemaker, helpers):
     for name, classes in (("two", "2"), ("three", "3")):
         sagemaker.create_training_job(**helpers.training_request(aws, f"train-{name}", {"num_classes": classes}))
         job = helpers.wait_for(lambda: helpers.ended(sagemaker, f"train-{name}"))
-        sagemaker.create_model(ModelName=name, ExecutionRoleArn=helpers.ROLE,
-                               PrimaryContainer={"Image": helpers.IMAGE, "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"]},
-                               Tags=[{"Key": "classes", "Value": classes}])
-        sagemaker.create_endpoint_config(EndpointConfigName=f"config-{name}", ProductionVariants=[
-            {"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+        sagemaker.create_model(
+            ModelName=name,
+            ExecutionRoleArn=helpers.ROLE,
+            PrimaryContainer={"Image": helpers.IMAGE, "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"]},
+            Tags=[{"Key": "classes", "Value": classes}],
+        )
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=f"config-{name}",
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": name,
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                }
+            ],
+        )
     return ("two", "three")
 
 
@@ -36,7 +48,9 @@ def invoke(runtime, name, body, content_type="image/png"):
     return json.loads(answer["Body"].read()), answer
 
 
-def test_an_endpoint_serves_probabilities_for_every_image_content_type(aws, service, sagemaker, runtime, models, helpers):
+def test_an_endpoint_serves_probabilities_for_every_image_content_type(
+    aws, service, sagemaker, runtime, models, helpers
+):
     arn = sagemaker.create_endpoint(EndpointName="digits", EndpointConfigName="config-three")["EndpointArn"]
     assert sagemaker.describe_endpoint(EndpointName="digits")["EndpointStatus"] in ("Creating", "InService")
 
@@ -47,7 +61,11 @@ def test_an_endpoint_serves_probabilities_for_every_image_content_type(aws, serv
     variant = endpoint["ProductionVariants"][0]
     assert (variant["VariantName"], variant["CurrentInstanceCount"]) == ("AllTraffic", 1)
     assert variant["DeployedImages"][0]["SpecifiedImage"] == helpers.IMAGE
-    for body, content_type in ((helpers.png(8), "image/png"), (helpers.jpeg(9), "image/jpeg"), (helpers.png(11), "application/x-image")):
+    for body, content_type in (
+        (helpers.png(8), "image/png"),
+        (helpers.jpeg(9), "image/jpeg"),
+        (helpers.png(11), "application/x-image"),
+    ):
         probabilities, answer = invoke(runtime, "digits", body, content_type)
         expected = [0.0, 0.0, 0.0]
         expected[len(body) % 3] = 1.0
@@ -106,34 +124,56 @@ def test_update_endpoint_switches_models_without_refusing_requests(aws, service,
     assert updating in ("Updating", "InService")
     assert endpoint["EndpointConfigName"] == "config-three"
     assert sizes[0] == 2 and set(sizes) == {2, 3}
-    assert sizes.index(3) > sizes.index(2) and 2 not in sizes[sizes.index(3):]  # one switch, never back
+    assert sizes.index(3) > sizes.index(2) and 2 not in sizes[sizes.index(3) :]  # one switch, never back
     statuses = [e["detail"]["EndpointStatus"] for e in aws.events_for(DETAIL_TYPE, "EndpointName", "digits")]
     assert statuses == ["CREATING", "IN_SERVICE", "UPDATING", "IN_SERVICE"]
 
 
 def test_an_endpoint_whose_model_cannot_load_fails(aws, service, sagemaker, helpers):
-    sagemaker.create_model(ModelName="lost", ExecutionRoleArn=helpers.ROLE,
-                           PrimaryContainer={"Image": helpers.IMAGE, "ModelDataUrl": aws.uri("nowhere/model.tar.gz")})
-    sagemaker.create_endpoint_config(EndpointConfigName="config-lost", ProductionVariants=[
-        {"VariantName": "AllTraffic", "ModelName": "lost", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    sagemaker.create_model(
+        ModelName="lost",
+        ExecutionRoleArn=helpers.ROLE,
+        PrimaryContainer={"Image": helpers.IMAGE, "ModelDataUrl": aws.uri("nowhere/model.tar.gz")},
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="config-lost",
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": "lost", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+        ],
+    )
     sagemaker.create_endpoint(EndpointName="broken", EndpointConfigName="config-lost")
 
     endpoint = helpers.wait_for(lambda: in_service(sagemaker, "broken"))
 
     assert endpoint["EndpointStatus"] == "Failed"
     assert aws.uri("nowhere/model.tar.gz") in endpoint["FailureReason"]
-    assert [e["detail"]["EndpointStatus"] for e in aws.events_for(DETAIL_TYPE, "EndpointName", "broken")] == ["CREATING", "FAILED"]
+    assert [e["detail"]["EndpointStatus"] for e in aws.events_for(DETAIL_TYPE, "EndpointName", "broken")] == [
+        "CREATING",
+        "FAILED",
+    ]
 
 
-def test_models_configs_and_endpoints_are_listed_described_and_deleted(aws, service, sagemaker, runtime, models, helpers):
+def test_models_configs_and_endpoints_are_listed_described_and_deleted(
+    aws, service, sagemaker, runtime, models, helpers
+):
     sagemaker.create_endpoint(EndpointName="digits", EndpointConfigName="config-two", Tags=[{"Key": "k", "Value": "v"}])
     endpoint = helpers.wait_for(lambda: in_service(sagemaker, "digits"))
 
-    assert [m["ModelName"] for m in sagemaker.list_models(SortBy="Name", SortOrder="Ascending")["Models"]] == ["three", "two"]
-    assert [c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs(NameContains="two")["EndpointConfigs"]] == ["config-two"]
-    assert [(e["EndpointName"], e["EndpointStatus"]) for e in sagemaker.list_endpoints()["Endpoints"]] == [("digits", "InService")]
+    assert [m["ModelName"] for m in sagemaker.list_models(SortBy="Name", SortOrder="Ascending")["Models"]] == [
+        "three",
+        "two",
+    ]
+    assert [
+        c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs(NameContains="two")["EndpointConfigs"]
+    ] == ["config-two"]
+    assert [(e["EndpointName"], e["EndpointStatus"]) for e in sagemaker.list_endpoints()["Endpoints"]] == [
+        ("digits", "InService")
+    ]
     assert sagemaker.describe_model(ModelName="two")["PrimaryContainer"]["Image"] == helpers.IMAGE
-    assert sagemaker.describe_endpoint_config(EndpointConfigName="config-two")["ProductionVariants"][0]["ModelName"] == "two"
+    assert (
+        sagemaker.describe_endpoint_config(EndpointConfigName="config-two")["ProductionVariants"][0]["ModelName"]
+        == "two"
+    )
     assert sagemaker.list_tags(ResourceArn=endpoint["EndpointArn"])["Tags"] == [{"Key": "k", "Value": "v"}]
     model_events = aws.events_for("SageMaker Model State Change", "ModelName", "two")
     assert model_events and model_events[0]["detail"]["Tags"] == {"classes": "2"}
@@ -146,9 +186,11 @@ def test_models_configs_and_endpoints_are_listed_described_and_deleted(aws, serv
     assert [e["detail"]["EndpointStatus"] for e in endpoint_events][-2:] == ["DELETING", "DELETED"]
     assert endpoint_events[-2]["detail"]["Tags"] == {"k": "v"} and endpoint_events[-1]["detail"]["Tags"] == {}
     assert aws.events_for("SageMaker Model State Change", "ModelName", "two")[-1]["detail"]["Tags"] == {}
-    for call, kwargs in ((sagemaker.describe_endpoint, {"EndpointName": "digits"}),
-                         (sagemaker.describe_endpoint_config, {"EndpointConfigName": "config-two"}),
-                         (sagemaker.describe_model, {"ModelName": "two"})):
+    for call, kwargs in (
+        (sagemaker.describe_endpoint, {"EndpointName": "digits"}),
+        (sagemaker.describe_endpoint_config, {"EndpointConfigName": "config-two"}),
+        (sagemaker.describe_model, {"ModelName": "two"}),
+    ):
         with pytest.raises(ClientError) as error:
             call(**kwargs)
         assert error.value.response["Error"]["Code"] == "ValidationException"
@@ -159,21 +201,48 @@ def test_models_configs_and_endpoints_are_listed_described_and_deleted(aws, serv
 
 def test_configs_need_existing_models_and_endpoints_existing_configs(service, sagemaker, models):
     with pytest.raises(ClientError) as error:
-        sagemaker.create_endpoint_config(EndpointConfigName="config-x", ProductionVariants=[
-            {"VariantName": "AllTraffic", "ModelName": "missing", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+        sagemaker.create_endpoint_config(
+            EndpointConfigName="config-x",
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": "missing",
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                }
+            ],
+        )
     assert "Could not find model" in error.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as error:
         sagemaker.create_endpoint(EndpointName="x", EndpointConfigName="config-missing")
     assert "Could not find endpoint configuration" in error.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as error:
-        sagemaker.create_model(ModelName="two", PrimaryContainer={"Image": "x"}, ExecutionRoleArn="arn:aws:iam::123456789012:role/r")
+        sagemaker.create_model(
+            ModelName="two", PrimaryContainer={"Image": "x"}, ExecutionRoleArn="arn:aws:iam::123456789012:role/r"
+        )
     assert error.value.response["Error"]["Message"].startswith("Cannot create already existing model")
 
 
 def test_requests_are_routed_by_variant_weight_or_target_variant(service, sagemaker, runtime, models, helpers):
-    sagemaker.create_endpoint_config(EndpointConfigName="config-ab", ProductionVariants=[
-        {"VariantName": "A", "ModelName": "two", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large", "InitialVariantWeight": 1.0},
-        {"VariantName": "B", "ModelName": "three", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large", "InitialVariantWeight": 0.0}])
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="config-ab",
+        ProductionVariants=[
+            {
+                "VariantName": "A",
+                "ModelName": "two",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+                "InitialVariantWeight": 1.0,
+            },
+            {
+                "VariantName": "B",
+                "ModelName": "three",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+                "InitialVariantWeight": 0.0,
+            },
+        ],
+    )
     sagemaker.create_endpoint(EndpointName="ab", EndpointConfigName="config-ab")
     endpoint = helpers.wait_for(lambda: in_service(sagemaker, "ab"))
 

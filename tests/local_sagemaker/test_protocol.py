@@ -26,7 +26,9 @@ def post(url, body: bytes, headers: dict[str, str]):
 
 
 def json_11(service, operation: str, body: bytes):
-    return post(service.url, body, {"X-Amz-Target": f"SageMaker.{operation}", "Content-Type": "application/x-amz-json-1.1"})
+    return post(
+        service.url, body, {"X-Amz-Target": f"SageMaker.{operation}", "Content-Type": "application/x-amz-json-1.1"}
+    )
 
 
 def test_missing_required_members_are_all_reported_in_one_validation_exception(service):
@@ -54,7 +56,10 @@ def test_unknown_operations_and_broken_json_are_refused(service):
     [
         ({"TrainingJobName": "bad_name"}, "Member must satisfy regular expression pattern"),
         ({"TrainingJobName": "x" * 64}, "Member must have length less than or equal to 63"),
-        ({"ResourceConfig": {"InstanceType": "ml.huge", "InstanceCount": 1, "VolumeSizeInGB": 1}}, "Member must satisfy enum value set"),
+        (
+            {"ResourceConfig": {"InstanceType": "ml.huge", "InstanceCount": 1, "VolumeSizeInGB": 1}},
+            "Member must satisfy enum value set",
+        ),
         ({"RoleArn": "arn:aws:iam::123:role/too-short-account"}, "Member must satisfy regular expression pattern"),
     ],
 )
@@ -67,7 +72,9 @@ def test_constraints_of_the_service_model_are_enforced(aws, service, sagemaker, 
 
 def test_only_the_image_classification_algorithm_is_accepted(aws, service, sagemaker, helpers):
     request = helpers.training_request(aws, "xgb")
-    request["AlgorithmSpecification"]["TrainingImage"] = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+    request["AlgorithmSpecification"]["TrainingImage"] = (
+        "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+    )
     with pytest.raises(ClientError) as error:
         sagemaker.create_training_job(**request)
     assert "image-classification" in error.value.response["Error"]["Message"]
@@ -100,9 +107,23 @@ def test_the_service_answers_a_health_check(service):
 
 def test_the_command_line_service_says_when_it_is_ready_and_stops_on_sigterm(tmp_path, moto_url, helpers):
     process = subprocess.Popen(
-        [sys.executable, "-m", "icflow_tools.local_sagemaker", "--port", "0", "--no-events", "--s3-endpoint-url", moto_url,
-         "--work-dir", str(tmp_path / "work"), "--log-level", "WARNING"],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        [
+            sys.executable,
+            "-m",
+            "icflow_tools.local_sagemaker",
+            "--port",
+            "0",
+            "--no-events",
+            "--s3-endpoint-url",
+            moto_url,
+            "--work-dir",
+            str(tmp_path / "work"),
+            "--log-level",
+            "WARNING",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
         line = process.stdout.readline()

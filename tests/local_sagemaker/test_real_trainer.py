@@ -36,8 +36,13 @@ def put_image_channel(aws, channel: str, count: int, rng: np.random.Generator) -
 
 @pytest.fixture
 def real_service(tmp_path, moto_url, aws):
-    local = LocalSageMaker(work_dir=tmp_path / "work", s3_endpoint_url=moto_url, events_endpoint_url=moto_url,
-                           event_bus_name=aws.bus, region="us-east-1")  # the default algorithm: icflow_tools.trainer
+    local = LocalSageMaker(
+        work_dir=tmp_path / "work",
+        s3_endpoint_url=moto_url,
+        events_endpoint_url=moto_url,
+        event_bus_name=aws.bus,
+        region="us-east-1",
+    )  # the default algorithm: icflow_tools.trainer
     local.start()
     try:
         yield local
@@ -54,12 +59,26 @@ def test_the_real_trainer_trains_transforms_and_serves(aws, real_service, helper
     rng = np.random.default_rng(0)
     put_image_channel(aws, "train", 32, rng)
     put_image_channel(aws, "validation", 16, rng)
-    request = helpers.training_request(aws, "real-1", {
-        "num_classes": "2", "num_training_samples": "32", "num_layers": "20", "image_shape": f"3,{SIZE},{SIZE}",
-        "epochs": "3", "mini_batch_size": "8", "learning_rate": "0.1", "optimizer": "sgd"})
+    request = helpers.training_request(
+        aws,
+        "real-1",
+        {
+            "num_classes": "2",
+            "num_training_samples": "32",
+            "num_layers": "20",
+            "image_shape": f"3,{SIZE},{SIZE}",
+            "epochs": "3",
+            "mini_batch_size": "8",
+            "learning_rate": "0.1",
+            "optimizer": "sgd",
+        },
+    )
     request["InputDataConfig"] = [
-        {"ChannelName": channel, "ContentType": "application/x-image",
-         "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": aws.uri(f"data/{channel}/")}}}
+        {
+            "ChannelName": channel,
+            "ContentType": "application/x-image",
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": aws.uri(f"data/{channel}/")}},
+        }
         for channel in ("train", "validation", "train_lst", "validation_lst")
     ]
     sagemaker.create_training_job(**request)
@@ -72,46 +91,83 @@ def test_the_real_trainer_trains_transforms_and_serves(aws, real_service, helper
     folder = real_service.ctx.work_dir / "training-jobs" / "real-1"
     assert len((folder / "metrics.jsonl").read_text().splitlines()) == 3
 
-    sagemaker.create_model(ModelName="real-model", ExecutionRoleArn=helpers.ROLE,
-                           PrimaryContainer={"Image": helpers.IMAGE, "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"]})
+    sagemaker.create_model(
+        ModelName="real-model",
+        ExecutionRoleArn=helpers.ROLE,
+        PrimaryContainer={"Image": helpers.IMAGE, "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"]},
+    )
     batch = {f"batch/in/{label}-{index}.png": label for label in (0, 1) for index in range(3)}
     images = {key: image(label, rng) for key, label in batch.items()}
     for key, body in images.items():
         aws.put(key, body)
     sagemaker.create_transform_job(
-        TransformJobName="real-batch", ModelName="real-model", MaxConcurrentTransforms=2,
-        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": aws.uri("batch/in/")}},
-                        "ContentType": "application/x-image", "SplitType": "None"},
+        TransformJobName="real-batch",
+        ModelName="real-model",
+        MaxConcurrentTransforms=2,
+        TransformInput={
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": aws.uri("batch/in/")}},
+            "ContentType": "application/x-image",
+            "SplitType": "None",
+        },
         TransformOutput={"S3OutputPath": aws.uri("batch/out/")},
-        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
-    transform = helpers.wait_for(lambda: (lambda j: j if j["TransformJobStatus"] in ("Completed", "Failed") else None)(
-        sagemaker.describe_transform_job(TransformJobName="real-batch")), timeout=60, interval=0.2)
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    )
+    transform = helpers.wait_for(
+        lambda: (lambda j: j if j["TransformJobStatus"] in ("Completed", "Failed") else None)(
+            sagemaker.describe_transform_job(TransformJobName="real-batch")
+        ),
+        timeout=60,
+        interval=0.2,
+    )
     assert transform["TransformJobStatus"] == "Completed", transform.get("FailureReason")
-    predictions = {key: json.loads(aws.get(key.replace("batch/in/", "batch/out/") + ".out"))["prediction"] for key in batch}
+    predictions = {
+        key: json.loads(aws.get(key.replace("batch/in/", "batch/out/") + ".out"))["prediction"] for key in batch
+    }
     for prediction in predictions.values():
         assert len(prediction) == 2 and sum(prediction) == pytest.approx(1.0, abs=1e-4)
     assert sum(int(np.argmax(predictions[key])) == label for key, label in batch.items()) >= 5
 
-    sagemaker.create_endpoint_config(EndpointConfigName="real-config", ProductionVariants=[
-        {"VariantName": "AllTraffic", "ModelName": "real-model", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="real-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "real-model",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+    )
     sagemaker.create_endpoint(EndpointName="real-endpoint", EndpointConfigName="real-config")
-    helpers.wait_for(lambda: sagemaker.describe_endpoint(EndpointName="real-endpoint")["EndpointStatus"] == "InService", timeout=60)
+    helpers.wait_for(
+        lambda: sagemaker.describe_endpoint(EndpointName="real-endpoint")["EndpointStatus"] == "InService", timeout=60
+    )
     # The endpoint serves the very model the transform used: same image, same probabilities.
     for key in ("batch/in/0-0.png", "batch/in/1-0.png"):
-        answer = runtime.invoke_endpoint(EndpointName="real-endpoint", Body=images[key], ContentType="application/x-image")
+        answer = runtime.invoke_endpoint(
+            EndpointName="real-endpoint", Body=images[key], ContentType="application/x-image"
+        )
         assert json.loads(answer["Body"].read()) == pytest.approx(predictions[key], abs=1e-6)
     with pytest.raises(runtime.exceptions.ModelError):
         runtime.invoke_endpoint(EndpointName="real-endpoint", Body=b"\x89PNG broken", ContentType="image/png")
 
 
-@pytest.mark.parametrize(("hyperparameters", "reason"), [
-    ({"num_training_samples": "32", "num_layers": "19"},
-     "ClientError: The value '19' is not valid for the 'num_layers' hyperparameter"),
-    ({"num_training_samples": "32", "num_epochs": "3"},
-     "ClientError: Additional hyperparameters are not allowed ('num_epochs' was unexpected)"),
-    ({}, "ClientError: No value(s) were specified for 'num_training_samples'"),
-    ({"num_training_samples": "32"}, "ClientError: the train channel cannot be read"),
-], ids=["bad-value", "unknown-name", "missing-required", "unreadable-data"])
+@pytest.mark.parametrize(
+    ("hyperparameters", "reason"),
+    [
+        (
+            {"num_training_samples": "32", "num_layers": "19"},
+            "ClientError: The value '19' is not valid for the 'num_layers' hyperparameter",
+        ),
+        (
+            {"num_training_samples": "32", "num_epochs": "3"},
+            "ClientError: Additional hyperparameters are not allowed ('num_epochs' was unexpected)",
+        ),
+        ({}, "ClientError: No value(s) were specified for 'num_training_samples'"),
+        ({"num_training_samples": "32"}, "ClientError: the train channel cannot be read"),
+    ],
+    ids=["bad-value", "unknown-name", "missing-required", "unreadable-data"],
+)
 def test_the_customers_mistakes_fail_the_job_as_client_errors(aws, real_service, helpers, hyperparameters, reason):
     import boto3
 

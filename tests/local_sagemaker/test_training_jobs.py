@@ -18,9 +18,13 @@ from icflow_tools.local_sagemaker.training import LOG_FILE, METRICS_FILE
 DETAIL_TYPE = "SageMaker Training Job State Change"
 
 
-def test_a_training_job_downloads_its_channels_trains_and_uploads_the_model(aws, service, sagemaker, algorithm, helpers):
+def test_a_training_job_downloads_its_channels_trains_and_uploads_the_model(
+    aws, service, sagemaker, algorithm, helpers
+):
     helpers.put_training_data(aws)
-    arn = sagemaker.create_training_job(**helpers.training_request(aws, "digits-1", {"learning_rate": "0.3"}))["TrainingJobArn"]
+    arn = sagemaker.create_training_job(**helpers.training_request(aws, "digits-1", {"learning_rate": "0.3"}))[
+        "TrainingJobArn"
+    ]
     assert arn == "arn:aws:sagemaker:us-east-1:123456789012:training-job/digits-1"
 
     job = helpers.wait_for(lambda: helpers.ended(sagemaker, "digits-1"))
@@ -28,13 +32,22 @@ def test_a_training_job_downloads_its_channels_trains_and_uploads_the_model(aws,
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     assert job["SecondaryStatus"] == "Completed"
     assert [t["Status"] for t in job["SecondaryStatusTransitions"]] == [
-        "Starting", "Downloading", "Training", "Uploading", "Completed"]
+        "Starting",
+        "Downloading",
+        "Training",
+        "Uploading",
+        "Completed",
+    ]
     assert job["CreationTime"] <= job["TrainingStartTime"] <= job["TrainingEndTime"]
     assert job["BillableTimeInSeconds"] >= 1
     assert {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]} == pytest.approx(
-        {"train:accuracy": 0.6, "validation:accuracy": 0.6})
+        {"train:accuracy": 0.6, "validation:accuracy": 0.6}
+    )
     assert algorithm.calls[0]["files"] == {"train": ["nested/part-2.rec", "part-1.rec"], "validation": ["val.rec"]}
-    assert algorithm.calls[0]["content_types"] == {"train": "application/x-recordio", "validation": "application/x-recordio"}
+    assert algorithm.calls[0]["content_types"] == {
+        "train": "application/x-recordio",
+        "validation": "application/x-recordio",
+    }
 
     key = "artifacts/digits-1/output/model.tar.gz"
     assert job["ModelArtifacts"]["S3ModelArtifacts"] == aws.uri(key)
@@ -53,14 +66,26 @@ def test_training_events_follow_every_state_change_with_aws_fields(aws, service,
     sagemaker.create_training_job(**helpers.training_request(aws, "digits-events"))
     helpers.wait_for(lambda: helpers.ended(sagemaker, "digits-events"))
 
-    events = helpers.wait_for(lambda: (lambda e: e if e and e[-1]["detail"]["TrainingJobStatus"] == "Completed" else None)(
-        aws.events_for(DETAIL_TYPE, "TrainingJobName", "digits-events")))
+    events = helpers.wait_for(
+        lambda: (lambda e: e if e and e[-1]["detail"]["TrainingJobStatus"] == "Completed" else None)(
+            aws.events_for(DETAIL_TYPE, "TrainingJobName", "digits-events")
+        )
+    )
 
     assert [(e["detail"]["TrainingJobStatus"], e["detail"]["SecondaryStatus"]) for e in events] == [
-        ("InProgress", "Starting"), ("InProgress", "Downloading"), ("InProgress", "Training"),
-        ("InProgress", "Uploading"), ("Completed", "Completed")]
+        ("InProgress", "Starting"),
+        ("InProgress", "Downloading"),
+        ("InProgress", "Training"),
+        ("InProgress", "Uploading"),
+        ("Completed", "Completed"),
+    ]
     last = events[-1]
-    assert (last["version"], last["source"], last["account"], last["region"]) == ("0", "aws.sagemaker", "123456789012", "us-east-1")
+    assert (last["version"], last["source"], last["account"], last["region"]) == (
+        "0",
+        "aws.sagemaker",
+        "123456789012",
+        "us-east-1",
+    )
     assert last["resources"] == ["arn:aws:sagemaker:us-east-1:123456789012:training-job/digits-events"]
     detail = last["detail"]
     assert detail["Tags"] == {"dataset": "digits"}
@@ -73,17 +98,28 @@ def test_training_events_follow_every_state_change_with_aws_fields(aws, service,
     # What the training-state function makes of it: the layer's parser reads the local events as AWS's.
     change = job_state_change(parse(event=last, model=SageMakerStateChange))
     assert (change.job_name, change.status, change.tags, change.is_tuning_trial) == (
-        "digits-events", "Completed", {"dataset": "digits"}, False)
+        "digits-events",
+        "Completed",
+        {"dataset": "digits"},
+        False,
+    )
 
 
-@pytest.mark.parametrize(("hyperparameter", "reason"), [
-    ("fail", "AlgorithmError: num_layers 7 is not supported"),
-    ("client_fail", "ClientError: num_layers 7 is not supported"),
-], ids=["algorithm-fault", "customer-fault"])
-def test_an_algorithm_error_fails_the_job_naming_whose_fault_it_is(aws, service, sagemaker, helpers, hyperparameter,
-                                                                    reason):
+@pytest.mark.parametrize(
+    ("hyperparameter", "reason"),
+    [
+        ("fail", "AlgorithmError: num_layers 7 is not supported"),
+        ("client_fail", "ClientError: num_layers 7 is not supported"),
+    ],
+    ids=["algorithm-fault", "customer-fault"],
+)
+def test_an_algorithm_error_fails_the_job_naming_whose_fault_it_is(
+    aws, service, sagemaker, helpers, hyperparameter, reason
+):
     helpers.put_training_data(aws)
-    sagemaker.create_training_job(**helpers.training_request(aws, "digits-bad", {hyperparameter: "num_layers 7 is not supported"}))
+    sagemaker.create_training_job(
+        **helpers.training_request(aws, "digits-bad", {hyperparameter: "num_layers 7 is not supported"})
+    )
 
     job = helpers.wait_for(lambda: helpers.ended(sagemaker, "digits-bad"))
 
@@ -91,8 +127,13 @@ def test_an_algorithm_error_fails_the_job_naming_whose_fault_it_is(aws, service,
     assert job["SecondaryStatus"] == "Failed"
     assert job["FailureReason"] == reason
     assert "ModelArtifacts" not in job
-    failed = helpers.wait_for(lambda: [e for e in aws.events_for(DETAIL_TYPE, "TrainingJobName", "digits-bad")
-                               if e["detail"]["TrainingJobStatus"] == "Failed"])
+    failed = helpers.wait_for(
+        lambda: [
+            e
+            for e in aws.events_for(DETAIL_TYPE, "TrainingJobName", "digits-bad")
+            if e["detail"]["TrainingJobStatus"] == "Failed"
+        ]
+    )
     assert failed[0]["detail"]["FailureReason"] == job["FailureReason"]
 
 
@@ -103,13 +144,19 @@ def test_an_empty_channel_prefix_fails_the_job_naming_the_prefix(aws, service, s
     job = helpers.wait_for(lambda: helpers.ended(sagemaker, "digits-empty"))
 
     assert job["TrainingJobStatus"] == "Failed"
-    assert job["FailureReason"].startswith(f'ClientError: No S3 objects found under S3 URL "{aws.uri("data/validation/")}"')
+    assert job["FailureReason"].startswith(
+        f'ClientError: No S3 objects found under S3 URL "{aws.uri("data/validation/")}"'
+    )
 
 
 def test_stop_training_job_goes_through_stopping_to_stopped_and_keeps_the_model(aws, service, sagemaker, helpers):
     helpers.put_training_data(aws)
-    sagemaker.create_training_job(**helpers.training_request(aws, "digits-stop", {"epochs": "100", "epoch_seconds": "0.05"}))
-    helpers.wait_for(lambda: sagemaker.describe_training_job(TrainingJobName="digits-stop")["SecondaryStatus"] == "Training")
+    sagemaker.create_training_job(
+        **helpers.training_request(aws, "digits-stop", {"epochs": "100", "epoch_seconds": "0.05"})
+    )
+    helpers.wait_for(
+        lambda: sagemaker.describe_training_job(TrainingJobName="digits-stop")["SecondaryStatus"] == "Training"
+    )
 
     sagemaker.stop_training_job(TrainingJobName="digits-stop")
     job = helpers.wait_for(lambda: helpers.ended(sagemaker, "digits-stop"))
@@ -118,9 +165,14 @@ def test_stop_training_job_goes_through_stopping_to_stopped_and_keeps_the_model(
     assert job["SecondaryStatus"] == "Stopped"
     assert "Stopping" in [t["Status"] for t in job["SecondaryStatusTransitions"]]
     assert job["ModelArtifacts"]["S3ModelArtifacts"] == aws.uri("artifacts/digits-stop/output/model.tar.gz")
-    statuses = [e["detail"]["TrainingJobStatus"] for e in
-                helpers.wait_for(lambda: (lambda e: e if e and e[-1]["detail"]["TrainingJobStatus"] == "Stopped" else None)(
-                    aws.events_for(DETAIL_TYPE, "TrainingJobName", "digits-stop")))]
+    statuses = [
+        e["detail"]["TrainingJobStatus"]
+        for e in helpers.wait_for(
+            lambda: (lambda e: e if e and e[-1]["detail"]["TrainingJobStatus"] == "Stopped" else None)(
+                aws.events_for(DETAIL_TYPE, "TrainingJobName", "digits-stop")
+            )
+        )
+    ]
     assert statuses.index("Stopping") < statuses.index("Stopped")
     with pytest.raises(ClientError) as error:
         sagemaker.stop_training_job(TrainingJobName="digits-stop")
@@ -129,8 +181,11 @@ def test_stop_training_job_goes_through_stopping_to_stopped_and_keeps_the_model(
 
 def test_max_runtime_stops_the_job_as_max_runtime_exceeded(aws, service, sagemaker, helpers):
     helpers.put_training_data(aws)
-    sagemaker.create_training_job(**helpers.training_request(aws, "digits-slow", {"epochs": "100", "epoch_seconds": "0.2"},
-                                                     StoppingCondition={"MaxRuntimeInSeconds": 1}))
+    sagemaker.create_training_job(
+        **helpers.training_request(
+            aws, "digits-slow", {"epochs": "100", "epoch_seconds": "0.2"}, StoppingCondition={"MaxRuntimeInSeconds": 1}
+        )
+    )
 
     job = helpers.wait_for(lambda: helpers.ended(sagemaker, "digits-slow"))
 
@@ -141,8 +196,11 @@ def test_max_runtime_stops_the_job_as_max_runtime_exceeded(aws, service, sagemak
 
 def test_checkpoints_are_synced_with_checkpoint_config_for_managed_spot(aws, service, sagemaker, algorithm, helpers):
     helpers.put_training_data(aws)
-    spot = {"EnableManagedSpotTraining": True, "CheckpointConfig": {"S3Uri": aws.uri("checkpoints/run-1")},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 600, "MaxWaitTimeInSeconds": 1200}}
+    spot = {
+        "EnableManagedSpotTraining": True,
+        "CheckpointConfig": {"S3Uri": aws.uri("checkpoints/run-1")},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600, "MaxWaitTimeInSeconds": 1200},
+    }
     sagemaker.create_training_job(**helpers.training_request(aws, "spot-1", {"epochs": "3"}, **spot))
     helpers.wait_for(lambda: helpers.ended(sagemaker, "spot-1"))
     assert aws.get("checkpoints/run-1/last_epoch") == b"2"
@@ -202,16 +260,20 @@ def test_list_training_jobs_filters_sorts_and_pages(aws, service, sagemaker, hel
     assert [s["TrainingJobName"] for s in newest_first] == ["other-c", "list-b", "list-a"]
     first = sagemaker.list_training_jobs(NameContains="list", SortBy="Name", SortOrder="Ascending", MaxResults=1)
     assert [s["TrainingJobName"] for s in first["TrainingJobSummaries"]] == ["list-a"]
-    second = sagemaker.list_training_jobs(NameContains="list", SortBy="Name", SortOrder="Ascending", MaxResults=1,
-                                          NextToken=first["NextToken"])
+    second = sagemaker.list_training_jobs(
+        NameContains="list", SortBy="Name", SortOrder="Ascending", MaxResults=1, NextToken=first["NextToken"]
+    )
     assert [s["TrainingJobName"] for s in second["TrainingJobSummaries"]] == ["list-b"]
     assert "NextToken" not in second
     assert sagemaker.list_training_jobs(StatusEquals="Failed")["TrainingJobSummaries"] == []
     created = sagemaker.describe_training_job(TrainingJobName="list-b")["CreationTime"]
     recent = sagemaker.list_training_jobs(CreationTimeAfter=created - timedelta(milliseconds=1))["TrainingJobSummaries"]
     assert [s["TrainingJobName"] for s in recent] == ["list-b", "other-c"]
-    paginated = [s["TrainingJobName"] for page in sagemaker.get_paginator("list_training_jobs").paginate(PaginationConfig={"PageSize": 2})
-                 for s in page["TrainingJobSummaries"]]
+    paginated = [
+        s["TrainingJobName"]
+        for page in sagemaker.get_paginator("list_training_jobs").paginate(PaginationConfig={"PageSize": 2})
+        for s in page["TrainingJobSummaries"]
+    ]
     assert sorted(paginated) == ["list-a", "list-b", "other-c"]
 
 
@@ -221,7 +283,10 @@ def test_tags_are_listed_and_added_by_arn(aws, service, sagemaker, helpers):
 
     sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": "run", "Value": "r1"}])
 
-    assert sagemaker.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "dataset", "Value": "digits"}, {"Key": "run", "Value": "r1"}]
+    assert sagemaker.list_tags(ResourceArn=arn)["Tags"] == [
+        {"Key": "dataset", "Value": "digits"},
+        {"Key": "run", "Value": "r1"},
+    ]
     with pytest.raises(ClientError) as error:
         sagemaker.list_tags(ResourceArn="arn:aws:sagemaker:us-east-1:123456789012:training-job/missing")
     assert error.value.response["Error"]["Code"] == "ValidationException"
@@ -229,13 +294,17 @@ def test_tags_are_listed_and_added_by_arn(aws, service, sagemaker, helpers):
 
 def test_an_output_path_that_cannot_be_written_fails_the_job(aws, service, sagemaker, helpers):
     helpers.put_training_data(aws)
-    request = helpers.training_request(aws, "digits-nowhere", OutputDataConfig={"S3OutputPath": "s3://no-such-bucket-icflow/out"})
+    request = helpers.training_request(
+        aws, "digits-nowhere", OutputDataConfig={"S3OutputPath": "s3://no-such-bucket-icflow/out"}
+    )
     sagemaker.create_training_job(**request)
 
     job = helpers.wait_for(lambda: helpers.ended(sagemaker, "digits-nowhere"))
 
     assert job["TrainingJobStatus"] == "Failed"
-    assert job["FailureReason"].startswith("ClientError: Cannot upload to s3://no-such-bucket-icflow/out/digits-nowhere/output/model.tar.gz")
+    assert job["FailureReason"].startswith(
+        "ClientError: Cannot upload to s3://no-such-bucket-icflow/out/digits-nowhere/output/model.tar.gz"
+    )
 
 
 def test_a_manifest_file_channel_downloads_the_listed_objects(aws, service, sagemaker, algorithm, helpers):

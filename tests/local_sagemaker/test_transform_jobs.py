@@ -14,10 +14,15 @@ DETAIL_TYPE = "SageMaker Transform Job State Change"
 def model(aws, sagemaker, helpers):
     """A model from a completed training job of the fake algorithm (3 classes, 0.1 s per prediction)."""
     helpers.put_training_data(aws)
-    sagemaker.create_training_job(**helpers.training_request(aws, "for-transform", {"num_classes": "3", "predict_seconds": "0.1"}))
+    sagemaker.create_training_job(
+        **helpers.training_request(aws, "for-transform", {"num_classes": "3", "predict_seconds": "0.1"})
+    )
     job = helpers.wait_for(lambda: helpers.ended(sagemaker, "for-transform"))
-    sagemaker.create_model(ModelName="digits-model", ExecutionRoleArn=helpers.ROLE,
-                           PrimaryContainer={"Image": helpers.IMAGE, "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"]})
+    sagemaker.create_model(
+        ModelName="digits-model",
+        ExecutionRoleArn=helpers.ROLE,
+        PrimaryContainer={"Image": helpers.IMAGE, "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"]},
+    )
     return "digits-model"
 
 
@@ -27,8 +32,11 @@ def transform_request(aws, name, model, data_type="S3Prefix", uri=None, **extra)
         "ModelName": model,
         "MaxConcurrentTransforms": 1,
         "BatchStrategy": "SingleRecord",
-        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": data_type, "S3Uri": uri or aws.uri("batch/in/")}},
-                           "ContentType": "application/x-image", "SplitType": "None"},
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": data_type, "S3Uri": uri or aws.uri("batch/in/")}},
+            "ContentType": "application/x-image",
+            "SplitType": "None",
+        },
         "TransformOutput": {"S3OutputPath": aws.uri("batch/out"), "Accept": "application/json"},
         "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
         "Tags": [{"Key": "batch", "Value": "b1"}],
@@ -48,7 +56,11 @@ def expected(image: bytes, classes: int = 3) -> dict:
 
 
 def test_s3_prefix_transform_writes_one_out_file_per_image(aws, service, sagemaker, model, helpers):
-    images = {"batch/in/a.png": helpers.png(8), "batch/in/deep/b.jpg": helpers.jpeg(9), "batch/in/c.png": helpers.png(12)}
+    images = {
+        "batch/in/a.png": helpers.png(8),
+        "batch/in/deep/b.jpg": helpers.jpeg(9),
+        "batch/in/c.png": helpers.png(12),
+    }
     for key, body in images.items():
         aws.put(key, body)
 

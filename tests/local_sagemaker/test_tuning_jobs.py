@@ -25,8 +25,12 @@ def tuning_request(aws, helpers, name, strategy="Random", max_jobs=4, parallel=2
             "Strategy": strategy,
             "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "validation:accuracy"},
             "ResourceLimits": {"MaxNumberOfTrainingJobs": max_jobs, "MaxParallelTrainingJobs": parallel},
-            "ParameterRanges": ranges or {"ContinuousParameterRanges": [
-                {"Name": "learning_rate", "MinValue": "0.01", "MaxValue": "0.3", "ScalingType": "Logarithmic"}]},
+            "ParameterRanges": ranges
+            or {
+                "ContinuousParameterRanges": [
+                    {"Name": "learning_rate", "MinValue": "0.01", "MaxValue": "0.3", "ScalingType": "Logarithmic"}
+                ]
+            },
             "RandomSeed": 7,
             **config,
         },
@@ -42,18 +46,29 @@ def tuning_ended(sagemaker, name):
 
 def all_trials(sagemaker, name):
     pages = sagemaker.get_paginator("list_training_jobs_for_hyper_parameter_tuning_job").paginate(
-        HyperParameterTuningJobName=name)
+        HyperParameterTuningJobName=name
+    )
     return [summary for page in pages for summary in page["TrainingJobSummaries"]]
 
 
-def test_random_tuning_runs_its_trials_as_training_jobs_and_reports_the_best(aws, service, sagemaker, algorithm, helpers):
+def test_random_tuning_runs_its_trials_as_training_jobs_and_reports_the_best(
+    aws, service, sagemaker, algorithm, helpers
+):
     helpers.put_training_data(aws)
-    arn = sagemaker.create_hyper_parameter_tuning_job(**tuning_request(aws, helpers, "tune-random"))["HyperParameterTuningJobArn"]
+    arn = sagemaker.create_hyper_parameter_tuning_job(**tuning_request(aws, helpers, "tune-random"))[
+        "HyperParameterTuningJobArn"
+    ]
 
     job = helpers.wait_for(lambda: tuning_ended(sagemaker, "tune-random"))
 
     assert job["HyperParameterTuningJobStatus"] == "Completed"
-    assert job["TrainingJobStatusCounters"] == {"Completed": 4, "InProgress": 0, "RetryableError": 0, "NonRetryableError": 0, "Stopped": 0}
+    assert job["TrainingJobStatusCounters"] == {
+        "Completed": 4,
+        "InProgress": 0,
+        "RetryableError": 0,
+        "NonRetryableError": 0,
+        "Stopped": 0,
+    }
     assert job["ObjectiveStatusCounters"] == {"Succeeded": 4, "Pending": 0, "Failed": 0}
     trials = all_trials(sagemaker, "tune-random")
     assert sorted(TRIAL_NAME.match(t["TrainingJobName"])["number"] for t in trials) == ["001", "002", "003", "004"]
@@ -64,7 +79,10 @@ def test_random_tuning_runs_its_trials_as_training_jobs_and_reports_the_best(aws
     best = job["BestTrainingJob"]
     assert best["TrainingJobName"] == best_name
     assert best["FinalHyperParameterTuningJobObjectiveMetric"] == {
-        "Type": "Maximize", "MetricName": "validation:accuracy", "Value": pytest.approx(min(1.0, 2 * rates[best_name]))}
+        "Type": "Maximize",
+        "MetricName": "validation:accuracy",
+        "Value": pytest.approx(min(1.0, 2 * rates[best_name])),
+    }
     assert best["ObjectiveStatus"] == "Succeeded"
 
     trial = sagemaker.describe_training_job(TrainingJobName=best_name)
@@ -77,8 +95,10 @@ def test_random_tuning_runs_its_trials_as_training_jobs_and_reports_the_best(aws
     trial_events = aws.events_for("SageMaker Training Job State Change", "TrainingJobName", best_name)
     assert trial_events and all(e["detail"]["TuningJobArn"] == arn for e in trial_events)
     assert trial_events[-1]["detail"]["Tags"] == {"dataset": "digits"}  # the tuning job's tags go on its trials
-    statuses = [e["detail"]["HyperParameterTuningJobStatus"] for e in
-                helpers.wait_for(lambda: aws.events_for(DETAIL_TYPE, "HyperParameterTuningJobName", "tune-random"))]
+    statuses = [
+        e["detail"]["HyperParameterTuningJobStatus"]
+        for e in helpers.wait_for(lambda: aws.events_for(DETAIL_TYPE, "HyperParameterTuningJobName", "tune-random"))
+    ]
     assert statuses == ["InProgress", "Completed"]
     completed_event = aws.events_for(DETAIL_TYPE, "HyperParameterTuningJobName", "tune-random")[-1]
     completed = completed_event["detail"]
@@ -108,24 +128,40 @@ def test_tuning_respects_max_parallel_training_jobs(aws, service, sagemaker, hel
 
 def test_bayesian_and_grid_strategies_run(aws, service, sagemaker, helpers):
     helpers.put_training_data(aws)
-    sagemaker.create_hyper_parameter_tuning_job(**tuning_request(aws, helpers, "tune-bayes", "Bayesian", max_jobs=5, parallel=1))
+    sagemaker.create_hyper_parameter_tuning_job(
+        **tuning_request(aws, helpers, "tune-bayes", "Bayesian", max_jobs=5, parallel=1)
+    )
     grid = {"CategoricalParameterRanges": [{"Name": "learning_rate", "Values": ["0.1", "0.2", "0.4"]}]}
-    sagemaker.create_hyper_parameter_tuning_job(**tuning_request(aws, helpers, "tune-grid", "Grid", max_jobs=10, ranges=grid))
+    sagemaker.create_hyper_parameter_tuning_job(
+        **tuning_request(aws, helpers, "tune-grid", "Grid", max_jobs=10, ranges=grid)
+    )
 
     bayes = helpers.wait_for(lambda: tuning_ended(sagemaker, "tune-bayes"))
     grid_job = helpers.wait_for(lambda: tuning_ended(sagemaker, "tune-grid"))
 
     assert bayes["HyperParameterTuningJobStatus"] == "Completed"
     assert bayes["ObjectiveStatusCounters"]["Succeeded"] == 5
-    assert sorted(t["TunedHyperParameters"]["learning_rate"] for t in all_trials(sagemaker, "tune-grid")) == ["0.1", "0.2", "0.4"]
+    assert sorted(t["TunedHyperParameters"]["learning_rate"] for t in all_trials(sagemaker, "tune-grid")) == [
+        "0.1",
+        "0.2",
+        "0.4",
+    ]
     assert grid_job["BestTrainingJob"]["TunedHyperParameters"] == {"learning_rate": "0.4"}
 
 
 def test_hyperband_stops_weak_trials_early(aws, service, sagemaker, helpers):
     helpers.put_training_data(aws)
-    request = tuning_request(aws, helpers, "tune-hyperband", "Hyperband", max_jobs=9, parallel=1, static={"epochs": "9"},
-                             StrategyConfig={"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 9}},
-                             ranges={"ContinuousParameterRanges": [{"Name": "learning_rate", "MinValue": "0.001", "MaxValue": "0.1"}]})
+    request = tuning_request(
+        aws,
+        helpers,
+        "tune-hyperband",
+        "Hyperband",
+        max_jobs=9,
+        parallel=1,
+        static={"epochs": "9"},
+        StrategyConfig={"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 9}},
+        ranges={"ContinuousParameterRanges": [{"Name": "learning_rate", "MinValue": "0.001", "MaxValue": "0.1"}]},
+    )
     sagemaker.create_hyper_parameter_tuning_job(**request)
 
     job = helpers.wait_for(lambda: tuning_ended(sagemaker, "tune-hyperband"), timeout=60)
@@ -143,18 +179,25 @@ def test_list_trials_sorted_by_objective_and_filtered_by_status(aws, service, sa
     helpers.wait_for(lambda: tuning_ended(sagemaker, "tune-list"))
 
     by_value = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
-        HyperParameterTuningJobName="tune-list", SortBy="FinalObjectiveMetricValue", SortOrder="Descending")["TrainingJobSummaries"]
+        HyperParameterTuningJobName="tune-list", SortBy="FinalObjectiveMetricValue", SortOrder="Descending"
+    )["TrainingJobSummaries"]
     values = [t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for t in by_value]
     assert values == sorted(values, reverse=True) and len(values) == 3
-    assert sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
-        HyperParameterTuningJobName="tune-list", StatusEquals="Failed")["TrainingJobSummaries"] == []
+    assert (
+        sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName="tune-list", StatusEquals="Failed"
+        )["TrainingJobSummaries"]
+        == []
+    )
     summaries = sagemaker.list_hyper_parameter_tuning_jobs(NameContains="tune-list")["HyperParameterTuningJobSummaries"]
     assert [(s["HyperParameterTuningJobName"], s["Strategy"]) for s in summaries] == [("tune-list", "Random")]
 
 
 def test_a_tuning_job_whose_trials_all_fail_fails(aws, service, sagemaker, helpers):
     helpers.put_training_data(aws)
-    sagemaker.create_hyper_parameter_tuning_job(**tuning_request(aws, helpers, "tune-fail", max_jobs=2, static={"fail": "bad data"}))
+    sagemaker.create_hyper_parameter_tuning_job(
+        **tuning_request(aws, helpers, "tune-fail", max_jobs=2, static={"fail": "bad data"})
+    )
 
     job = helpers.wait_for(lambda: tuning_ended(sagemaker, "tune-fail"))
 
@@ -169,8 +212,9 @@ def test_a_tuning_job_whose_trials_all_fail_fails(aws, service, sagemaker, helpe
 @pytest.mark.parametrize("max_jobs", [6, 2], ids=["trials-left-to-launch", "all-trials-launched"])
 def test_stop_tuning_job_stops_its_running_trials(aws, service, sagemaker, helpers, max_jobs):
     helpers.put_training_data(aws)
-    request = tuning_request(aws, helpers, "tune-stop", max_jobs=max_jobs, parallel=2,
-                             static={"epochs": "200", "epoch_seconds": "0.05"})
+    request = tuning_request(
+        aws, helpers, "tune-stop", max_jobs=max_jobs, parallel=2, static={"epochs": "200", "epoch_seconds": "0.05"}
+    )
     sagemaker.create_hyper_parameter_tuning_job(**request)
     helpers.wait_for(lambda: len(all_trials(sagemaker, "tune-stop")) == 2)
 
@@ -180,7 +224,10 @@ def test_stop_tuning_job_stops_its_running_trials(aws, service, sagemaker, helpe
     assert job["HyperParameterTuningJobStatus"] == "Stopped"
     assert {t["TrainingJobStatus"] for t in all_trials(sagemaker, "tune-stop")} == {"Stopped"}
     assert len(all_trials(sagemaker, "tune-stop")) == 2
-    statuses = [e["detail"]["HyperParameterTuningJobStatus"] for e in aws.events_for(DETAIL_TYPE, "HyperParameterTuningJobName", "tune-stop")]
+    statuses = [
+        e["detail"]["HyperParameterTuningJobStatus"]
+        for e in aws.events_for(DETAIL_TYPE, "HyperParameterTuningJobName", "tune-stop")
+    ]
     assert statuses == ["InProgress", "Stopping", "Stopped"]
 
 
@@ -189,10 +236,22 @@ def test_stop_tuning_job_stops_its_running_trials(aws, service, sagemaker, helpe
     [
         ({"Strategy": "Hyperband", "TrainingJobEarlyStoppingType": "Auto"}, "TrainingJobEarlyStoppingType must be Off"),
         ({"Strategy": "Grid"}, "only supports CategoricalParameterRanges"),
-        ({"ParameterRanges": {"ContinuousParameterRanges": [{"Name": "learning_rate", "MinValue": "0.5", "MaxValue": "0.1"}]}},
-         "greater than MaxValue"),
-        ({"ParameterRanges": {"ContinuousParameterRanges": [{"Name": "num_classes", "MinValue": "1", "MaxValue": "2"}]}},
-         "also static"),
+        (
+            {
+                "ParameterRanges": {
+                    "ContinuousParameterRanges": [{"Name": "learning_rate", "MinValue": "0.5", "MaxValue": "0.1"}]
+                }
+            },
+            "greater than MaxValue",
+        ),
+        (
+            {
+                "ParameterRanges": {
+                    "ContinuousParameterRanges": [{"Name": "num_classes", "MinValue": "1", "MaxValue": "2"}]
+                }
+            },
+            "also static",
+        ),
     ],
 )
 def test_invalid_tuning_configs_are_refused(aws, service, sagemaker, helpers, change, message):

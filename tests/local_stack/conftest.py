@@ -58,9 +58,17 @@ def tiny_recordio(per_class: int, seed: int) -> bytes:
 
 def tiny_pipeline() -> bytes:
     """Small enough that training takes seconds on two CPU cores."""
-    return json.dumps({"hyperparameters": {
-        "num_layers": 20, "image_shape": "3,28,28", "epochs": 2, "mini_batch_size": 8, "learning_rate": 0.05,
-    }}).encode()
+    return json.dumps(
+        {
+            "hyperparameters": {
+                "num_layers": 20,
+                "image_shape": "3,28,28",
+                "epochs": 2,
+                "mini_batch_size": 8,
+                "learning_rate": 0.05,
+            }
+        }
+    ).encode()
 
 
 @pytest.fixture(scope="package")
@@ -71,8 +79,12 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from icflow_tools.local_stack.stack import LocalStack, StackOptions
 
     work_dir = tmp_path_factory.mktemp("local-stack")
-    options = StackOptions(template=TEMPLATE, work_dir=work_dir, state_file=work_dir / "local.json",
-                           parameters={"BatchMaximumBatchingWindowSeconds": "10"})
+    options = StackOptions(
+        template=TEMPLATE,
+        work_dir=work_dir,
+        state_file=work_dir / "local.json",
+        parameters={"BatchMaximumBatchingWindowSeconds": "10"},
+    )
     with pytest.MonkeyPatch.context() as patch:
         # The local SageMaker's clients use the process's credentials, as `icflow local up` sets them.
         for name, value in FAKE_CREDENTIALS.items():

@@ -16,7 +16,9 @@ PER_CLASS = 60
 
 
 @pytest.mark.slow
-def test_a_small_demo_labels_held_out_digits(local_stack: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_small_demo_labels_held_out_digits(
+    local_stack: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     options = DemoOptions(work_dir=tmp_path, per_class=PER_CLASS, epochs=5, stage_timeout_seconds=240)
     report = DemoFlow(local_stack, options).run()
     printed = capsys.readouterr().out
@@ -46,6 +48,9 @@ def test_a_small_demo_labels_held_out_digits(local_stack: Any, tmp_path: Path, c
     names = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
     answers = [line for line in printed.splitlines() if line.startswith(str(tmp_path / "data" / "held-out"))]
     assert len(answers) == 3 and all(line.split(": ", 1)[1].split(" ", 1)[0] in names for line in answers)
-    latest = json.loads(local_stack.client("s3").get_object(
-        Bucket=outputs["DataBucketName"], Key=f"status/{options.dataset}/latest.json")["Body"].read())
+    latest = json.loads(
+        local_stack.client("s3")
+        .get_object(Bucket=outputs["DataBucketName"], Key=f"status/{options.dataset}/latest.json")["Body"]
+        .read()
+    )
     assert latest["status"] == "model_ready"

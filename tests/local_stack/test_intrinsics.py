@@ -23,8 +23,13 @@ def _attribute(logical_id: str, name: str | None) -> Any:
 
 def _resolver(parameters: dict[str, Any] | None = None, conditions: dict[str, Any] | None = None) -> Resolver:
     pseudo = {"AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
-    return Resolver(parameters or {"Stage": "dev", "Size": "3"}, pseudo, conditions or {},
-                    {"Sizes": {"dev": {"Memory": 256}}}, _attribute)
+    return Resolver(
+        parameters or {"Stage": "dev", "Size": "3"},
+        pseudo,
+        conditions or {},
+        {"Sizes": {"dev": {"Memory": 256}}},
+        _attribute,
+    )
 
 
 def test_refs_and_attributes() -> None:
@@ -40,7 +45,8 @@ def test_sub_forms() -> None:
     resolver = _resolver()
     assert resolver.resolve({"Fn::Sub": "${Bucket.Arn}/datasets/*"}) == "arn:aws:s3:::stack-bucket/datasets/*"
     assert resolver.resolve({"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:x"}) == (
-        "arn:aws:logs:eu-west-1:123456789012:x")
+        "arn:aws:logs:eu-west-1:123456789012:x"
+    )
     assert resolver.resolve({"Fn::Sub": "${!Literal}-${Stage}"}) == "${Literal}-dev"
     assert resolver.resolve({"Fn::Sub": ["${Name}-${Stage}", {"Name": {"Ref": "Bucket"}}]}) == "stack-bucket-dev"
 

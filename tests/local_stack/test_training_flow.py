@@ -33,7 +33,9 @@ def _jobs(sagemaker: Any) -> list[dict[str, Any]]:
 
 def _runs(dynamodb: Any, table: str) -> list[dict[str, Any]]:
     items = dynamodb.query(
-        TableName=table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": f"DATASET#{DATASET}"}}
+        TableName=table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"DATASET#{DATASET}"}},
     )["Items"]
     return [item for item in items if item["sk"]["S"] != "DATASET"]
 
@@ -46,12 +48,17 @@ def test_uploads_train_a_model_once(local_stack: Any, tiny_dataset: dict[str, by
     for relative, body in tiny_dataset.items():  # validation last, as the README asks
         s3.put_object(Bucket=bucket, Key=f"{layout.dataset_prefix(DATASET)}{relative}", Body=body)
 
-    jobs = wait(lambda: _jobs(sagemaker), START_SECONDS, "DatasetUploadFunction starting a training job after the uploads")
+    jobs = wait(
+        lambda: _jobs(sagemaker), START_SECONDS, "DatasetUploadFunction starting a training job after the uploads"
+    )
     assert len(jobs) == 1 and jobs[0]["TrainingJobName"].startswith(f"icflow-{DATASET}-")
     job_name = jobs[0]["TrainingJobName"]
 
-    latest = wait(lambda: (status := _latest(s3, bucket)) and status.get("status") == "model_ready" and status,
-                  TRAIN_SECONDS, f"TrainingStateFunction recording the model of {job_name} in latest.json")
+    latest = wait(
+        lambda: (status := _latest(s3, bucket)) and status.get("status") == "model_ready" and status,
+        TRAIN_SECONDS,
+        f"TrainingStateFunction recording the model of {job_name} in latest.json",
+    )
     job = sagemaker.describe_training_job(TrainingJobName=job_name)
     assert job["TrainingJobStatus"] == "Completed"
     assert job["HyperParameters"]["num_classes"] == "3" and job["HyperParameters"]["num_training_samples"] == "24"

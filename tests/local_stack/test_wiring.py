@@ -5,9 +5,7 @@ dead-letter queue, conditions, and timeouts. No SageMaker."""
 from __future__ import annotations
 
 import json
-import textwrap
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,7 +75,7 @@ Resources:
           Properties: {Schedule: rate(1 hour), Input: '{"scheduled": true}'}
 """
 
-HANDLER = '''\
+HANDLER = """\
 import json
 import os
 import time
@@ -99,7 +97,7 @@ def handler(event, context):
     boto3.client("s3").put_object(Bucket=os.environ["BUCKET"], Key=f"seen/{context.aws_request_id}.json",
                                   Body=json.dumps(record))
     return {"seen": context.aws_request_id}
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +108,13 @@ def small_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     (root / "template.yaml").write_text(TEMPLATE)
     (root / "recorder").mkdir()
     (root / "recorder" / "app.py").write_text(HANDLER)
-    options = StackOptions(template=root / "template.yaml", work_dir=root / ".icflow",
-                           state_file=root / ".icflow" / "local.json", stack_name="small", sagemaker=False)
+    options = StackOptions(
+        template=root / "template.yaml",
+        work_dir=root / ".icflow",
+        state_file=root / ".icflow" / "local.json",
+        stack_name="small",
+        sagemaker=False,
+    )
     with pytest.MonkeyPatch.context() as patch:
         for name, value in FAKE_CREDENTIALS.items():
             patch.setenv(name, value)
@@ -137,8 +140,9 @@ def _put_event(stack: Any, detail: dict[str, Any], source: str = "tests.custom")
 def test_rules_deliver_matching_events_whole(small_stack: Any, wait: Callable[..., Any]) -> None:
     _put_event(small_stack, {"kind": "unwanted", "n": 1})
     _put_event(small_stack, {"kind": "wanted-one", "n": 2})
-    records = wait(lambda: _events(small_stack, lambda e: "n" in e.get("detail", {})), 30,
-                   "the wanted event reaching Recorder")
+    records = wait(
+        lambda: _events(small_stack, lambda e: "n" in e.get("detail", {})), 30, "the wanted event reaching Recorder"
+    )
     assert [record["event"]["detail"]["n"] for record in records] == [2]
     event = records[0]["event"]
     assert set(event) == {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
@@ -156,8 +160,11 @@ def test_a_queue_target_receives_the_whole_event(small_stack: Any, wait: Callabl
 
 def test_environment_has_globals_and_resolved_references(small_stack: Any, wait: Callable[..., Any]) -> None:
     _put_event(small_stack, {"kind": "wanted-env"})
-    record = wait(lambda: _events(small_stack, lambda e: e.get("detail", {}).get("kind") == "wanted-env"), 30,
-                  "Recorder recording its environment")[0]
+    record = wait(
+        lambda: _events(small_stack, lambda e: e.get("detail", {}).get("kind") == "wanted-env"),
+        30,
+        "Recorder recording its environment",
+    )[0]
     resources = small_stack.state()["resources"]
     assert record["env"] == {
         "BUCKET": resources["Bucket"]["Ref"],
@@ -174,8 +181,11 @@ def test_s3_uploads_arrive_as_aws_object_created_events(small_stack: Any, wait: 
     bucket = small_stack.state()["resources"]["Bucket"]["Ref"]
     etag = s3.put_object(Bucket=bucket, Key="incoming/a.txt", Body=b"hello")["ETag"].strip('"')
     s3.put_object(Bucket=bucket, Key="elsewhere/b.txt", Body=b"not watched")
-    records = wait(lambda: _events(small_stack, lambda e: e.get("source") == "aws.s3"), 30,
-                   "the Object Created event reaching Recorder")
+    records = wait(
+        lambda: _events(small_stack, lambda e: e.get("source") == "aws.s3"),
+        30,
+        "the Object Created event reaching Recorder",
+    )
     assert len(records) == 1
     event = records[0]["event"]
     assert event["detail-type"] == "Object Created" and event["resources"] == [f"arn:aws:s3:::{bucket}"]
@@ -197,10 +207,19 @@ def test_sqs_source_batches_as_declared(small_stack: Any, wait: Callable[..., An
     assert all(1 <= len(batch) <= 3 for batch in found)
     assert sorted(record["body"] for batch in found for record in batch) == [f"m{n}" for n in range(5)]
     record = found[0][0]
-    assert record["eventSource"] == "aws:sqs" and record["eventSourceARN"] == small_stack.state()["resources"]["Work"]["Arn"]
+    assert (
+        record["eventSource"] == "aws:sqs"
+        and record["eventSourceARN"] == small_stack.state()["resources"]["Work"]["Arn"]
+    )
     assert "ApproximateReceiveCount" in record["attributes"]
-    wait(lambda: int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"][
-        "ApproximateNumberOfMessages"]) == 0, 10, "the queue emptying after the batches succeeded")
+    wait(
+        lambda: int(
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]["ApproximateNumberOfMessages"]
+        )
+        == 0,
+        10,
+        "the queue emptying after the batches succeeded",
+    )
 
 
 def test_failures_are_retried_then_dead_lettered(small_stack: Any, wait: Callable[..., Any]) -> None:
@@ -209,8 +228,11 @@ def test_failures_are_retried_then_dead_lettered(small_stack: Any, wait: Callabl
     _put_event(small_stack, {"kind": "wanted-failure", "fail": True})
     sqs = small_stack.client("sqs")
     url = small_stack.state()["resources"]["DeadLetters"]["Ref"]
-    messages = wait(lambda: sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"]).get("Messages"), 30,
-                    "the failed event reaching the dead-letter queue")
+    messages = wait(
+        lambda: sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"]).get("Messages"),
+        30,
+        "the failed event reaching the dead-letter queue",
+    )
     assert json.loads(messages[0]["Body"])["detail"]["kind"] == "wanted-failure"
     assert messages[0]["MessageAttributes"]["ErrorMessage"]["StringValue"] == "asked to fail"
     assert recorder.invocations - before == 2  # the first try and MaximumRetryAttempts: 1

@@ -69,7 +69,9 @@ def test_list_then_pack_then_inspect_then_unpack(tmp_path: Path, images: Path, c
 def test_split_ratios_and_shuffle_like_im2rec(tmp_path: Path, images: Path) -> None:
     prefix = str(tmp_path / "pets")
     main(["pack", "--list", "--recursive", "--train-ratio", "0.5", "--test-ratio", "0.2", prefix, str(images)])
-    sizes = {name: len(list(read_lst((tmp_path / f"pets_{name}.lst").read_text()))) for name in ("train", "val", "test")}
+    sizes = {
+        name: len(list(read_lst((tmp_path / f"pets_{name}.lst").read_text()))) for name in ("train", "val", "test")
+    }
     assert sizes == {"train": 4, "test": 1, "val": 4}  # int(9 * 0.5), int(9 * 0.2), the rest
     main(["pack", "--list", "--recursive", "--no-shuffle", str(tmp_path / "plain"), str(images)])
     assert [e.index for e in read_lst((tmp_path / "plain.lst").read_text())] == list(range(9))
@@ -80,7 +82,9 @@ def test_color_encoding_crop_and_multi_labels(tmp_path: Path) -> None:
     root.mkdir()
     Image.new("RGBA", (30, 60), (1, 2, 3, 128)).save(root / "a.png")
     (tmp_path / "m.lst").write_text("0\t1\t0\t1\ta.png\n")
-    main(["pack", str(tmp_path / "m"), str(root), "--center-crop", "--encoding", ".png", "--color", "0", "--pack-label"])
+    main(
+        ["pack", str(tmp_path / "m"), str(root), "--center-crop", "--encoding", ".png", "--color", "0", "--pack-label"]
+    )
     (payload,) = read_records(open(tmp_path / "m.rec", "rb"))
     record = unpack_image_record(payload)
     assert record.labels == (1.0, 0.0, 1.0)

@@ -30,7 +30,9 @@ def test_one_element_sequence_is_still_a_label_array() -> None:
 
 
 def test_labels_are_float32() -> None:
-    assert unpack_image_record(pack_image_record(0.1, b"", id=0)).labels == (struct.unpack("<f", struct.pack("<f", 0.1))[0],)
+    assert unpack_image_record(pack_image_record(0.1, b"", id=0)).labels == (
+        struct.unpack("<f", struct.pack("<f", 0.1))[0],
+    )
 
 
 def test_short_payload_is_not_an_image_record() -> None:

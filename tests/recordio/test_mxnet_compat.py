@@ -61,9 +61,13 @@ def test_mxnet_reads_what_icflow_writes(tmp_path: Path, mxnet) -> None:
     write_icflow(tmp_path)
     rec, idx = str(tmp_path / "i.rec"), str(tmp_path / "i.idx")
     payloads, by_key, headers = mxnet(
-        {"task": "read", "rec": rec}, {"task": "read_idx", "rec": rec, "idx": idx}, {"task": "unpack", "rec": rec, "start": len(RAW_PAYLOADS)}
+        {"task": "read", "rec": rec},
+        {"task": "read_idx", "rec": rec, "idx": idx},
+        {"task": "unpack", "rec": rec, "start": len(RAW_PAYLOADS)},
     )
-    expected = RAW_PAYLOADS + [pack_image_record(labels, image, id=key) for key, (labels, image) in enumerate(IMAGE_RECORDS, 100)]
+    expected = RAW_PAYLOADS + [
+        pack_image_record(labels, image, id=key) for key, (labels, image) in enumerate(IMAGE_RECORDS, 100)
+    ]
     assert [bytes.fromhex(p) for p in payloads] == expected
     assert [bytes.fromhex(by_key[str(key)]) for key in [*range(len(RAW_PAYLOADS)), *range(100, 105)]] == expected
     assert len(headers) == len(IMAGE_RECORDS)
@@ -82,7 +86,11 @@ def test_icflow_reads_what_mxnet_writes_and_writes_the_same_bytes(tmp_path: Path
     assert payloads[: len(RAW_PAYLOADS)] == RAW_PAYLOADS
     for payload, (labels, image), key in zip(payloads[len(RAW_PAYLOADS) :], IMAGE_RECORDS, range(100, 105)):
         record = unpack_image_record(payload)
-        assert (record.labels, record.id, record.image) == (unpack_image_record(pack_image_record(labels, image, key)).labels, key, image)
+        assert (record.labels, record.id, record.image) == (
+            unpack_image_record(pack_image_record(labels, image, key)).labels,
+            key,
+            image,
+        )
     with IndexedRecordReader(tmp_path / "m.rec", tmp_path / "m.idx") as reader:
         assert [reader.read(key) for key in reader.keys] == payloads
     assert (tmp_path / "i.rec").read_bytes() == (tmp_path / "m.rec").read_bytes()
@@ -113,7 +121,9 @@ def test_image_record_iter_reads_icflow_packs(tmp_path: Path, mxnet) -> None:
         "".join(f"{e.index}\t{e.labels[0]}\t{(e.labels[0] + 1) % 3}\t{e.index % 2}\t{e.path}\n" for e in entries)
     )
     assert main(["pack", str(tmp_path / "multi"), str(images), "--resize", "32", "--center-crop", "--pack-label"]) == 0
-    (labels,) = mxnet({"task": "iterate", "rec": str(tmp_path / "multi.rec"), "data_shape": [3, 32, 32], "label_width": 3})
+    (labels,) = mxnet(
+        {"task": "iterate", "rec": str(tmp_path / "multi.rec"), "data_shape": [3, 32, 32], "label_width": 3}
+    )
     assert labels == [[e.labels[0], (e.labels[0] + 1) % 3, e.index % 2] for e in entries]
 
 

@@ -149,14 +149,18 @@ def provision(template: dict[str, Any], environment: dict[str, str], session: bo
     bucket = environment["DATA_BUCKET"]
     props = resources["DataBucket"]["Properties"]
     s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": props["VersioningConfiguration"]["Status"]})
+    s3.put_bucket_versioning(
+        Bucket=bucket, VersioningConfiguration={"Status": props["VersioningConfiguration"]["Status"]}
+    )
     rules = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     s3.put_bucket_encryption(
         Bucket=bucket,
         ServerSideEncryptionConfiguration={
             "Rules": [
-                {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
-                 "BucketKeyEnabled": rule["BucketKeyEnabled"]}
+                {
+                    "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                    "BucketKeyEnabled": rule["BucketKeyEnabled"],
+                }
                 for rule in rules
             ]
         },

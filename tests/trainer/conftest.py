@@ -10,9 +10,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from icflow.recordio import IndexedRecordWriter, LstEntry, pack_image_record, write_lst
 from PIL import Image
 
+from icflow.recordio import IndexedRecordWriter, LstEntry, pack_image_record, write_lst
 from icflow_tools.trainer.api import Channel
 
 RECORDIO = "application/x-recordio"
@@ -43,7 +43,9 @@ class Item:
 
 def coloured_items(count: int, num_classes: int, size: tuple[int, int] = (12, 12), seed: int = 0) -> list[Item]:
     rng = np.random.default_rng(seed)
-    return [Item(coloured_image(index % num_classes, size, rng), (float(index % num_classes),)) for index in range(count)]
+    return [
+        Item(coloured_image(index % num_classes, size, rng), (float(index % num_classes),)) for index in range(count)
+    ]
 
 
 def multi_label_items(count: int, seed: int = 0) -> list[Item]:
@@ -71,7 +73,9 @@ def write_recordio(folder: Path, items: Sequence[Item], name: str = "data") -> C
     return Channel(folder, RECORDIO)
 
 
-def write_images(image_folder: Path, lst_folder: Path, items: Sequence[Item], name: str = "data") -> tuple[Channel, Channel]:
+def write_images(
+    image_folder: Path, lst_folder: Path, items: Sequence[Item], name: str = "data"
+) -> tuple[Channel, Channel]:
     """Images in class sub-folders, listed by one .lst whose paths are relative to image_folder."""
     lst_folder.mkdir(parents=True, exist_ok=True)
     entries = []
@@ -86,7 +90,10 @@ def write_images(image_folder: Path, lst_folder: Path, items: Sequence[Item], na
 
 
 def recordio_channels(root: Path, train: Sequence[Item], validation: Sequence[Item]) -> dict[str, Channel]:
-    return {"train": write_recordio(root / "train", train), "validation": write_recordio(root / "validation", validation)}
+    return {
+        "train": write_recordio(root / "train", train),
+        "validation": write_recordio(root / "validation", validation),
+    }
 
 
 @dataclass

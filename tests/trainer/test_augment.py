@@ -51,7 +51,9 @@ def test_crop_picks_varying_windows_and_flips():
 
 def test_colour_jitter_changes_colours_but_not_greyscale_images():
     image = gradient(16, 16)
-    changed = [not np.array_equal(np.asarray(jitter_color(image, random.Random(seed))), np.asarray(image)) for seed in range(5)]
+    changed = [
+        not np.array_equal(np.asarray(jitter_color(image, random.Random(seed))), np.asarray(image)) for seed in range(5)
+    ]
     assert all(changed)
     grey = image.convert("L")
     assert jitter_color(grey, random.Random(0)) is grey

@@ -24,8 +24,11 @@ def test_every_rec_file_of_the_channel_is_read_in_name_order(kit, tmp_path):
     kit.write_recordio(tmp_path / "train" / "more", kit.coloured_items(2, 2, seed=1), name="a")
     samples = read_channel({"train": Channel(tmp_path / "train", "application/x-recordio")}, "train")
     assert [s.source for s in samples] == [
-        "train/b.rec record 0", "train/b.rec record 1", "train/b.rec record 2",
-        "train/more/a.rec record 0", "train/more/a.rec record 1",
+        "train/b.rec record 0",
+        "train/b.rec record 1",
+        "train/b.rec record 2",
+        "train/more/a.rec record 0",
+        "train/more/a.rec record 1",
     ]
 
 
@@ -42,7 +45,10 @@ def test_multi_label_lst_lines_keep_every_label(kit, tmp_path):
         ({"train": ("empty", "application/x-recordio")}, "holds no .rec file"),
         ({"train": ("empty", "text/csv")}, "has content type 'text/csv'; use application/x-recordio"),
         ({"train": ("empty", "application/x-image")}, "the train_lst channel with its .lst file is missing"),
-        ({"train": ("empty", "application/x-image"), "train_lst": ("empty", "application/x-image")}, "holds no .lst file"),
+        (
+            {"train": ("empty", "application/x-image"), "train_lst": ("empty", "application/x-image")},
+            "holds no .lst file",
+        ),
     ],
 )
 def test_unusable_channels_are_named_with_what_to_do(tmp_path, channels, message):

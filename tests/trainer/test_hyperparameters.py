@@ -1,8 +1,8 @@
 from dataclasses import fields
 
 import pytest
-from icflow.algorithm.hyperparameters import SPECS
 
+from icflow.algorithm.hyperparameters import SPECS
 from icflow_tools.trainer.api import ClientError
 from icflow_tools.trainer.hyperparameters import Hyperparameters, ImageShape, parse_hyperparameters
 
@@ -22,7 +22,12 @@ def test_defaults_are_the_documented_ones():
     assert (hp.early_stopping, hp.early_stopping_min_epochs, hp.early_stopping_patience) == (False, 10, 5)
     assert hp.early_stopping_tolerance == 0.0
     assert (hp.augmentation_type, hp.resize, hp.top_k, hp.checkpoint_frequency, hp.kv_store) == (None,) * 5
-    assert (hp.multi_label, hp.use_weighted_loss, hp.use_pretrained_model, hp.precision_dtype) == (False, False, False, "float32")
+    assert (hp.multi_label, hp.use_weighted_loss, hp.use_pretrained_model, hp.precision_dtype) == (
+        False,
+        False,
+        False,
+        "float32",
+    )
 
 
 def test_the_typed_view_has_one_field_per_specified_hyperparameter():
@@ -44,12 +49,27 @@ def test_icflow_only_rules_are_not_the_algorithm_ones():
 
 def test_string_values_are_typed():
     hp = parse(
-        num_layers="20", image_shape="1, 28, 28", resize="32", lr_scheduler_step="10, 20", early_stopping="True",
-        multi_label="1", optimizer="adam", eps="1e-7", top_k="3", kv_store="dist_sync", precision_dtype="float16",
+        num_layers="20",
+        image_shape="1, 28, 28",
+        resize="32",
+        lr_scheduler_step="10, 20",
+        early_stopping="True",
+        multi_label="1",
+        optimizer="adam",
+        eps="1e-7",
+        top_k="3",
+        kv_store="dist_sync",
+        precision_dtype="float16",
     )
     assert hp.num_layers == 20 and hp.image_shape == ImageShape(1, 28, 28) and hp.resize == 32
     assert hp.lr_scheduler_step == (10, 20) and hp.early_stopping and hp.multi_label
-    assert (hp.optimizer, hp.eps, hp.top_k, hp.kv_store, hp.precision_dtype) == ("adam", 1e-7, 3, "dist_sync", "float16")
+    assert (hp.optimizer, hp.eps, hp.top_k, hp.kv_store, hp.precision_dtype) == (
+        "adam",
+        1e-7,
+        3,
+        "dist_sync",
+        "float16",
+    )
 
 
 def test_sagemaker_own_entries_are_ignored():
@@ -92,7 +112,9 @@ def test_missing_required_hyperparameters_are_named():
 
 
 def test_unknown_hyperparameters_are_rejected():
-    with pytest.raises(ClientError, match="Additional hyperparameters are not allowed \\('num_epochs' was unexpected\\)"):
+    with pytest.raises(
+        ClientError, match="Additional hyperparameters are not allowed \\('num_epochs' was unexpected\\)"
+    ):
         parse(num_epochs="3")
 
 
@@ -108,6 +130,8 @@ def test_top_k_may_not_exceed_the_classes():
 
 
 def test_pretrained_model_fails_with_what_to_do():
-    with pytest.raises(ClientError, match="no.*pretrained weights|pretrained weights, which do not exist offline") as raised:
+    with pytest.raises(
+        ClientError, match="no.*pretrained weights|pretrained weights, which do not exist offline"
+    ) as raised:
         parse(use_pretrained_model="1")
     assert "set use_pretrained_model to 0" in str(raised.value)

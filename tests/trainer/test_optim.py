@@ -3,9 +3,9 @@ import torch
 
 from icflow_tools.trainer.early_stopping import EarlyStopping
 from icflow_tools.trainer.hyperparameters import parse_hyperparameters
+from icflow_tools.trainer.labels import class_weights
 from icflow_tools.trainer.metrics import Accuracy
 from icflow_tools.trainer.optim import make_optimizer, make_scheduler
-from icflow_tools.trainer.labels import class_weights
 
 
 def hyperparameters(**values: str):
@@ -19,12 +19,18 @@ def parameters():
 @pytest.mark.parametrize(
     ("values", "kind", "settings"),
     [
-        ({"optimizer": "sgd", "momentum": "0.8", "weight_decay": "0.01"}, torch.optim.SGD,
-         {"momentum": 0.8, "weight_decay": 0.01, "nesterov": False}),
+        (
+            {"optimizer": "sgd", "momentum": "0.8", "weight_decay": "0.01"},
+            torch.optim.SGD,
+            {"momentum": 0.8, "weight_decay": 0.01, "nesterov": False},
+        ),
         ({"optimizer": "nag", "momentum": "0.7"}, torch.optim.SGD, {"momentum": 0.7, "nesterov": True}),
         ({"optimizer": "nag", "momentum": "0"}, torch.optim.SGD, {"momentum": 0.0, "nesterov": False}),
-        ({"optimizer": "adam", "beta_1": "0.8", "beta_2": "0.99", "eps": "1e-6", "weight_decay": "0.5"}, torch.optim.Adam,
-         {"betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0}),
+        (
+            {"optimizer": "adam", "beta_1": "0.8", "beta_2": "0.99", "eps": "1e-6", "weight_decay": "0.5"},
+            torch.optim.Adam,
+            {"betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0},
+        ),
         ({"optimizer": "rmsprop", "gamma": "0.95", "eps": "1e-7"}, torch.optim.RMSprop, {"alpha": 0.95, "eps": 1e-7}),
     ],
 )

@@ -31,7 +31,10 @@ def test_learns_a_separable_dataset_and_reports_like_the_algorithm(kit, channels
     assert result.epochs == [metrics for _, metrics in hooks.reports]
     assert result.final_metrics == result.epochs[-1]
     assert set(result.final_metrics) == {
-        "train:accuracy", "validation:accuracy", "train:top_k_accuracy_2", "validation:top_k_accuracy_2"
+        "train:accuracy",
+        "validation:accuracy",
+        "train:top_k_accuracy_2",
+        "validation:top_k_accuracy_2",
     }
     logged = [EPOCH_LINE.match(line).groups() for line in hooks.lines if EPOCH_LINE.match(line)]
     assert len(logged) == 6
@@ -66,7 +69,10 @@ def test_epoch_end_returning_true_stops_after_that_epoch_with_a_model(kit, chann
 def test_early_stopping_ends_training_when_validation_accuracy_stops_improving(kit, channels, model_dir, hooks):
     # A tolerance of 1 asks each improvement to double the best accuracy, which soon becomes impossible.
     hyperparameters = kit.small_hyperparameters(
-        epochs="8", early_stopping="True", early_stopping_min_epochs="2", early_stopping_patience="1",
+        epochs="8",
+        early_stopping="True",
+        early_stopping_min_epochs="2",
+        early_stopping_patience="1",
         early_stopping_tolerance="1.0",
     )
     result = train(hyperparameters, channels, model_dir, None, hooks)
@@ -77,8 +83,12 @@ def test_early_stopping_ends_training_when_validation_accuracy_stops_improving(k
 def test_an_interrupted_job_resumes_from_its_checkpoint_and_ends_as_an_uninterrupted_one(kit, channels, tmp_path):
     # Augmentation draws from the random state and early stopping counts epochs: both must survive the restart.
     hyperparameters = kit.small_hyperparameters(
-        epochs="4", augmentation_type="crop", early_stopping="True", early_stopping_min_epochs="1",
-        early_stopping_patience="2", early_stopping_tolerance="1.0",
+        epochs="4",
+        augmentation_type="crop",
+        early_stopping="True",
+        early_stopping_min_epochs="1",
+        early_stopping_patience="2",
+        early_stopping_tolerance="1.0",
     )
     checkpoints = tmp_path / "checkpoints"
     checkpoints.mkdir()
@@ -107,7 +117,9 @@ def test_a_checkpoint_of_another_network_is_refused(kit, channels, tmp_path):
     first.mkdir(), second.mkdir()
     train(kit.small_hyperparameters(epochs="1"), channels, first, checkpoints, kit.RecordingHooks())
     with pytest.raises(ClientError, match="use a new checkpoint prefix"):
-        train(kit.small_hyperparameters(epochs="1", num_layers="32"), channels, second, checkpoints, kit.RecordingHooks())
+        train(
+            kit.small_hyperparameters(epochs="1", num_layers="32"), channels, second, checkpoints, kit.RecordingHooks()
+        )
 
 
 def test_float16_trains_with_mixed_precision_where_the_hardware_has_it(kit, channels, model_dir, hooks, monkeypatch):
@@ -122,10 +134,14 @@ def test_float16_trains_with_mixed_precision_where_the_hardware_has_it(kit, chan
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA always takes float16 mixed precision")
-def test_float16_falls_back_to_float32_on_cpus_without_bfloat16_and_says_so(kit, channels, model_dir, hooks, monkeypatch):
+def test_float16_falls_back_to_float32_on_cpus_without_bfloat16_and_says_so(
+    kit, channels, model_dir, hooks, monkeypatch
+):
     monkeypatch.setattr(device, "cpu_has_fast_bfloat16", lambda: False)
     train(kit.small_hyperparameters(epochs="1", precision_dtype="float16"), channels, model_dir, None, hooks)
-    assert "data type: float32 on cpu (precision_dtype float16: this CPU has no bfloat16 instructions" in "\n".join(hooks.lines)
+    assert "data type: float32 on cpu (precision_dtype float16: this CPU has no bfloat16 instructions" in "\n".join(
+        hooks.lines
+    )
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "rmsprop", "nag"])
@@ -138,7 +154,9 @@ def test_every_optimizer_learns(kit, channels, model_dir, hooks, optimizer):
 
 @pytest.mark.parametrize("augmentation_type", ["crop", "crop_color", "crop_color_transform"])
 def test_augmented_training_runs_on_resized_images(kit, tmp_path, model_dir, hooks, augmentation_type):
-    channels = kit.recordio_channels(tmp_path, kit.coloured_items(32, 2, size=(20, 16)), kit.coloured_items(8, 2, size=(20, 16)))
+    channels = kit.recordio_channels(
+        tmp_path, kit.coloured_items(32, 2, size=(20, 16)), kit.coloured_items(8, 2, size=(20, 16))
+    )
     hyperparameters = kit.small_hyperparameters(
         num_classes="2", epochs="1", augmentation_type=augmentation_type, resize="14", image_shape="3,12,12"
     )
@@ -152,7 +170,11 @@ def test_multi_label_learns_per_class_decisions(kit, tmp_path, model_dir, hooks,
     channels = kit.recordio_channels(tmp_path, kit.multi_label_items(48, 0), kit.multi_label_items(24, 1))
     # Small batches and adam: enough steps for the batch-norm running statistics that evaluation uses to settle.
     hyperparameters = kit.small_hyperparameters(
-        epochs="4", multi_label="1", use_weighted_loss=use_weighted_loss, optimizer="adam", learning_rate="0.002",
+        epochs="4",
+        multi_label="1",
+        use_weighted_loss=use_weighted_loss,
+        optimizer="adam",
+        learning_rate="0.002",
         mini_batch_size="8",
     )
     result = train(hyperparameters, channels, model_dir, None, hooks)
@@ -172,7 +194,12 @@ def test_image_and_lst_channels_train(kit, tmp_path, model_dir, hooks):
     validation_images, validation_lst = kit.write_images(
         tmp_path / "validation", tmp_path / "validation_lst", kit.coloured_items(8, 2, seed=1)
     )
-    channels = {"train": train_images, "train_lst": train_lst, "validation": validation_images, "validation_lst": validation_lst}
+    channels = {
+        "train": train_images,
+        "train_lst": train_lst,
+        "validation": validation_images,
+        "validation_lst": validation_lst,
+    }
     result = train(kit.small_hyperparameters(num_classes="2", epochs="1"), channels, model_dir, None, hooks)
     assert len(result.epochs) == 1
 
@@ -192,7 +219,10 @@ def test_unusable_jobs_fail_with_a_reason(kit, channels, model_dir, hooks, chang
 
 def test_a_record_that_is_not_an_image_fails_the_job_naming_it(kit, tmp_path, model_dir, hooks):
     items = kit.coloured_items(16, 2) + [kit.Item(b"not an image", (1.0,))]
-    channels = {"train": kit.write_recordio(tmp_path / "train", items), "validation": kit.write_recordio(tmp_path / "v", items)}
+    channels = {
+        "train": kit.write_recordio(tmp_path / "train", items),
+        "validation": kit.write_recordio(tmp_path / "v", items),
+    }
     with pytest.raises(ClientError, match=r"train/data.rec record 16 is not an image"):
         train(kit.small_hyperparameters(num_classes="2"), channels, model_dir, None, hooks)
     assert not (model_dir / MODEL_CONFIG).exists()

@@ -18,13 +18,20 @@ def readiness(*relative_keys: str):
 
 def test_nothing_uploaded_waits_for_both_channels():
     state = readiness()
-    assert (state.state, state.input_format, state.waiting_for) == (ReadinessState.WAITING, None, ("train", "validation"))
+    assert (state.state, state.input_format, state.waiting_for) == (
+        ReadinessState.WAITING,
+        None,
+        ("train", "validation"),
+    )
 
 
 def test_recordio_train_only_waits_for_validation():
     state = readiness("train/cats.rec", "train/cats.idx", "pipeline.json")
     assert (state.state, state.input_format, state.waiting_for) == (
-        ReadinessState.WAITING, InputFormat.RECORDIO, ("validation",))
+        ReadinessState.WAITING,
+        InputFormat.RECORDIO,
+        ("validation",),
+    )
     assert "validation/" in state.reason
 
 
@@ -33,8 +40,15 @@ def test_recordio_validation_only_waits_for_train():
 
 
 def test_recordio_both_channels_is_ready_and_companions_and_hidden_files_are_fine():
-    state = readiness("train/a.rec", "train/a.lst", "train/.DS_Store", "validation/b.REC", "classes.txt",
-                      "validation/Thumbs.db", "train/__MACOSX/._a.rec")
+    state = readiness(
+        "train/a.rec",
+        "train/a.lst",
+        "train/.DS_Store",
+        "validation/b.REC",
+        "classes.txt",
+        "validation/Thumbs.db",
+        "train/__MACOSX/._a.rec",
+    )
     assert (state.state, state.input_format, state.waiting_for) == (ReadinessState.READY, InputFormat.RECORDIO, ())
 
 
@@ -42,14 +56,20 @@ def test_image_format_waits_for_each_of_its_four_channels():
     state = readiness("train/cat/1.jpg", "train_lst/train.lst")
     assert (state.state, state.input_format) == (ReadinessState.WAITING, InputFormat.IMAGE)
     assert state.waiting_for == ("validation", "validation_lst")
-    ready = readiness("train/cat/1.jpg", "train/dog/2.PNG", "validation/cat/3.jpeg", "train_lst/t.lst",
-                      "validation_lst/v.lst")
+    ready = readiness(
+        "train/cat/1.jpg", "train/dog/2.PNG", "validation/cat/3.jpeg", "train_lst/t.lst", "validation_lst/v.lst"
+    )
     assert (ready.state, ready.input_format) == (ReadinessState.READY, InputFormat.IMAGE)
 
 
 def test_keys_of_other_prefixes_and_folders_are_ignored():
-    keys = ["datasets/cats/train/", "batch/cats/x.jpg", "status/cats/latest.json", D + "train/a.rec",
-            D + "validation/b.rec"]
+    keys = [
+        "datasets/cats/train/",
+        "batch/cats/x.jpg",
+        "status/cats/latest.json",
+        D + "train/a.rec",
+        D + "validation/b.rec",
+    ]
     assert dataset_readiness(keys).state is ReadinessState.READY
 
 
@@ -70,8 +90,9 @@ def test_mixed_or_unreadable_data_is_invalid_with_a_reason(keys, hint):
 
 def facts(counts, train, validation=None, image=False, max_labels=1):
     validation = validation if validation is not None else train
-    return DatasetFacts(InputFormat.IMAGE if image else InputFormat.RECORDIO,
-                        counts(train, max_labels=max_labels), counts(validation))
+    return DatasetFacts(
+        InputFormat.IMAGE if image else InputFormat.RECORDIO, counts(train, max_labels=max_labels), counts(validation)
+    )
 
 
 def problems_of(hyperparameters, dataset_facts, names=None) -> list[str]:
@@ -117,8 +138,10 @@ def test_image_format_names_the_list_channels(counts):
 
 def test_empty_channels(counts):
     found = problems_of({}, DatasetFacts(InputFormat.RECORDIO, counts({}), counts({})))
-    assert found == ["train/: holds no records; upload training data",
-                     "validation/: holds no records; upload validation data"]
+    assert found == [
+        "train/: holds no records; upload training data",
+        "validation/: holds no records; upload validation data",
+    ]
 
 
 def test_multi_label_data_needs_multi_label(counts):
@@ -156,20 +179,29 @@ def test_image_format_gets_resize_from_image_shape_unless_given(counts):
 
 def test_multi_hot_labels_count_classes_by_vector_length(counts):
     # Four classes, multi-hot: every record holds four 0/1 entries.
-    data = DatasetFacts(InputFormat.RECORDIO, counts({0: 150, 1: 50}, records=50, max_labels=4),
-                        counts({0: 30, 1: 10}, records=10, max_labels=4))
+    data = DatasetFacts(
+        InputFormat.RECORDIO,
+        counts({0: 150, 1: 50}, records=50, max_labels=4),
+        counts({0: 30, 1: 10}, records=10, max_labels=4),
+    )
     resolved = resolve_data_hyperparameters({"multi_label": "1"}, data, ["a", "b", "c", "d"])
     assert (resolved["num_classes"], resolved["num_training_samples"]) == ("4", "50")
 
 
 def test_multi_hot_vectors_must_have_the_same_length_in_both_channels(counts):
-    data = DatasetFacts(InputFormat.RECORDIO, counts({0: 150, 1: 50}, records=50, max_labels=4),
-                        counts({0: 30, 1: 10}, records=10, max_labels=3))
+    data = DatasetFacts(
+        InputFormat.RECORDIO,
+        counts({0: 150, 1: 50}, records=50, max_labels=4),
+        counts({0: 30, 1: 10}, records=10, max_labels=3),
+    )
     [problem] = problems_of({"multi_label": "1"}, data)
     assert problem.startswith("validation/: multi-hot labels have 3 entries per record but train/ has 4")
 
 
 def test_multi_label_class_ids_count_classes_by_the_largest_id(counts):
-    data = DatasetFacts(InputFormat.IMAGE, counts({0: 20, 1: 5, 2: 9, 3: 9}, records=40, max_labels=3),
-                        counts({0: 5, 3: 2}, records=6, max_labels=2))
+    data = DatasetFacts(
+        InputFormat.IMAGE,
+        counts({0: 20, 1: 5, 2: 9, 3: 9}, records=40, max_labels=3),
+        counts({0: 5, 3: 2}, records=6, max_labels=2),
+    )
     assert resolve_data_hyperparameters({"multi_label": "1"}, data, None)["num_classes"] == "4"

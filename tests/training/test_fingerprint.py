@@ -2,8 +2,10 @@ from icflow.core.naming import RUN_ID_LENGTH
 from icflow.core.pipeline_config import parse_pipeline_config
 from icflow.training.fingerprint import run_id
 
-OBJECTS = {"datasets/cats/train/a.rec": '"9b2cf535f27731c974343645a3985328"',
-           "datasets/cats/validation/b.rec": '"2c1743a391305fbf367df8e4f069f9f9"'}
+OBJECTS = {
+    "datasets/cats/train/a.rec": '"9b2cf535f27731c974343645a3985328"',
+    "datasets/cats/validation/b.rec": '"2c1743a391305fbf367df8e4f069f9f9"',
+}
 CONFIG = parse_pipeline_config('{"hyperparameters": {"epochs": 5}}')
 
 
@@ -32,8 +34,14 @@ def test_new_data_new_configuration_or_another_place_is_a_new_run():
         run_id("bucket", "cats", added, CONFIG),
         run_id("bucket", "cats", OBJECTS, parse_pipeline_config('{"hyperparameters": {"epochs": 6}}')),
         run_id("bucket", "cats", OBJECTS, parse_pipeline_config('{"hyperparameters": {"epochs": 5}, "tuning": {}}')),
-        run_id("bucket", "cats", OBJECTS, parse_pipeline_config(
-            '{"hyperparameters": {"epochs": 5}, "quality_gate": {"min_validation_accuracy": 0.9}}')),
+        run_id(
+            "bucket",
+            "cats",
+            OBJECTS,
+            parse_pipeline_config(
+                '{"hyperparameters": {"epochs": 5}, "quality_gate": {"min_validation_accuracy": 0.9}}'
+            ),
+        ),
         run_id("other-bucket", "cats", OBJECTS, CONFIG),
         run_id("bucket", "dogs", {k.replace("cats", "dogs"): v for k, v in OBJECTS.items()}, CONFIG),
     }
@@ -42,9 +50,16 @@ def test_new_data_new_configuration_or_another_place_is_a_new_run():
 
 def test_class_names_deploy_settings_and_non_channel_objects_are_not_part_of_the_run():
     base = run_id("bucket", "cats", OBJECTS, CONFIG)
-    presentation = parse_pipeline_config('{"hyperparameters": {"epochs": 5}, "class_names": ["a", "b"], '
-                                         '"deploy": {"realtime": {"enabled": true}, "top_k": 1}}')
+    presentation = parse_pipeline_config(
+        '{"hyperparameters": {"epochs": 5}, "class_names": ["a", "b"], '
+        '"deploy": {"realtime": {"enabled": true}, "top_k": 1}}'
+    )
     assert run_id("bucket", "cats", OBJECTS, presentation) == base
-    extra = {**OBJECTS, "datasets/cats/classes.txt": '"1"', "datasets/cats/pipeline.json": '"2"',
-             "datasets/dogs/train/x.rec": '"3"', "batch/cats/x.jpg": '"4"'}
+    extra = {
+        **OBJECTS,
+        "datasets/cats/classes.txt": '"1"',
+        "datasets/cats/pipeline.json": '"2"',
+        "datasets/dogs/train/x.rec": '"3"',
+        "batch/cats/x.jpg": '"4"',
+    }
     assert run_id("bucket", "cats", extra, CONFIG) == base

@@ -50,8 +50,17 @@ def test_progress_is_not_final_and_failures_carry_their_reason() -> None:
     assert failed.is_final and failed.failure_reason and "AlgorithmError" in failed.failure_reason
 
 
-@pytest.mark.parametrize("stamp", [1763724127000, 1763724127000.0, "1763724127000", "1763724127000.0",
-                                   "2025-11-21T11:22:07Z", "2025-11-21T11:22:07.000+00:00"])
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        1763724127000,
+        1763724127000.0,
+        "1763724127000",
+        "1763724127000.0",
+        "2025-11-21T11:22:07Z",
+        "2025-11-21T11:22:07.000+00:00",
+    ],
+)
 def test_every_timestamp_form_is_the_same_instant(stamp: object) -> None:
     event = _event("training_job_completed.json")
     event["detail"]["TrainingEndTime"] = stamp

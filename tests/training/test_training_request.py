@@ -35,9 +35,17 @@ def plan(pipeline_json: str = "{}", input_format=InputFormat.RECORDIO, hyperpara
     config = parse_pipeline_config(pipeline_json)
     hyperparameters = {**HYPERPARAMETERS, **config.hyperparameters, **(hyperparameters or {})}
     tuning = config.tuning.plan(hyperparameters) if config.tuning_enabled else None
-    return TrainingPlan(dataset="caltech_256", run_id=RUN, bucket="icflow-data", role_arn=ROLE, region=region,
-                        input_format=input_format, hyperparameters=hyperparameters,
-                        resources=resolve_training_resources(DEFAULTS, config), tuning=tuning)
+    return TrainingPlan(
+        dataset="caltech_256",
+        run_id=RUN,
+        bucket="icflow-data",
+        role_arn=ROLE,
+        region=region,
+        input_format=input_format,
+        hyperparameters=hyperparameters,
+        resources=resolve_training_resources(DEFAULTS, config),
+        tuning=tuning,
+    )
 
 
 def assert_valid(request: dict, operation: str) -> None:
@@ -51,13 +59,16 @@ def test_a_recordio_training_job_request_is_complete_and_valid():
     assert request["HyperParameters"] == HYPERPARAMETERS
     assert request["AlgorithmSpecification"] == {
         "TrainingImage": "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1",
-        "TrainingInputMode": "File"}
+        "TrainingInputMode": "File",
+    }
     channels = {c["ChannelName"]: c for c in request["InputDataConfig"]}
     assert set(channels) == {"train", "validation"}
     assert channels["train"]["ContentType"] == "application/x-recordio"
     assert channels["validation"]["DataSource"]["S3DataSource"] == {
-        "S3DataType": "S3Prefix", "S3Uri": "s3://icflow-data/datasets/caltech_256/validation/",
-        "S3DataDistributionType": "FullyReplicated"}
+        "S3DataType": "S3Prefix",
+        "S3Uri": "s3://icflow-data/datasets/caltech_256/validation/",
+        "S3DataDistributionType": "FullyReplicated",
+    }
     assert request["OutputDataConfig"] == {"S3OutputPath": "s3://icflow-data/artifacts/caltech_256/"}
     assert request["ResourceConfig"] == {"InstanceType": "ml.p3.2xlarge", "InstanceCount": 1, "VolumeSizeInGB": 50}
     assert request["StoppingCondition"] == {"MaxRuntimeInSeconds": 36000}
@@ -69,10 +80,14 @@ def test_the_image_format_has_four_channels_of_images_and_lists():
     request = build_training_job_request(plan(input_format=InputFormat.IMAGE))
     assert_valid(request, "CreateTrainingJob")
     assert [(c["ChannelName"], c["ContentType"]) for c in request["InputDataConfig"]] == [
-        ("train", "application/x-image"), ("validation", "application/x-image"),
-        ("train_lst", "application/x-image"), ("validation_lst", "application/x-image")]
+        ("train", "application/x-image"),
+        ("validation", "application/x-image"),
+        ("train_lst", "application/x-image"),
+        ("validation_lst", "application/x-image"),
+    ]
     assert request["InputDataConfig"][2]["DataSource"]["S3DataSource"]["S3Uri"] == (
-        "s3://icflow-data/datasets/caltech_256/train_lst/")
+        "s3://icflow-data/datasets/caltech_256/train_lst/"
+    )
 
 
 def test_managed_spot_waits_longer_and_checkpoints_under_the_run():
@@ -86,7 +101,9 @@ def test_managed_spot_waits_longer_and_checkpoints_under_the_run():
 
 def test_the_region_picks_the_image_and_an_unknown_region_is_refused():
     request = build_training_job_request(plan(region="cn-north-1"))
-    assert request["AlgorithmSpecification"]["TrainingImage"].startswith("390948362332.dkr.ecr.cn-north-1.amazonaws.com.cn/")
+    assert request["AlgorithmSpecification"]["TrainingImage"].startswith(
+        "390948362332.dkr.ecr.cn-north-1.amazonaws.com.cn/"
+    )
     with pytest.raises(IcflowError, match="not available in region"):
         build_training_job_request(plan(region="xx-east-9"))
 
@@ -118,8 +135,12 @@ def test_a_tuning_job_request_is_complete_and_valid_with_the_seed_defaults():
 
 
 def test_fixed_hyperparameters_stay_static_and_tuned_ones_leave_the_statics():
-    request = build_tuning_job_request(plan('{"hyperparameters": {"learning_rate": 0.05}, '
-                                            '"tuning": {"parameter_ranges": {"optimizer": {"values": ["sgd", "adam"]}}}}'))
+    request = build_tuning_job_request(
+        plan(
+            '{"hyperparameters": {"learning_rate": 0.05}, '
+            '"tuning": {"parameter_ranges": {"optimizer": {"values": ["sgd", "adam"]}}}}'
+        )
+    )
     assert_valid(request, "CreateHyperParameterTuningJob")
     static = request["TrainingJobDefinition"]["StaticHyperParameters"]
     assert static["learning_rate"] == "0.05" and "optimizer" not in static
@@ -129,8 +150,12 @@ def test_fixed_hyperparameters_stay_static_and_tuned_ones_leave_the_statics():
 
 
 def test_hyperband_gets_its_strategy_config_from_epochs():
-    request = build_tuning_job_request(plan('{"hyperparameters": {"epochs": 20}, "tuning": {"strategy": "Hyperband", '
-                                            '"hyperband_min_epochs": 3, "max_jobs": 10, "max_parallel_jobs": 5}}'))
+    request = build_tuning_job_request(
+        plan(
+            '{"hyperparameters": {"epochs": 20}, "tuning": {"strategy": "Hyperband", '
+            '"hyperband_min_epochs": 3, "max_jobs": 10, "max_parallel_jobs": 5}}'
+        )
+    )
     assert_valid(request, "CreateHyperParameterTuningJob")
     config = request["HyperParameterTuningJobConfig"]
     assert config["Strategy"] == Strategy.HYPERBAND.value
@@ -139,7 +164,9 @@ def test_hyperband_gets_its_strategy_config_from_epochs():
 
 
 def test_tuning_with_managed_spot_checkpoints_too():
-    request = build_tuning_job_request(plan('{"tuning": {"early_stopping": "Auto"}, "training": {"managed_spot": true}}'))
+    request = build_tuning_job_request(
+        plan('{"tuning": {"early_stopping": "Auto"}, "training": {"managed_spot": true}}')
+    )
     assert_valid(request, "CreateHyperParameterTuningJob")
     definition = request["TrainingJobDefinition"]
     assert definition["EnableManagedSpotTraining"] is True and "CheckpointConfig" in definition

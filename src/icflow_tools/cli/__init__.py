@@ -14,7 +14,15 @@ import sys
 from icflow.core.errors import IcflowError
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "pack", "inspect", "unpack", "local", "invoke", "predict", "status", "cleanup", "demo",
+    "pack",
+    "inspect",
+    "unpack",
+    "local",
+    "invoke",
+    "predict",
+    "status",
+    "cleanup",
+    "demo",
 )
 
 

@@ -11,8 +11,11 @@ from icflow_tools.cli.stack_resources import add_stack_arguments, resolve
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("cleanup", help="delete a dataset's endpoint, endpoint configs and models",
-                                   description="Shows the dataset's endpoint, endpoint configs and models, asks, deletes them.")
+    parser = subparsers.add_parser(
+        "cleanup",
+        help="delete a dataset's endpoint, endpoint configs and models",
+        description="Shows the dataset's endpoint, endpoint configs and models, asks, deletes them.",
+    )
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     add_stack_arguments(parser)
@@ -33,23 +36,30 @@ def find(sagemaker: Any, dataset: str) -> dict[str, list[str]]:
     endpoint = naming.endpoint_name(dataset)
     found: dict[str, list[str]] = {"endpoint": [], "endpoint config": [], "model": []}
     for page in sagemaker.get_paginator("list_endpoints").paginate(NameContains=endpoint):
-        found["endpoint"] += [e["EndpointName"] for e in page["Endpoints"]
-                              if e["EndpointName"] == endpoint and _tagged(sagemaker, e["EndpointArn"], dataset)]
+        found["endpoint"] += [
+            e["EndpointName"]
+            for e in page["Endpoints"]
+            if e["EndpointName"] == endpoint and _tagged(sagemaker, e["EndpointArn"], dataset)
+        ]
     # Long dataset names are shortened differently in config and model names: every icflow name is a candidate.
     for page in sagemaker.get_paginator("list_endpoint_configs").paginate(NameContains=naming.NAME_PREFIX):
-        found["endpoint config"] += [c["EndpointConfigName"] for c in page["EndpointConfigs"]
-                                     if naming.is_icflow_name(c["EndpointConfigName"])
-                                     and _tagged(sagemaker, c["EndpointConfigArn"], dataset)]
+        found["endpoint config"] += [
+            c["EndpointConfigName"]
+            for c in page["EndpointConfigs"]
+            if naming.is_icflow_name(c["EndpointConfigName"]) and _tagged(sagemaker, c["EndpointConfigArn"], dataset)
+        ]
     for page in sagemaker.get_paginator("list_models").paginate(NameContains=naming.NAME_PREFIX):
-        found["model"] += [m["ModelName"] for m in page["Models"]
-                           if naming.is_icflow_name(m["ModelName"]) and _tagged(sagemaker, m["ModelArn"], dataset)]
+        found["model"] += [
+            m["ModelName"]
+            for m in page["Models"]
+            if naming.is_icflow_name(m["ModelName"]) and _tagged(sagemaker, m["ModelArn"], dataset)
+        ]
     return found
 
 
 def run(args: argparse.Namespace) -> int:
-    from icflow.core.state import StateTable
+    from icflow.core.state import ANY_ENDPOINT_STATUS, ENDPOINT_SK, EndpointStatus, StateTable
     from icflow.endpoints.sagemaker_endpoints import SageMakerEndpoints
-    from icflow.core.state import ANY_ENDPOINT_STATUS, ENDPOINT_SK, EndpointStatus
 
     resources = resolve(args)
     sagemaker = resources.client("sagemaker")
@@ -76,6 +86,12 @@ def run(args: argparse.Namespace) -> int:
     if resources.table and found["endpoint"]:
         store = StateTable(resources.client("dynamodb"), resources.table)
         # No item (an endpoint icflow did not record): the transition's condition leaves the table alone.
-        store.transition_item(args.dataset, ENDPOINT_SK, EndpointStatus.DELETED.value, ANY_ENDPOINT_STATUS,
-                              fields={"configs": [], "target_config": None}, reason="deleted by icflow cleanup")
+        store.transition_item(
+            args.dataset,
+            ENDPOINT_SK,
+            EndpointStatus.DELETED.value,
+            ANY_ENDPOINT_STATUS,
+            fields={"configs": [], "target_config": None},
+            reason="deleted by icflow cleanup",
+        )
     return 0

@@ -11,20 +11,30 @@ MARKER = ".icflow-demo"  # says a folder is a demo's own, so a later demo may cl
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "demo", help="the whole flow on this machine: digits in, labeled predictions out",
+        "demo",
+        help="the whole flow on this machine: digits in, labeled predictions out",
         description="Starts the local stack from template.yaml, builds a dataset of scikit-learn's handwritten digits, "
         "packs it with `icflow pack`, uploads it, waits for training and the model, classifies held-out images in a "
         "batch and with an endpoint (`icflow predict`), and prints the accuracy, the timings and where the outputs are. "
         "No AWS account and no Docker needed.",
     )
-    parser.add_argument("--template", type=Path, default=Path("template.yaml"), help="the SAM template (default: template.yaml)")
-    parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR,
-                        help=f"data, outputs, logs and jobs of this demo; cleared at the start (default: {DEFAULT_WORK_DIR})")
+    parser.add_argument(
+        "--template", type=Path, default=Path("template.yaml"), help="the SAM template (default: template.yaml)"
+    )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=DEFAULT_WORK_DIR,
+        help=f"data, outputs, logs and jobs of this demo; cleared at the start (default: {DEFAULT_WORK_DIR})",
+    )
     parser.add_argument("--per-class", type=int, default=None, help="images per digit (default: all, about 180)")
     parser.add_argument("--epochs", type=int, default=4, help="training epochs (default: 4)")
     parser.add_argument("--no-endpoint", action="store_true", help="skip the realtime endpoint")
-    parser.add_argument("--keep-running", action="store_true",
-                        help="leave the local stack up at the end, to look around with the AWS CLI, until Ctrl-C")
+    parser.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="leave the local stack up at the end, to look around with the AWS CLI, until Ctrl-C",
+    )
     parser.set_defaults(run=run)
 
 
@@ -64,17 +74,25 @@ def run(args: argparse.Namespace) -> int:
     # The stack's own INFO lines go to its log file; the console shows the demo and what went wrong.
     console = logging.StreamHandler()
     console.setLevel(logging.WARNING)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        handlers=[console])
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=[console]
+    )
     state_file = args.work_dir / "local.json"
-    options = StackOptions(template=args.template, work_dir=args.work_dir, state_file=state_file, port=0,
-                           sagemaker_port=0, parameters=STACK_PARAMETERS)
+    options = StackOptions(
+        template=args.template,
+        work_dir=args.work_dir,
+        state_file=state_file,
+        port=0,
+        sagemaker_port=0,
+        parameters=STACK_PARAMETERS,
+    )
     say(f"[0/6] start the local stack from {args.template} (moto, the local SageMaker, the template's functions)")
     with LocalStack(options) as stack:
         startup = time.monotonic() - started
         say(f"  ready: AWS APIs on {stack.endpoint_url}, SageMaker on {stack.sagemaker_url}; ... {startup:.1f} s")
-        demo = DemoOptions(work_dir=args.work_dir, per_class=args.per_class, epochs=args.epochs,
-                           endpoint=not args.no_endpoint)
+        demo = DemoOptions(
+            work_dir=args.work_dir, per_class=args.per_class, epochs=args.epochs, endpoint=not args.no_endpoint
+        )
         report = DemoFlow(stack, demo).run()
         say()
         run_cli("status", "--state-file", str(state_file), "--dataset", demo.dataset)

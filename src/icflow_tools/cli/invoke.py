@@ -16,10 +16,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "goes to stderr, its result (or error) as JSON to stdout; the exit status is 1 when the function fails.",
     )
     parser.add_argument("function", metavar="FUNCTION_LOGICAL_ID", help="e.g. DatasetUploadFunction")
-    parser.add_argument("-e", "--event", required=True, help="the event as a JSON file (e.g. events/FILE.json); - for stdin")
-    parser.add_argument("--local-state", default=None,
-                        help="state file of a running `icflow local up` (e.g. .icflow/local.json)")
-    parser.add_argument("--template", default="template.yaml", help="the SAM template, for real AWS (default: template.yaml)")
+    parser.add_argument(
+        "-e", "--event", required=True, help="the event as a JSON file (e.g. events/FILE.json); - for stdin"
+    )
+    parser.add_argument(
+        "--local-state", default=None, help="state file of a running `icflow local up` (e.g. .icflow/local.json)"
+    )
+    parser.add_argument(
+        "--template", default="template.yaml", help="the SAM template, for real AWS (default: template.yaml)"
+    )
     parser.add_argument("--stack-name", default="icflow", help="the deployed stack, for real AWS (default: icflow)")
     parser.set_defaults(run=run)
 

@@ -9,7 +9,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "local",
         help="run the stack on this machine: moto, the local SageMaker and template.yaml's functions",
-        description="Local stack commands (docs/architecture.md, \"Local stack\").",
+        description='Local stack commands (docs/architecture.md, "Local stack").',
     )
     commands = parser.add_subparsers(dest="local_command", required=True, metavar="COMMAND")
     up = commands.add_parser(
@@ -21,15 +21,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     up.add_argument("--template", default="template.yaml", help="the SAM template (default: template.yaml)")
     up.add_argument("--state-file", default=None, help="connection details as JSON (default: .icflow/local.json)")
-    up.add_argument("--work-dir", default=".icflow",
-                    help="logs/ (one file per function, local-stack.log) and sagemaker/ (jobs) go here (default: .icflow)")
-    up.add_argument("--port", type=int, default=5000, help="moto's port on 127.0.0.1 (0 picks a free one; default 5000)")
-    up.add_argument("--sagemaker-port", type=int, default=8090,
-                    help="the local SageMaker's port on 127.0.0.1 (0 picks a free one; default 8090)")
+    up.add_argument(
+        "--work-dir",
+        default=".icflow",
+        help="logs/ (one file per function, local-stack.log) and sagemaker/ (jobs) go here (default: .icflow)",
+    )
+    up.add_argument(
+        "--port", type=int, default=5000, help="moto's port on 127.0.0.1 (0 picks a free one; default 5000)"
+    )
+    up.add_argument(
+        "--sagemaker-port",
+        type=int,
+        default=8090,
+        help="the local SageMaker's port on 127.0.0.1 (0 picks a free one; default 8090)",
+    )
     up.add_argument("--region", default="us-east-1")
     up.add_argument("--stack-name", default="icflow", help="prefix of resource names (default: icflow)")
-    up.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE",
-                    help="a template parameter, like sam deploy --parameter-overrides (repeatable)")
+    up.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a template parameter, like sam deploy --parameter-overrides (repeatable)",
+    )
     up.set_defaults(run=run_up)
 
 
@@ -65,9 +79,16 @@ def run_up(args: argparse.Namespace) -> int:
     # fake ones, so that real credentials never leave for the local stack.
     os.environ.update(FAKE_CREDENTIALS)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    options = StackOptions(template=template, work_dir=work_dir, state_file=state_file, port=args.port,
-                           sagemaker_port=args.sagemaker_port, region=args.region, stack_name=args.stack_name,
-                           parameters=parse_parameters(args.parameter))
+    options = StackOptions(
+        template=template,
+        work_dir=work_dir,
+        state_file=state_file,
+        port=args.port,
+        sagemaker_port=args.sagemaker_port,
+        region=args.region,
+        stack_name=args.stack_name,
+        parameters=parse_parameters(args.parameter),
+    )
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     print(f"starting the local stack from {template} ...", flush=True)

@@ -67,8 +67,10 @@ def run(args: argparse.Namespace) -> int:
         listing = list_images(root, options)
         for path in write_lists(args.prefix, listing, options):
             print(f"wrote {path}")
-        print(f"{len(listing.entries)} images in {len(listing.classes)} classes; class names in "
-              f"{Path(args.prefix).parent / CLASSES_FILE}")
+        print(
+            f"{len(listing.entries)} images in {len(listing.classes)} classes; class names in "
+            f"{Path(args.prefix).parent / CLASSES_FILE}"
+        )
         return 0
     check_root(root)
     if args.num_thread < 1:

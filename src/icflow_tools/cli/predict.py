@@ -12,7 +12,8 @@ from icflow_tools.cli.stack_resources import add_stack_arguments, resolve
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "predict", help="classify images with an endpoint",
+        "predict",
+        help="classify images with an endpoint",
         description="Sends each image's bytes to the endpoint (application/x-image) and prints the label, its "
         "probability and the top-k. Class names: --classes, else the dataset's classes.txt in the stack's bucket, "
         "else the class index.",
@@ -34,7 +35,9 @@ def _probabilities(body: bytes, endpoint: str) -> list[float]:
     if isinstance(answer, dict):
         answer = answer.get("prediction")
     if not isinstance(answer, list) or not all(isinstance(value, (int, float)) for value in answer):
-        raise IcflowError(f"{endpoint} did not answer a list of class probabilities; is it an image-classification model?")
+        raise IcflowError(
+            f"{endpoint} did not answer a list of class probabilities; is it an image-classification model?"
+        )
     return [float(value) for value in answer]
 
 
@@ -49,7 +52,9 @@ def _class_names(args: argparse.Namespace, sagemaker: Any, resources: Any) -> An
     if resources.bucket:
         try:
             arn = sagemaker.describe_endpoint(EndpointName=args.endpoint)["EndpointArn"]
-            dataset = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn).get("Tags", [])}.get(TAG_DATASET)
+            dataset = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn).get("Tags", [])}.get(
+                TAG_DATASET
+            )
         except ClientError:
             dataset = None
         if dataset:
@@ -60,8 +65,8 @@ def _class_names(args: argparse.Namespace, sagemaker: Any, resources: Any) -> An
 def run(args: argparse.Namespace) -> int:
     from botocore.exceptions import ClientError
 
-    from icflow.core.errors import IcflowError
     from icflow.batch.predictions.labeled import label_prediction
+    from icflow.core.errors import IcflowError
 
     resources = resolve(args)
     runtime = resources.client("sagemaker-runtime")
@@ -78,8 +83,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"{image}: error: {error.response['Error'].get('Message', error)}")
             failed += 1
             continue
-        prediction = label_prediction(str(image), _probabilities(answer["Body"].read(), args.endpoint), names,
-                                      args.endpoint, args.top_k)
+        prediction = label_prediction(
+            str(image), _probabilities(answer["Body"].read(), args.endpoint), names, args.endpoint, args.top_k
+        )
         if args.json:
             print(json.dumps(prediction.to_json()))
             continue

@@ -23,10 +23,16 @@ _SAGEMAKER_SERVICES = ("sagemaker", "sagemaker-runtime")
 
 
 def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("stack (first match wins: --table/--bucket, --stack, the local stack's state file)")
+    group = parser.add_argument_group(
+        "stack (first match wins: --table/--bucket, --stack, the local stack's state file)"
+    )
     group.add_argument("--stack", help="a deployed icflow stack's CloudFormation name")
-    group.add_argument("--state-file", type=Path, default=DEFAULT_STATE_FILE,
-                       help=f"the local stack's state file (default: {DEFAULT_STATE_FILE})")
+    group.add_argument(
+        "--state-file",
+        type=Path,
+        default=DEFAULT_STATE_FILE,
+        help=f"the local stack's state file (default: {DEFAULT_STATE_FILE})",
+    )
     group.add_argument("--table", help="the run-state table's name")
     group.add_argument("--bucket", help="the data bucket's name")
     group.add_argument("--region", help="AWS region (default: boto3's)")

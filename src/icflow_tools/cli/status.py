@@ -9,8 +9,11 @@ from icflow_tools.cli.stack_resources import add_stack_arguments, resolve
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("status", help="runs, batches and endpoints of the stack's datasets",
-                                   description="Prints each dataset's runs, batches and endpoint from the run-state table.")
+    parser = subparsers.add_parser(
+        "status",
+        help="runs, batches and endpoints of the stack's datasets",
+        description="Prints each dataset's runs, batches and endpoint from the run-state table.",
+    )
     parser.add_argument("--dataset", help="only this dataset")
     add_stack_arguments(parser)
     parser.set_defaults(run=run)
@@ -27,8 +30,10 @@ def render(dataset: str, items: list[dict[str, Any]]) -> str:
     for item in items:
         by_kind.setdefault(item.get("entity", ""), []).append(item)
     head = (by_kind.get("dataset") or [{}])[0]
-    lines = [f"{dataset}: {head.get('status', 'unknown')}" + (f" (model {head['current_model_name']})"
-                                                              if head.get("current_model_name") else "")]
+    lines = [
+        f"{dataset}: {head.get('status', 'unknown')}"
+        + (f" (model {head['current_model_name']})" if head.get("current_model_name") else "")
+    ]
     if head.get("reason"):
         lines.append(f"  reason: {head['reason']}")
     for run in sorted(by_kind.get("run", []), key=lambda item: item.get("created_at", "")):
@@ -39,7 +44,9 @@ def render(dataset: str, items: list[dict[str, Any]]) -> str:
             counts += f", {batch['labeled']} labeled -> {batch.get('summary_uri', '')}"
         lines.append(_line("batch", batch["batch_id"], batch, counts))
     for endpoint in by_kind.get("endpoint", []):
-        lines.append(_line("endpoint", endpoint.get("endpoint_name", ""), endpoint, endpoint.get("current_config") or ""))
+        lines.append(
+            _line("endpoint", endpoint.get("endpoint_name", ""), endpoint, endpoint.get("current_config") or "")
+        )
     return "\n".join(lines)
 
 

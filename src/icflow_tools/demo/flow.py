@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from icflow.core import layout
-from icflow.core.state import DATASET_SK, StateTable
-from icflow.core.errors import IcflowError
 from icflow.batch.predictions.summary import SUMMARY_FILE
 from icflow.batch.predictions.writers import PREDICTIONS_JSONL
-from icflow.core.state import BATCH_SK_PREFIX, ENDPOINT_SK, BatchStatus, EndpointStatus
+from icflow.core import layout
+from icflow.core.errors import IcflowError
+from icflow.core.state import BATCH_SK_PREFIX, DATASET_SK, ENDPOINT_SK, BatchStatus, EndpointStatus, StateTable
 from icflow_tools.demo.digits import SIDE, DigitFolders, HeldOut, write_digit_folders
 
 T = TypeVar("T")
@@ -108,8 +107,10 @@ class DemoFlow:
             if value:
                 return value
             time.sleep(POLL_SECONDS)
-        raise IcflowError(f"{what} did not happen within {self.options.stage_timeout_seconds:.0f} s; "
-                          f"the functions' logs are in {self.logs_dir}, the jobs' in {self.sagemaker_dir}")
+        raise IcflowError(
+            f"{what} did not happen within {self.options.stage_timeout_seconds:.0f} s; "
+            f"the functions' logs are in {self.logs_dir}, the jobs' in {self.sagemaker_dir}"
+        )
 
     def _put(self, key: str, body: bytes) -> None:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
@@ -146,11 +147,22 @@ class DemoFlow:
 
     def _prepare(self, data: Path) -> DigitFolders:
         folders = write_digit_folders(data, self.options.held_out_fraction, self.options.per_class, self.options.seed)
-        say(f"  wrote {folders.training_images} digit images to {folders.classes_root}/<digit>/ and "
-            f"{len(folders.held_out)} held out to {folders.held_out[0].path.parent}/")
+        say(
+            f"  wrote {folders.training_images} digit images to {folders.classes_root}/<digit>/ and "
+            f"{len(folders.held_out)} held out to {folders.held_out[0].path.parent}/"
+        )
         prefix = str(data / self.options.dataset)
-        run_cli("pack", "--list", "--recursive", "--train-ratio", str(self.options.train_ratio),
-                "--seed", str(self.options.seed), prefix, str(folders.classes_root))
+        run_cli(
+            "pack",
+            "--list",
+            "--recursive",
+            "--train-ratio",
+            str(self.options.train_ratio),
+            "--seed",
+            str(self.options.seed),
+            prefix,
+            str(folders.classes_root),
+        )
         run_cli("pack", "--num-thread", "2", prefix, str(folders.classes_root))
         run_cli("inspect", "--no-decode", f"{prefix}_val.rec")
         return folders
@@ -160,12 +172,21 @@ class DemoFlow:
         # (benchmarks/trainer_digits_bench.py).
         return {
             "hyperparameters": {
-                "num_layers": 20, "image_shape": f"3,{SIDE},{SIDE}", "epochs": self.options.epochs,
-                "mini_batch_size": 32, "optimizer": "adam", "learning_rate": 0.003,
-                "lr_scheduler_step": str(max(1, self.options.epochs // 2)), "lr_scheduler_factor": 0.1, "top_k": 2,
+                "num_layers": 20,
+                "image_shape": f"3,{SIDE},{SIDE}",
+                "epochs": self.options.epochs,
+                "mini_batch_size": 32,
+                "optimizer": "adam",
+                "learning_rate": 0.003,
+                "lr_scheduler_step": str(max(1, self.options.epochs // 2)),
+                "lr_scheduler_factor": 0.1,
+                "top_k": 2,
             },
-            "deploy": {"realtime": {"enabled": self.options.endpoint}, "batch": {"max_concurrent_transforms": 2},
-                       "top_k": 3},
+            "deploy": {
+                "realtime": {"enabled": self.options.endpoint},
+                "batch": {"max_concurrent_transforms": 2},
+                "top_k": 3,
+            },
         }
 
     def _upload(self, data: Path) -> None:
@@ -173,11 +194,15 @@ class DemoFlow:
         uploads = [
             (layout.pipeline_key(dataset), json.dumps(self._pipeline(), indent=1).encode()),
             (layout.classes_key(dataset), (data / layout.CLASSES_FILE).read_bytes()),
-            (f"{layout.channel_prefix(dataset, layout.TRAIN)}{dataset}_train.rec",
-             (data / f"{dataset}_train.rec").read_bytes()),
+            (
+                f"{layout.channel_prefix(dataset, layout.TRAIN)}{dataset}_train.rec",
+                (data / f"{dataset}_train.rec").read_bytes(),
+            ),
             # Validation last: until both channels hold data the dataset waits, so one run starts.
-            (f"{layout.channel_prefix(dataset, layout.VALIDATION)}{dataset}_val.rec",
-             (data / f"{dataset}_val.rec").read_bytes()),
+            (
+                f"{layout.channel_prefix(dataset, layout.VALIDATION)}{dataset}_val.rec",
+                (data / f"{dataset}_val.rec").read_bytes(),
+            ),
         ]
         for key, body in uploads:
             self._put(key, body)
@@ -220,8 +245,10 @@ class DemoFlow:
         self.report.model_name = item["current_model_name"]
         run = self.runs.get_run(dataset, item["current_model_run_id"]) or {}
         self.report.metrics = {name: float(value) for name, value in (run.get("metrics") or {}).items()}
-        say(f"  TrainingStateFunction created model {self.report.model_name}; status/{dataset}/latest.json says "
-            f"{json.loads(self._get(f's3://{self.bucket}/{layout.latest_status_key(dataset)}'))['status']}")
+        say(
+            f"  TrainingStateFunction created model {self.report.model_name}; status/{dataset}/latest.json says "
+            f"{json.loads(self._get(f's3://{self.bucket}/{layout.latest_status_key(dataset)}'))['status']}"
+        )
 
     def _duplicate_upload(self, data: Path) -> None:
         dataset = self.options.dataset
@@ -245,11 +272,15 @@ class DemoFlow:
         # In parallel, as the console or `aws s3 cp --recursive` uploads a folder.
         with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
             list(pool.map(lambda upload: self._put(*upload), uploads))
-        say(f"  put {len(held_out)} images and {len(JUNK)} other files ({', '.join(JUNK)}) under "
-            f"s3://{self.bucket}/{folder} in {time.monotonic() - started:.1f} s")
+        say(
+            f"  put {len(held_out)} images and {len(JUNK)} other files ({', '.join(JUNK)}) under "
+            f"s3://{self.bucket}/{folder} in {time.monotonic() - started:.1f} s"
+        )
         window = self.stack.state()["parameters"].get("BatchMaximumBatchingWindowSeconds")
-        say(f"  the batch queue gathers uploads for {window} s (BatchMaximumBatchingWindowSeconds), then "
-            "BatchCollectFunction starts one transform job")
+        say(
+            f"  the batch queue gathers uploads for {window} s (BatchMaximumBatchingWindowSeconds), then "
+            "BatchCollectFunction starts one transform job"
+        )
         shown: dict[str, str] = {}
 
         def batches_done() -> list[dict[str, Any]] | None:
@@ -258,8 +289,10 @@ class DemoFlow:
                 if shown.get(batch["batch_id"]) != batch["status"]:
                     shown[batch["batch_id"]] = batch["status"]
                     job = f" (transform job {batch['transform_job_name']})" if batch.get("transform_job_name") else ""
-                    say(f"  batch {batch['batch_id']}: {batch['status']}{job}, {batch.get('images', 0)} images, "
-                        f"{batch.get('skipped', 0)} left out")
+                    say(
+                        f"  batch {batch['batch_id']}: {batch['status']}{job}, {batch.get('images', 0)} images, "
+                        f"{batch.get('skipped', 0)} left out"
+                    )
             collected = sum(int(batch.get("images", 0)) + int(batch.get("skipped", 0)) for batch in batches)
             finished = all(batch["status"] in FINAL_BATCH for batch in batches)
             return batches if batches and finished and collected >= len(truth) + len(JUNK) else None
@@ -280,12 +313,18 @@ class DemoFlow:
         self.report.outputs_dir = outputs
         right = sum(1 for row in self.report.predictions if truth.get(row["image_uri"]) == row["label"])
         self.report.accuracy = right / len(truth)
-        left_out = sorted(entry["uri"].rsplit("/", 1)[1] for summary in self.report.summaries for entry in summary["skipped"])
-        say(f"  {len(self.report.predictions)} of {len(truth)} images labeled; {right} labeled right: "
-            f"accuracy {self.report.accuracy:.1%}; left out: {', '.join(left_out) or 'nothing'}")
+        left_out = sorted(
+            entry["uri"].rsplit("/", 1)[1] for summary in self.report.summaries for entry in summary["skipped"]
+        )
+        say(
+            f"  {len(self.report.predictions)} of {len(truth)} images labeled; {right} labeled right: "
+            f"accuracy {self.report.accuracy:.1%}; left out: {', '.join(left_out) or 'nothing'}"
+        )
         for row in self.report.predictions[:3]:
             top = ", ".join(f"{ranked['label']} {ranked['probability']:.2f}" for ranked in row["top_k"])
-            say(f"    {row['image_uri'].rsplit('/', 1)[1]}: {row['label']} (truth {truth[row['image_uri']]}); top-3: {top}")
+            say(
+                f"    {row['image_uri'].rsplit('/', 1)[1]}: {row['label']} (truth {truth[row['image_uri']]}); top-3: {top}"
+            )
 
     def _endpoint(self, images: tuple[HeldOut, ...]) -> None:
         dataset = self.options.dataset
@@ -298,7 +337,15 @@ class DemoFlow:
 
         item = self._wait(in_service, "ModelDeployFunction's endpoint coming into service")
         self.report.endpoint_name = item["endpoint_name"]
-        say(f"  endpoint {item['endpoint_name']} is in service with {item.get('current_config')}; the images show "
-            + ", ".join(f"{image.path.name}: {image.true_label}" for image in images))
-        run_cli("predict", "--state-file", str(self.state_file), "--endpoint", item["endpoint_name"],
-                *(str(image.path) for image in images))
+        say(
+            f"  endpoint {item['endpoint_name']} is in service with {item.get('current_config')}; the images show "
+            + ", ".join(f"{image.path.name}: {image.true_label}" for image in images)
+        )
+        run_cli(
+            "predict",
+            "--state-file",
+            str(self.state_file),
+            "--endpoint",
+            item["endpoint_name"],
+            *(str(image.path) for image in images),
+        )

@@ -19,8 +19,10 @@ def render_report(report: DemoReport, startup_seconds: float, total_seconds: flo
     validation = report.metrics.get("validation:accuracy")
     trained = f" (validation:accuracy {validation:.3f} when training ended)" if validation is not None else ""
     lines.append(f"  accuracy on {len(report.predictions)} held-out images: {report.accuracy:.1%}{trained}")
-    lines.append(f"  training job {report.job_name}, model {report.model_name}; "
-                 f"training jobs after the repeated upload: {report.training_jobs}")
+    lines.append(
+        f"  training job {report.job_name}, model {report.model_name}; "
+        f"training jobs after the repeated upload: {report.training_jobs}"
+    )
     if report.endpoint_name:
         lines.append(f"  endpoint {report.endpoint_name}")
     bucket = state["outputs"]["DataBucketName"]

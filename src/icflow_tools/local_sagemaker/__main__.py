@@ -18,19 +18,29 @@ from icflow_tools.local_sagemaker.server import LocalSageMaker
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m icflow_tools.local_sagemaker", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m icflow_tools.local_sagemaker",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--port", type=int, default=8090, help="port on 127.0.0.1 (0 picks a free one)")
     parser.add_argument("--s3-endpoint-url", help="S3 endpoint (e.g. moto's); AWS S3 when omitted")
     parser.add_argument("--events-endpoint-url", help="EventBridge endpoint (e.g. moto's); AWS when omitted")
     parser.add_argument("--event-bus", default="default", help="bus that receives the state-change events")
     parser.add_argument("--no-events", action="store_true", help="publish no events")
     parser.add_argument("--region", default="us-east-1")
-    parser.add_argument("--work-dir", type=Path, default=Path(".icflow") / "local-sagemaker",
-                        help="job folders: logs, metrics.jsonl, downloaded channels, models "
-                             "(default: ./.icflow/local-sagemaker)")
-    parser.add_argument("--max-running-jobs", type=int, default=4,
-                        help="more running jobs than this are refused with ResourceLimitExceeded")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=Path(".icflow") / "local-sagemaker",
+        help="job folders: logs, metrics.jsonl, downloaded channels, models (default: ./.icflow/local-sagemaker)",
+    )
+    parser.add_argument(
+        "--max-running-jobs",
+        type=int,
+        default=4,
+        help="more running jobs than this are refused with ResourceLimitExceeded",
+    )
     parser.add_argument("--algorithm", default=DEFAULT_ALGORITHM, help="module with train() and load_model()")
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)

@@ -13,8 +13,14 @@ DEFAULT_ALGORITHM = "icflow_tools.trainer"
 
 
 class Algorithm(Protocol):
-    def train(self, hyperparameters: Mapping[str, str], channels: Mapping[str, Channel], model_dir: Path,
-              checkpoint_dir: Path | None, hooks: TrainingHooks) -> TrainingResult: ...
+    def train(
+        self,
+        hyperparameters: Mapping[str, str],
+        channels: Mapping[str, Channel],
+        model_dir: Path,
+        checkpoint_dir: Path | None,
+        hooks: TrainingHooks,
+    ) -> TrainingResult: ...
 
     def load_model(self, model_dir: Path) -> Classifier: ...
 

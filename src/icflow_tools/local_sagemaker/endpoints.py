@@ -40,8 +40,12 @@ class EndpointRuntime:
         for spec in config["ProductionVariants"]:
             model = self._ctx.store.get(MODEL, spec["ModelName"])
             if model is None:
-                raise JobFailure(f"ClientError: Could not find model \"{self._ctx.store.account.arn(MODEL, spec['ModelName'])}\".")
-            variants.append(Variant(spec["VariantName"], float(spec.get("InitialVariantWeight", 1.0)), self.loader.load(model)))
+                raise JobFailure(
+                    f'ClientError: Could not find model "{self._ctx.store.account.arn(MODEL, spec["ModelName"])}".'
+                )
+            variants.append(
+                Variant(spec["VariantName"], float(spec.get("InitialVariantWeight", 1.0)), self.loader.load(model))
+            )
         return variants
 
     def serve(self, endpoint: str, variants: list[Variant]) -> None:
@@ -60,14 +64,21 @@ class EndpointRuntime:
             raise RuntimeValidationError(f"Endpoint {endpoint} of account {account.account_id} not found.")
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         variant = self._pick(variants, headers.get("x-amzn-sagemaker-target-variant"), endpoint)
-        log_stream = (f"arn:aws:logs:{account.region}:{account.account_id}:log-group:/aws/sagemaker/Endpoints/{endpoint}")
+        log_stream = f"arn:aws:logs:{account.region}:{account.account_id}:log-group:/aws/sagemaker/Endpoints/{endpoint}"
         if content_type not in IMAGE_CONTENT_TYPES:
-            raise self._model_error(415, f"Content type {content_type or '(none)'} is not supported by this model; "
-                                         f"send one of {', '.join(IMAGE_CONTENT_TYPES)}.", variant.name, log_stream)
+            raise self._model_error(
+                415,
+                f"Content type {content_type or '(none)'} is not supported by this model; "
+                f"send one of {', '.join(IMAGE_CONTENT_TYPES)}.",
+                variant.name,
+                log_stream,
+            )
         try:
             probabilities = variant.classifier.predict(body)
         except AlgorithmError as error:
-            raise self._model_error(400, f"unable to evaluate payload provided: {error}", variant.name, log_stream) from error
+            raise self._model_error(
+                400, f"unable to evaluate payload provided: {error}", variant.name, log_stream
+            ) from error
         return json.dumps(probabilities).encode(), "application/json", variant.name
 
     @staticmethod
@@ -83,6 +94,8 @@ class EndpointRuntime:
     @staticmethod
     def _model_error(status: int, message: str, variant: str, log_stream: str) -> ModelError:
         return ModelError(
-            f"Received client error ({status}) from {variant} with message \"{message}\". See {log_stream} for more information.",
-            OriginalStatusCode=status, OriginalMessage=message, LogStreamArn=log_stream,
+            f'Received client error ({status}) from {variant} with message "{message}". See {log_stream} for more information.',
+            OriginalStatusCode=status,
+            OriginalMessage=message,
+            LogStreamArn=log_stream,
         )

@@ -39,8 +39,15 @@ class EventPublisher:
         self._bus_name = bus_name
         self._model = service_model
 
-    def publish(self, detail_type: str, describe_operation: str, arn: str, record: dict[str, Any],
-                tags: dict[str, str], **overrides: Any) -> None:
+    def publish(
+        self,
+        detail_type: str,
+        describe_operation: str,
+        arn: str,
+        record: dict[str, Any],
+        tags: dict[str, str],
+        **overrides: Any,
+    ) -> None:
         """One event whose detail is `record` shaped as `describe_operation`'s output."""
         if self._client is None or not self._bus_name:
             return

@@ -25,7 +25,7 @@ _NOUNS = {MODEL: "model", ENDPOINT_CONFIG: "endpoint configuration", ENDPOINT: "
 
 
 def _missing(ctx: ServiceContext, kind: str, name: str) -> ValidationException:
-    return ValidationException(f"Could not find {_NOUNS[kind]} \"{ctx.store.account.arn(kind, name)}\".")
+    return ValidationException(f'Could not find {_NOUNS[kind]} "{ctx.store.account.arn(kind, name)}".')
 
 
 def _get(ctx: ServiceContext, kind: str, name: str) -> Record:
@@ -37,8 +37,9 @@ def _get(ctx: ServiceContext, kind: str, name: str) -> Record:
 
 def _insert(ctx: ServiceContext, kind: str, name: str, record: Record, tags: list[dict[str, str]] | None) -> Record:
     arn = ctx.store.account.arn(kind, name)
-    return ctx.store.insert(kind, name, record, tags,
-                            lambda: ValidationException(f"Cannot create already existing {_NOUNS[kind]} \"{arn}\"."))
+    return ctx.store.insert(
+        kind, name, record, tags, lambda: ValidationException(f'Cannot create already existing {_NOUNS[kind]} "{arn}".')
+    )
 
 
 # -- models ---------------------------------------------------------------------------------------------------------
@@ -48,13 +49,19 @@ def create_model(ctx: ServiceContext, params: dict[str, Any]) -> dict[str, Any]:
     name = params["ModelName"]
     record = {
         "ModelName": name,
-        **{field: params[field] for field in ("PrimaryContainer", "Containers", "ExecutionRoleArn", "VpcConfig") if field in params},
+        **{
+            field: params[field]
+            for field in ("PrimaryContainer", "Containers", "ExecutionRoleArn", "VpcConfig")
+            if field in params
+        },
         "CreationTime": time.time(),
         "ModelArn": ctx.store.account.arn(MODEL, name),
         "EnableNetworkIsolation": bool(params.get("EnableNetworkIsolation", False)),
     }
     stored = _insert(ctx, MODEL, name, record, params.get("Tags"))
-    ctx.publisher.publish(MODEL_STATE_CHANGE, "DescribeModel", stored["ModelArn"], stored, ctx.store.tags(stored["ModelArn"]))
+    ctx.publisher.publish(
+        MODEL_STATE_CHANGE, "DescribeModel", stored["ModelArn"], stored, ctx.store.tags(stored["ModelArn"])
+    )
     return {"ModelArn": stored["ModelArn"]}
 
 
@@ -71,8 +78,13 @@ def delete_model(ctx: ServiceContext, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_models(ctx: ServiceContext, params: dict[str, Any]) -> dict[str, Any]:
-    items, token = listing.page(ctx.store.all(MODEL), params, "ModelName", None,
-                                lambda r: listing.pick(r, ("ModelName", "ModelArn", "CreationTime")))
+    items, token = listing.page(
+        ctx.store.all(MODEL),
+        params,
+        "ModelName",
+        None,
+        lambda r: listing.pick(r, ("ModelName", "ModelArn", "CreationTime")),
+    )
     return listing.answer("Models", items, token)
 
 
@@ -91,7 +103,11 @@ def create_endpoint_config(ctx: ServiceContext, params: dict[str, Any]) -> dict[
         "EndpointConfigName": name,
         "EndpointConfigArn": ctx.store.account.arn(ENDPOINT_CONFIG, name),
         "ProductionVariants": [{"InitialVariantWeight": 1.0, **variant} for variant in variants],
-        **{field: params[field] for field in ("DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig") if field in params},
+        **{
+            field: params[field]
+            for field in ("DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig")
+            if field in params
+        },
         "CreationTime": time.time(),
     }
     stored = _insert(ctx, ENDPOINT_CONFIG, name, record, params.get("Tags"))
@@ -109,8 +125,13 @@ def delete_endpoint_config(ctx: ServiceContext, params: dict[str, Any]) -> dict[
 
 
 def list_endpoint_configs(ctx: ServiceContext, params: dict[str, Any]) -> dict[str, Any]:
-    items, token = listing.page(ctx.store.all(ENDPOINT_CONFIG), params, "EndpointConfigName", None,
-                                lambda r: listing.pick(r, ("EndpointConfigName", "EndpointConfigArn", "CreationTime")))
+    items, token = listing.page(
+        ctx.store.all(ENDPOINT_CONFIG),
+        params,
+        "EndpointConfigName",
+        None,
+        lambda r: listing.pick(r, ("EndpointConfigName", "EndpointConfigArn", "CreationTime")),
+    )
     return listing.answer("EndpointConfigs", items, token)
 
 
@@ -121,9 +142,14 @@ class Hosting:
         self.runtime = runtime
 
     def _publish(self, record: Record) -> None:
-        self.ctx.publisher.publish(ENDPOINT_STATE_CHANGE, "DescribeEndpoint", record["EndpointArn"], record,
-                                   self.ctx.store.tags(record["EndpointArn"]),
-                                   EndpointStatus=event_status(record["EndpointStatus"]))
+        self.ctx.publisher.publish(
+            ENDPOINT_STATE_CHANGE,
+            "DescribeEndpoint",
+            record["EndpointArn"],
+            record,
+            self.ctx.store.tags(record["EndpointArn"]),
+            EndpointStatus=event_status(record["EndpointStatus"]),
+        )
 
     def _set(self, name: str, **fields: Any) -> Record:
         record = self.ctx.store.update(ENDPOINT, name, lambda r: r.update(fields))
@@ -139,12 +165,16 @@ class Hosting:
             model = self.ctx.store.get(MODEL, spec["ModelName"]) or {}
             image = (model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]).get("Image", "")
             count = spec.get("InitialInstanceCount", 1)
-            summaries.append({
-                "VariantName": variant.name,
-                "DeployedImages": [{"SpecifiedImage": image, "ResolvedImage": image, "ResolutionTime": now}],
-                "CurrentWeight": variant.weight, "DesiredWeight": variant.weight,
-                "CurrentInstanceCount": count, "DesiredInstanceCount": count,
-            })
+            summaries.append(
+                {
+                    "VariantName": variant.name,
+                    "DeployedImages": [{"SpecifiedImage": image, "ResolvedImage": image, "ResolutionTime": now}],
+                    "CurrentWeight": variant.weight,
+                    "DesiredWeight": variant.weight,
+                    "CurrentInstanceCount": count,
+                    "DesiredInstanceCount": count,
+                }
+            )
         return summaries
 
     def _deploy(self, name: str, config: Record, updating: bool) -> None:
@@ -158,8 +188,11 @@ class Hosting:
                 self._set(name, EndpointStatus="Failed", FailureReason=str(error)[:1024])
             return
         self.runtime.serve(name, variants)
-        fields = {"EndpointStatus": "InService", "EndpointConfigName": config["EndpointConfigName"],
-                  "ProductionVariants": self._summaries(config, variants)}
+        fields = {
+            "EndpointStatus": "InService",
+            "EndpointConfigName": config["EndpointConfigName"],
+            "ProductionVariants": self._summaries(config, variants),
+        }
         self.ctx.store.update(ENDPOINT, name, lambda r: r.pop("FailureReason", None))
         self._set(name, **fields)
 
@@ -185,7 +218,7 @@ class Hosting:
         record = _get(ctx, ENDPOINT, name)
         config = _get(ctx, ENDPOINT_CONFIG, params["EndpointConfigName"])
         if record["EndpointStatus"] != "InService":
-            raise ValidationException(f"Cannot update in-progress endpoint \"{record['EndpointArn']}\".")
+            raise ValidationException(f'Cannot update in-progress endpoint "{record["EndpointArn"]}".')
         self._set(name, EndpointStatus="Updating")
         ctx.start(ENDPOINT, name, lambda control: self._deploy(name, config, updating=True))
         return {"EndpointArn": record["EndpointArn"]}
@@ -196,19 +229,26 @@ class Hosting:
     def delete_endpoint(self, ctx: ServiceContext, params: dict[str, Any]) -> dict[str, Any]:
         record = _get(ctx, ENDPOINT, params["EndpointName"])
         if record["EndpointStatus"] in ("Creating", "Updating"):
-            raise ValidationException(f"Cannot delete in-progress endpoint \"{record['EndpointArn']}\".")
+            raise ValidationException(f'Cannot delete in-progress endpoint "{record["EndpointArn"]}".')
         self.runtime.remove(record["EndpointName"])
         deleting = self._set(record["EndpointName"], EndpointStatus="Deleting")
         ctx.store.delete(ENDPOINT, record["EndpointName"])
         # The last event has a status DescribeEndpoint never shows, and no tags, as the resource is gone.
-        ctx.publisher.publish(ENDPOINT_STATE_CHANGE, "DescribeEndpoint", deleting["EndpointArn"], deleting, {},
-                              EndpointStatus=DELETED_ENDPOINT_STATUS)
+        ctx.publisher.publish(
+            ENDPOINT_STATE_CHANGE,
+            "DescribeEndpoint",
+            deleting["EndpointArn"],
+            deleting,
+            {},
+            EndpointStatus=DELETED_ENDPOINT_STATUS,
+        )
         return {}
 
     def list_endpoints(self, ctx: ServiceContext, params: dict[str, Any]) -> dict[str, Any]:
         fields = ("EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime", "EndpointStatus")
-        items, token = listing.page(ctx.store.all(ENDPOINT), params, "EndpointName", "EndpointStatus",
-                                    lambda r: listing.pick(r, fields))
+        items, token = listing.page(
+            ctx.store.all(ENDPOINT), params, "EndpointName", "EndpointStatus", lambda r: listing.pick(r, fields)
+        )
         return listing.answer("Endpoints", items, token)
 
     def operations(self) -> dict[str, Any]:

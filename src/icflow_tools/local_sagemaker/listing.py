@@ -12,9 +12,15 @@ from icflow_tools.local_sagemaker.store import Record
 DEFAULT_MAX_RESULTS = 10
 
 
-def page(records: list[Record], params: dict[str, Any], name_field: str, status_field: str | None,
-         summary: Callable[[Record], Record], sort_keys: dict[str, Callable[[Record], Any]] | None = None,
-         default_order: str = "Descending") -> tuple[list[Record], str | None]:
+def page(
+    records: list[Record],
+    params: dict[str, Any],
+    name_field: str,
+    status_field: str | None,
+    summary: Callable[[Record], Record],
+    sort_keys: dict[str, Callable[[Record], Any]] | None = None,
+    default_order: str = "Descending",
+) -> tuple[list[Record], str | None]:
     """Filter, sort and cut `records` as the request asks; returns the summaries and the next token.
 
     `default_order` is the operation's documented SortOrder default (Ascending for the job lists)."""

@@ -21,8 +21,10 @@ def model_data_url(model: Record) -> str:
     container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
     url = container.get("ModelDataUrl")
     if not url:
-        raise JobFailure(f"ClientError: Model {model['ModelName']} has no ModelDataUrl; the image-classification "
-                         "algorithm serves the model.tar.gz of a training job.")
+        raise JobFailure(
+            f"ClientError: Model {model['ModelName']} has no ModelDataUrl; the image-classification "
+            "algorithm serves the model.tar.gz of a training job."
+        )
     return url
 
 
@@ -57,4 +59,6 @@ class ModelLoader:
         try:
             return self._ctx.algorithm.load_model(self.folder(url))
         except AlgorithmError as error:
-            raise JobFailure(f"{failure_prefix(error)}: Could not load model {model['ModelName']} from {url}: {error}") from error
+            raise JobFailure(
+                f"{failure_prefix(error)}: Could not load model {model['ModelName']} from {url}: {error}"
+            ) from error

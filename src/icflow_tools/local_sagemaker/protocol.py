@@ -76,7 +76,9 @@ def handler_class(dispatch: JsonDispatch, invoke: Invoke) -> type[BaseHTTPReques
             except Exception as error:
                 logger.exception("%s failed", target)
                 failure = InternalFailure(f"{type(error).__name__}: {error}")
-                self._send(failure.status, json.dumps({"__type": failure.code, "message": failure.message}).encode(), JSON_11)
+                self._send(
+                    failure.status, json.dumps({"__type": failure.code, "message": failure.message}).encode(), JSON_11
+                )
 
         def _invoke(self, name: str, body: bytes) -> None:
             headers = {key.lower(): value for key, value in self.headers.items()}
@@ -85,12 +87,17 @@ def handler_class(dispatch: JsonDispatch, invoke: Invoke) -> type[BaseHTTPReques
                 self._send(200, answer, content_type, {"x-Amzn-Invoked-Production-Variant": variant})
             except ServiceError as error:
                 payload = {"message": error.message, **error.fields}
-                self._send(error.status, json.dumps(payload).encode(), "application/json",
-                           {"x-amzn-ErrorType": error.code})
+                self._send(
+                    error.status, json.dumps(payload).encode(), "application/json", {"x-amzn-ErrorType": error.code}
+                )
             except Exception as error:
                 logger.exception("InvokeEndpoint %s failed", name)
-                self._send(500, json.dumps({"message": f"{type(error).__name__}: {error}"}).encode(), "application/json",
-                           {"x-amzn-ErrorType": InternalFailure.code})
+                self._send(
+                    500,
+                    json.dumps({"message": f"{type(error).__name__}: {error}"}).encode(),
+                    "application/json",
+                    {"x-amzn-ErrorType": InternalFailure.code},
+                )
 
         def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
             self.send_response(status)

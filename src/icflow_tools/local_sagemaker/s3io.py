@@ -54,10 +54,10 @@ def list_prefix(s3: Any, uri: str) -> list[S3Object]:
                 if not item["Key"].endswith("/"):
                     objects.append(S3Object(bucket, item["Key"], _relative(item["Key"], prefix)))
     except ClientError as error:
-        raise JobFailure(f"ClientError: Cannot list S3 URL \"{uri}\": {error.response['Error']['Message']}") from error
+        raise JobFailure(f'ClientError: Cannot list S3 URL "{uri}": {error.response["Error"]["Message"]}') from error
     if not objects:
         raise JobFailure(
-            f"ClientError: No S3 objects found under S3 URL \"{uri}\" given in input data source. Please ensure that "
+            f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure that '
             f"the bucket exists in the selected region, that objects exist under that S3 prefix."
         )
     return objects
@@ -73,7 +73,7 @@ def read_manifest(s3: Any, uri: str) -> list[S3Object]:
             raise TypeError("entries after the prefix must be strings")
     except (ValueError, KeyError, IndexError, TypeError) as error:
         raise JobFailure(
-            f"ClientError: The manifest file {uri} is not a JSON list [{{\"prefix\": \"s3://...\"}}, \"key\", ...]: {error}"
+            f'ClientError: The manifest file {uri} is not a JSON list [{{"prefix": "s3://..."}}, "key", ...]: {error}'
         ) from error
     bucket, key_prefix = split_uri(prefix)
     return [S3Object(bucket, key_prefix + relative, relative) for relative in relatives]
@@ -84,7 +84,9 @@ def objects_for(s3: Any, data_type: str, uri: str) -> list[S3Object]:
         return read_manifest(s3, uri)
     if data_type == "S3Prefix":
         return list_prefix(s3, uri)
-    raise JobFailure(f"ClientError: S3DataType {data_type} is not supported by the local SageMaker; use S3Prefix or ManifestFile.")
+    raise JobFailure(
+        f"ClientError: S3DataType {data_type} is not supported by the local SageMaker; use S3Prefix or ManifestFile."
+    )
 
 
 def read_bytes(s3: Any, uri: str) -> bytes:

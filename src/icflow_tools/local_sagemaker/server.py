@@ -14,7 +14,7 @@ import boto3
 import botocore.session
 from botocore.model import ServiceModel
 
-from icflow_tools.local_sagemaker import training_api, tags_api, transform_api, tuning_api
+from icflow_tools.local_sagemaker import tags_api, training_api, transform_api, tuning_api
 from icflow_tools.local_sagemaker.algorithm import DEFAULT_ALGORITHM, Algorithm, import_algorithm
 from icflow_tools.local_sagemaker.context import ServiceContext
 from icflow_tools.local_sagemaker.endpoints import EndpointRuntime
@@ -60,7 +60,9 @@ class LocalSageMaker:
             (lambda: import_algorithm(algorithm)) if isinstance(algorithm, str) else (lambda: algorithm)
         )
         model = _service_model()
-        events = boto3.client("events", region_name=region, endpoint_url=events_endpoint_url) if event_bus_name else None
+        events = (
+            boto3.client("events", region_name=region, endpoint_url=events_endpoint_url) if event_bus_name else None
+        )
         self.ctx = ServiceContext(
             store=Store(Account(region, account_id)),
             publisher=EventPublisher(events, event_bus_name, model),

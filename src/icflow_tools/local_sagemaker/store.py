@@ -43,8 +43,14 @@ class Store:
         self._records: dict[str, dict[str, Record]] = {kind: {} for kind in KINDS}
         self._tags: dict[str, dict[str, str]] = {}
 
-    def insert(self, kind: str, name: str, record: Record, tags: list[dict[str, str]] | None,
-               duplicate: Callable[[], Exception]) -> Record:
+    def insert(
+        self,
+        kind: str,
+        name: str,
+        record: Record,
+        tags: list[dict[str, str]] | None,
+        duplicate: Callable[[], Exception],
+    ) -> Record:
         with self._lock:
             if name.lower() in self._records[kind]:
                 raise duplicate()

@@ -27,7 +27,9 @@ def _bounds(spec: dict[str, Any], kind: str) -> tuple[float, float]:
     except ValueError:
         raise ValidationException(f"{kind} {spec['Name']}: MinValue and MaxValue must be numbers.") from None
     if low > high:
-        raise ValidationException(f"{kind} {spec['Name']}: MinValue {spec['MinValue']} is greater than MaxValue {spec['MaxValue']}.")
+        raise ValidationException(
+            f"{kind} {spec['Name']}: MinValue {spec['MinValue']} is greater than MaxValue {spec['MaxValue']}."
+        )
     if spec.get("ScalingType") in ("Logarithmic", "ReverseLogarithmic") and low <= 0:
         raise ValidationException(f"{kind} {spec['Name']}: logarithmic scaling needs MinValue greater than 0.")
     if kind == INTEGER and (not low.is_integer() or not high.is_integer()):
@@ -88,8 +90,9 @@ def make_pruner(config: dict[str, Any], static: dict[str, str]) -> optuna.pruner
     if config.get("Strategy") == "Hyperband":
         hyperband = config.get("StrategyConfig", {}).get("HyperbandStrategyConfig", {})
         max_resource = hyperband.get("MaxResource") or int(static.get("epochs", DEFAULT_EPOCHS))
-        return optuna.pruners.HyperbandPruner(min_resource=hyperband.get("MinResource") or 1,
-                                              max_resource=max_resource, reduction_factor=3)
+        return optuna.pruners.HyperbandPruner(
+            min_resource=hyperband.get("MinResource") or 1, max_resource=max_resource, reduction_factor=3
+        )
     if config.get("TrainingJobEarlyStoppingType") == "Auto":
         return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
     return optuna.pruners.NopPruner()
@@ -104,10 +107,15 @@ def check_config(config: dict[str, Any], static: dict[str, str]) -> None:
         if ranges.get(INTEGER) or ranges.get(CONTINUOUS):
             raise ValidationException("The Grid strategy only supports CategoricalParameterRanges.")
     elif "MaxNumberOfTrainingJobs" not in limits:
-        raise ValidationException(f"ResourceLimits.MaxNumberOfTrainingJobs must be specified for the {strategy} strategy.")
+        raise ValidationException(
+            f"ResourceLimits.MaxNumberOfTrainingJobs must be specified for the {strategy} strategy."
+        )
     if strategy == "Hyperband" and config.get("TrainingJobEarlyStoppingType", "Off") != "Off":
-        raise ValidationException("TrainingJobEarlyStoppingType must be Off with the Hyperband strategy, which stops "
-                                  "training jobs early on its own.")
+        raise ValidationException(
+            "TrainingJobEarlyStoppingType must be Off with the Hyperband strategy, which stops "
+            "training jobs early on its own."
+        )
     if "HyperParameterTuningJobObjective" not in config:
-        raise ValidationException("HyperParameterTuningJobObjective must be specified (e.g. validation:accuracy, Maximize).")
-
+        raise ValidationException(
+            "HyperParameterTuningJobObjective must be specified (e.g. validation:accuracy, Maximize)."
+        )

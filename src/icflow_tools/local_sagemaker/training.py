@@ -83,7 +83,9 @@ class _Hooks:
 
 
 class TrainingJob:
-    def __init__(self, ctx: ServiceContext, name: str, control: JobControl, on_epoch: EpochCallback | None = None) -> None:
+    def __init__(
+        self, ctx: ServiceContext, name: str, control: JobControl, on_epoch: EpochCallback | None = None
+    ) -> None:
         self.ctx = ctx
         self.name = name
         self.control = control
@@ -100,8 +102,13 @@ class TrainingJob:
             log.write(line.rstrip("\n") + "\n")
 
     def publish(self, record: Record) -> None:
-        self.ctx.publisher.publish(TRAINING_JOB_STATE_CHANGE, "DescribeTrainingJob", record["TrainingJobArn"], record,
-                                   self.ctx.store.tags(record["TrainingJobArn"]))
+        self.ctx.publisher.publish(
+            TRAINING_JOB_STATE_CHANGE,
+            "DescribeTrainingJob",
+            record["TrainingJobArn"],
+            record,
+            self.ctx.store.tags(record["TrainingJobArn"]),
+        )
 
     def transition(self, secondary: str, message: str, status: str | None = None, **fields: Any) -> Record:
         record = self.ctx.store.update(
@@ -143,8 +150,10 @@ class TrainingJob:
         result: TrainingResult | None = None
         try:
             if record["ResourceConfig"].get("InstanceCount", 1) > 1:
-                self.log(f"[local-sagemaker] InstanceCount={record['ResourceConfig']['InstanceCount']}: "
-                         "the local SageMaker trains once, on this machine.")
+                self.log(
+                    f"[local-sagemaker] InstanceCount={record['ResourceConfig']['InstanceCount']}: "
+                    "the local SageMaker trains once, on this machine."
+                )
             self.transition("Downloading", "Downloading input data")
             channels = self._download_channels(record)
             checkpoint_dir = self._download_checkpoints(record)
@@ -154,8 +163,9 @@ class TrainingJob:
             shutil.rmtree(model_dir, ignore_errors=True)
             model_dir.mkdir()
             try:
-                result = self.ctx.algorithm.train(record["HyperParameters"], channels, model_dir, checkpoint_dir,
-                                                  _Hooks(self))
+                result = self.ctx.algorithm.train(
+                    record["HyperParameters"], channels, model_dir, checkpoint_dir, _Hooks(self)
+                )
             except _Interrupted:
                 self.log("[local-sagemaker] training interrupted: it did not reach an epoch end after the stop")
             self._finish(record, start, model_dir, result)
@@ -174,13 +184,17 @@ class TrainingJob:
         for channel in record.get("InputDataConfig", []):
             source = channel["DataSource"].get("S3DataSource")
             if source is None:
-                raise JobFailure(f"ClientError: Channel {channel['ChannelName']}: only S3DataSource is supported locally.")
+                raise JobFailure(
+                    f"ClientError: Channel {channel['ChannelName']}: only S3DataSource is supported locally."
+                )
             folder = self.folder / "input" / "data" / channel["ChannelName"]
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
             objects = s3io.objects_for(self.ctx.s3, source["S3DataType"], source["S3Uri"])
             s3io.download(self.ctx.s3, objects, folder)
-            self.log(f"[local-sagemaker] channel {channel['ChannelName']}: {len(objects)} objects from {source['S3Uri']}")
+            self.log(
+                f"[local-sagemaker] channel {channel['ChannelName']}: {len(objects)} objects from {source['S3Uri']}"
+            )
             channels[channel["ChannelName"]] = Channel(folder, channel.get("ContentType", DEFAULT_CONTENT_TYPE))
         return channels
 
@@ -214,7 +228,9 @@ class TrainingJob:
         self._sync_checkpoints()
         final = result.final_metrics if result is not None else (self._epochs[-1] if self._epochs else {})
         now = time.time()
-        fields["FinalMetricDataList"] = [{"MetricName": k, "Value": float(v), "Timestamp": now} for k, v in final.items()]
+        fields["FinalMetricDataList"] = [
+            {"MetricName": k, "Value": float(v), "Timestamp": now} for k, v in final.items()
+        ]
         if self.control.stop.is_set() or (result is not None and result.stopped):
             self._end_stopped(start, fields)
         elif not fields.get("ModelArtifacts"):
@@ -254,5 +270,10 @@ def stop_training_job(ctx: ServiceContext, name: str) -> None:
     record = ctx.store.update(TRAINING_JOB, name, change)
     if changed and control is not None:
         control.request_stop("Stopped")
-        ctx.publisher.publish(TRAINING_JOB_STATE_CHANGE, "DescribeTrainingJob", record["TrainingJobArn"], record,
-                              ctx.store.tags(record["TrainingJobArn"]))
+        ctx.publisher.publish(
+            TRAINING_JOB_STATE_CHANGE,
+            "DescribeTrainingJob",
+            record["TrainingJobArn"],
+            record,
+            ctx.store.tags(record["TrainingJobArn"]),
+        )

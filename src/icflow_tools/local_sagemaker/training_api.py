@@ -16,8 +16,16 @@ ALGORITHM_IMAGE = "image-classification"
 DEFAULT_MAX_RUNTIME = 86400
 # What a job definition carries over from the request into DescribeTrainingJob as it is.
 COPIED_FIELDS = (
-    "AlgorithmSpecification", "RoleArn", "InputDataConfig", "OutputDataConfig", "ResourceConfig", "VpcConfig",
-    "CheckpointConfig", "Environment", "RetryStrategy", "ExperimentConfig",
+    "AlgorithmSpecification",
+    "RoleArn",
+    "InputDataConfig",
+    "OutputDataConfig",
+    "ResourceConfig",
+    "VpcConfig",
+    "CheckpointConfig",
+    "Environment",
+    "RetryStrategy",
+    "ExperimentConfig",
 )
 
 
@@ -46,8 +54,13 @@ def check_definition(definition: dict[str, Any]) -> None:
             )
 
 
-def new_record(ctx: ServiceContext, name: str, definition: dict[str, Any], hyperparameters: dict[str, str],
-               tuning_job_arn: str | None = None) -> Record:
+def new_record(
+    ctx: ServiceContext,
+    name: str,
+    definition: dict[str, Any],
+    hyperparameters: dict[str, str],
+    tuning_job_arn: str | None = None,
+) -> Record:
     now = time.time()
     record: Record = {
         "TrainingJobName": name,
@@ -57,7 +70,10 @@ def new_record(ctx: ServiceContext, name: str, definition: dict[str, Any], hyper
         "SecondaryStatus": "Starting",
         "HyperParameters": dict(hyperparameters),
         **{field: definition[field] for field in COPIED_FIELDS if field in definition},
-        "StoppingCondition": {"MaxRuntimeInSeconds": DEFAULT_MAX_RUNTIME, **(definition.get("StoppingCondition") or {})},
+        "StoppingCondition": {
+            "MaxRuntimeInSeconds": DEFAULT_MAX_RUNTIME,
+            **(definition.get("StoppingCondition") or {}),
+        },
         "CreationTime": now,
         "LastModifiedTime": now,
         "SecondaryStatusTransitions": [
@@ -76,12 +92,22 @@ def insert(ctx: ServiceContext, record: Record, tags: list[dict[str, str]] | Non
         if count_limit:
             ctx.check_job_limit()
         stored = ctx.store.insert(
-            TRAINING_JOB, name, record, tags,
-            lambda: ResourceInUse(f"Training job names must be unique within an AWS account and region, and a "
-                                  f"training job with this name already exists ({record['TrainingJobArn']})"),
+            TRAINING_JOB,
+            name,
+            record,
+            tags,
+            lambda: ResourceInUse(
+                f"Training job names must be unique within an AWS account and region, and a "
+                f"training job with this name already exists ({record['TrainingJobArn']})"
+            ),
         )
-    ctx.publisher.publish(TRAINING_JOB_STATE_CHANGE, "DescribeTrainingJob", stored["TrainingJobArn"], stored,
-                          ctx.store.tags(stored["TrainingJobArn"]))
+    ctx.publisher.publish(
+        TRAINING_JOB_STATE_CHANGE,
+        "DescribeTrainingJob",
+        stored["TrainingJobArn"],
+        stored,
+        ctx.store.tags(stored["TrainingJobArn"]),
+    )
     return stored
 
 
@@ -89,7 +115,11 @@ def create_training_job(ctx: ServiceContext, params: dict[str, Any]) -> dict[str
     check_definition(params)
     record = new_record(ctx, params["TrainingJobName"], params, params.get("HyperParameters", {}))
     stored = insert(ctx, record, params.get("Tags"), count_limit=True)
-    ctx.start(TRAINING_JOB, stored["TrainingJobName"], lambda control: TrainingJob(ctx, stored["TrainingJobName"], control).run())
+    ctx.start(
+        TRAINING_JOB,
+        stored["TrainingJobName"],
+        lambda control: TrainingJob(ctx, stored["TrainingJobName"], control).run(),
+    )
     return {"TrainingJobArn": stored["TrainingJobArn"]}
 
 
@@ -115,13 +145,26 @@ def stop_training_job_operation(ctx: ServiceContext, params: dict[str, Any]) -> 
     return {}
 
 
-SUMMARY_FIELDS = ("TrainingJobName", "TrainingJobArn", "CreationTime", "TrainingEndTime", "LastModifiedTime",
-                  "TrainingJobStatus", "SecondaryStatus")
+SUMMARY_FIELDS = (
+    "TrainingJobName",
+    "TrainingJobArn",
+    "CreationTime",
+    "TrainingEndTime",
+    "LastModifiedTime",
+    "TrainingJobStatus",
+    "SecondaryStatus",
+)
 
 
 def list_training_jobs(ctx: ServiceContext, params: dict[str, Any]) -> dict[str, Any]:
-    items, token = listing.page(ctx.store.all(TRAINING_JOB), params, "TrainingJobName", "TrainingJobStatus",
-                                lambda r: listing.pick(r, SUMMARY_FIELDS), default_order="Ascending")
+    items, token = listing.page(
+        ctx.store.all(TRAINING_JOB),
+        params,
+        "TrainingJobName",
+        "TrainingJobStatus",
+        lambda r: listing.pick(r, SUMMARY_FIELDS),
+        default_order="Ascending",
+    )
     return listing.answer("TrainingJobSummaries", items, token)
 
 

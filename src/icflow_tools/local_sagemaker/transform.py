@@ -39,8 +39,13 @@ class TransformJob:
 
     def _set(self, **fields: object) -> Record:
         record = self.ctx.store.update(TRANSFORM_JOB, self.name, lambda r: r.update(fields))
-        self.ctx.publisher.publish(TRANSFORM_JOB_STATE_CHANGE, "DescribeTransformJob", record["TransformJobArn"], record,
-                                   self.ctx.store.tags(record["TransformJobArn"]))
+        self.ctx.publisher.publish(
+            TRANSFORM_JOB_STATE_CHANGE,
+            "DescribeTransformJob",
+            record["TransformJobArn"],
+            record,
+            self.ctx.store.tags(record["TransformJobArn"]),
+        )
         return record
 
     def run(self) -> None:
@@ -54,8 +59,11 @@ class TransformJob:
             self._set(TransformJobStatus="Failed", FailureReason=str(error)[:1024], TransformEndTime=time.time())
         except Exception as error:  # a bug: the job fails, the service lives on
             self.log(traceback.format_exc())
-            self._set(TransformJobStatus="Failed", FailureReason=f"InternalServerError: {error}"[:1024],
-                      TransformEndTime=time.time())
+            self._set(
+                TransformJobStatus="Failed",
+                FailureReason=f"InternalServerError: {error}"[:1024],
+                TransformEndTime=time.time(),
+            )
         else:
             status = "Stopped" if self.control.stop.is_set() else "Completed"
             self._set(TransformJobStatus=status, TransformEndTime=time.time())
@@ -63,17 +71,23 @@ class TransformJob:
     def _transform(self, record: Record) -> None:
         data_input = record["TransformInput"]
         if data_input.get("SplitType", "None") != "None":
-            raise JobFailure(f"ClientError: SplitType {data_input['SplitType']} is not supported: the image-classification "
-                             "algorithm takes one image per record (SplitType None).")
+            raise JobFailure(
+                f"ClientError: SplitType {data_input['SplitType']} is not supported: the image-classification "
+                "algorithm takes one image per record (SplitType None)."
+            )
         source = data_input["DataSource"]["S3DataSource"]
         objects = s3io.objects_for(self.ctx.s3, source["S3DataType"], source["S3Uri"])
         model = self.ctx.store.get(MODEL, record["ModelName"])
         if model is None:
-            raise JobFailure(f"ClientError: Could not find model \"{self.ctx.store.account.arn(MODEL, record['ModelName'])}\".")
+            raise JobFailure(
+                f'ClientError: Could not find model "{self.ctx.store.account.arn(MODEL, record["ModelName"])}".'
+            )
         classifier = self.loader.load(model)
         output = record["TransformOutput"]["S3OutputPath"]
         limit = record.get("MaxPayloadInMB", 6) * MEGABYTE
-        self.log(f"{len(objects)} objects, model {record['ModelName']}, {record.get('MaxConcurrentTransforms', 1)} at a time")
+        self.log(
+            f"{len(objects)} objects, model {record['ModelName']}, {record.get('MaxConcurrentTransforms', 1)} at a time"
+        )
         with ThreadPoolExecutor(max_workers=record.get("MaxConcurrentTransforms") or 1) as pool:
             futures = [pool.submit(self._one, classifier, item, output, limit) for item in objects]
             done, pending = wait(futures, return_when=FIRST_EXCEPTION)
@@ -89,12 +103,20 @@ class TransformJob:
             return
         body = s3io.read_bytes(self.ctx.s3, item.uri)
         if len(body) > limit:
-            raise JobFailure(f"ClientError: {item.uri}: the object is larger than MaxPayloadInMB ({limit // MEGABYTE} MB).")
+            raise JobFailure(
+                f"ClientError: {item.uri}: the object is larger than MaxPayloadInMB ({limit // MEGABYTE} MB)."
+            )
         try:
             probabilities = classifier.predict(body)
         except AlgorithmError as error:
-            raise JobFailure(f"ClientError: Bad HTTP status received from algorithm for {item.uri}: 400 unable to "
-                             f"evaluate payload provided: {error}") from error
-        s3io.upload_bytes(self.ctx.s3, s3io.join_uri(output, item.relative + OUTPUT_SUFFIX),
-                          json.dumps({"prediction": probabilities}).encode(), "application/json")
+            raise JobFailure(
+                f"ClientError: Bad HTTP status received from algorithm for {item.uri}: 400 unable to "
+                f"evaluate payload provided: {error}"
+            ) from error
+        s3io.upload_bytes(
+            self.ctx.s3,
+            s3io.join_uri(output, item.relative + OUTPUT_SUFFIX),
+            json.dumps({"prediction": probabilities}).encode(),
+            "application/json",
+        )
         self.log(f"{item.uri}: 200")

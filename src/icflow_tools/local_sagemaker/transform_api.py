@@ -15,11 +15,28 @@ from icflow_tools.local_sagemaker.store import MODEL, TRANSFORM_JOB, Record
 from icflow_tools.local_sagemaker.transform import TransformJob
 
 COPIED_FIELDS = (
-    "ModelName", "MaxConcurrentTransforms", "ModelClientConfig", "MaxPayloadInMB", "BatchStrategy", "Environment",
-    "TransformInput", "TransformOutput", "DataCaptureConfig", "TransformResources", "DataProcessing", "ExperimentConfig",
+    "ModelName",
+    "MaxConcurrentTransforms",
+    "ModelClientConfig",
+    "MaxPayloadInMB",
+    "BatchStrategy",
+    "Environment",
+    "TransformInput",
+    "TransformOutput",
+    "DataCaptureConfig",
+    "TransformResources",
+    "DataProcessing",
+    "ExperimentConfig",
 )
-SUMMARY_FIELDS = ("TransformJobName", "TransformJobArn", "CreationTime", "TransformEndTime", "LastModifiedTime",
-                  "TransformJobStatus", "FailureReason")
+SUMMARY_FIELDS = (
+    "TransformJobName",
+    "TransformJobArn",
+    "CreationTime",
+    "TransformEndTime",
+    "LastModifiedTime",
+    "TransformJobStatus",
+    "FailureReason",
+)
 
 
 def _get(ctx: ServiceContext, name: str) -> Record:
@@ -33,7 +50,7 @@ def operations(runtime: EndpointRuntime) -> dict[str, Callable[[ServiceContext, 
     def create_transform_job(ctx: ServiceContext, params: dict[str, Any]) -> dict[str, Any]:
         name = params["TransformJobName"]
         if ctx.store.get(MODEL, params["ModelName"]) is None:
-            raise ValidationException(f"Could not find model \"{ctx.store.account.arn(MODEL, params['ModelName'])}\".")
+            raise ValidationException(f'Could not find model "{ctx.store.account.arn(MODEL, params["ModelName"])}".')
         now = time.time()
         record = {
             "TransformJobName": name,
@@ -45,11 +62,23 @@ def operations(runtime: EndpointRuntime) -> dict[str, Callable[[ServiceContext, 
         }
         with ctx.store.locked():
             ctx.check_job_limit()
-            stored = ctx.store.insert(TRANSFORM_JOB, name, record, params.get("Tags"),
-                                      lambda: ResourceInUse(f"Job name must be unique within an AWS account and region, "
-                                                            f"and a job with this name already exists ({record['TransformJobArn']})"))
-        ctx.publisher.publish(TRANSFORM_JOB_STATE_CHANGE, "DescribeTransformJob", stored["TransformJobArn"], stored,
-                              ctx.store.tags(stored["TransformJobArn"]))
+            stored = ctx.store.insert(
+                TRANSFORM_JOB,
+                name,
+                record,
+                params.get("Tags"),
+                lambda: ResourceInUse(
+                    f"Job name must be unique within an AWS account and region, "
+                    f"and a job with this name already exists ({record['TransformJobArn']})"
+                ),
+            )
+        ctx.publisher.publish(
+            TRANSFORM_JOB_STATE_CHANGE,
+            "DescribeTransformJob",
+            stored["TransformJobArn"],
+            stored,
+            ctx.store.tags(stored["TransformJobArn"]),
+        )
         ctx.start(TRANSFORM_JOB, name, lambda control: TransformJob(ctx, runtime.loader, name, control).run())
         return {"TransformJobArn": stored["TransformJobArn"]}
 
@@ -60,15 +89,27 @@ def operations(runtime: EndpointRuntime) -> dict[str, Callable[[ServiceContext, 
         record = _get(ctx, params["TransformJobName"])
         control = ctx.control(TRANSFORM_JOB, record["TransformJobName"])
         if record["TransformJobStatus"] == "InProgress" and control is not None:
-            updated = ctx.store.update(TRANSFORM_JOB, record["TransformJobName"], lambda r: r.update(TransformJobStatus="Stopping"))
-            ctx.publisher.publish(TRANSFORM_JOB_STATE_CHANGE, "DescribeTransformJob", updated["TransformJobArn"], updated,
-                                  ctx.store.tags(updated["TransformJobArn"]))
+            updated = ctx.store.update(
+                TRANSFORM_JOB, record["TransformJobName"], lambda r: r.update(TransformJobStatus="Stopping")
+            )
+            ctx.publisher.publish(
+                TRANSFORM_JOB_STATE_CHANGE,
+                "DescribeTransformJob",
+                updated["TransformJobArn"],
+                updated,
+                ctx.store.tags(updated["TransformJobArn"]),
+            )
             control.request_stop("Stopped")
         return {}
 
     def list_transform_jobs(ctx: ServiceContext, params: dict[str, Any]) -> dict[str, Any]:
-        items, token = listing.page(ctx.store.all(TRANSFORM_JOB), params, "TransformJobName", "TransformJobStatus",
-                                    lambda r: listing.pick(r, SUMMARY_FIELDS))
+        items, token = listing.page(
+            ctx.store.all(TRANSFORM_JOB),
+            params,
+            "TransformJobName",
+            "TransformJobStatus",
+            lambda r: listing.pick(r, SUMMARY_FIELDS),
+        )
         return listing.answer("TransformJobSummaries", items, token)
 
     return {

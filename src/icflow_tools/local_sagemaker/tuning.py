@@ -39,20 +39,29 @@ def objective_value(tuning: Record, trial: Record) -> float | None:
 def objective_status(tuning: Record, trial: Record) -> str:
     if trial["TrainingJobStatus"] in ("InProgress", "Stopping"):
         return "Pending"
-    return "Succeeded" if objective_value(tuning, trial) is not None and trial["TrainingJobStatus"] != "Failed" else "Failed"
+    return (
+        "Succeeded"
+        if objective_value(tuning, trial) is not None and trial["TrainingJobStatus"] != "Failed"
+        else "Failed"
+    )
 
 
 def trial_summary(tuning: Record, trial: Record) -> Record:
     ranges = tuning["HyperParameterTuningJobConfig"].get("ParameterRanges", {})
-    tuned = [spec["Name"] for kind in (strategies.INTEGER, strategies.CONTINUOUS, strategies.CATEGORICAL)
-             for spec in ranges.get(kind, [])]
+    tuned = [
+        spec["Name"]
+        for kind in (strategies.INTEGER, strategies.CONTINUOUS, strategies.CATEGORICAL)
+        for spec in ranges.get(kind, [])
+    ]
     summary: Record = {
         "TrainingJobName": trial["TrainingJobName"],
         "TrainingJobArn": trial["TrainingJobArn"],
         "TuningJobName": tuning["HyperParameterTuningJobName"],
         "CreationTime": trial["CreationTime"],
         "TrainingJobStatus": trial["TrainingJobStatus"],
-        "TunedHyperParameters": {name: trial["HyperParameters"][name] for name in tuned if name in trial["HyperParameters"]},
+        "TunedHyperParameters": {
+            name: trial["HyperParameters"][name] for name in tuned if name in trial["HyperParameters"]
+        },
         "ObjectiveStatus": objective_status(tuning, trial),
     }
     for field in ("TrainingStartTime", "TrainingEndTime", "FailureReason"):
@@ -62,7 +71,9 @@ def trial_summary(tuning: Record, trial: Record) -> Record:
     if value is not None and summary["ObjectiveStatus"] == "Succeeded":
         objective = tuning["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
         summary["FinalHyperParameterTuningJobObjectiveMetric"] = {
-            "Type": objective["Type"], "MetricName": objective["MetricName"], "Value": value,
+            "Type": objective["Type"],
+            "MetricName": objective["MetricName"],
+            "Value": value,
         }
     return summary
 
@@ -71,7 +82,9 @@ def counters(tuning: Record, records: list[Record]) -> dict[str, Any]:
     status = {"Completed": 0, "InProgress": 0, "RetryableError": 0, "NonRetryableError": 0, "Stopped": 0}
     objective = {"Succeeded": 0, "Pending": 0, "Failed": 0}
     for trial in records:
-        key = {"Failed": "NonRetryableError", "Stopping": "InProgress"}.get(trial["TrainingJobStatus"], trial["TrainingJobStatus"])
+        key = {"Failed": "NonRetryableError", "Stopping": "InProgress"}.get(
+            trial["TrainingJobStatus"], trial["TrainingJobStatus"]
+        )
         status[key] += 1
         objective[objective_status(tuning, trial)] += 1
     return {"TrainingJobStatusCounters": status, "ObjectiveStatusCounters": objective}
@@ -105,9 +118,13 @@ class TuningJob:
                 update["BestTrainingJob"] = best_trial
             tuning = self.ctx.store.update(TUNING_JOB, self.name, lambda r: r.update(update))
         if publish:
-            self.ctx.publisher.publish(TUNING_JOB_STATE_CHANGE, "DescribeHyperParameterTuningJob",
-                                       tuning["HyperParameterTuningJobArn"], tuning,
-                                       self.ctx.store.tags(tuning["HyperParameterTuningJobArn"]))
+            self.ctx.publisher.publish(
+                TUNING_JOB_STATE_CHANGE,
+                "DescribeHyperParameterTuningJob",
+                tuning["HyperParameterTuningJobArn"],
+                tuning,
+                self.ctx.store.tags(tuning["HyperParameterTuningJobArn"]),
+            )
         return tuning
 
     def run(self) -> None:
@@ -115,8 +132,12 @@ class TuningJob:
             self._run()
         except Exception as error:  # a bug: the tuning job fails, the service lives on
             logger.exception("tuning job %s", self.name)
-            self._refresh(publish=True, HyperParameterTuningJobStatus="Failed", HyperParameterTuningEndTime=time.time(),
-                          FailureReason=f"InternalServerError: {type(error).__name__}: {error}"[:1024])
+            self._refresh(
+                publish=True,
+                HyperParameterTuningJobStatus="Failed",
+                HyperParameterTuningEndTime=time.time(),
+                FailureReason=f"InternalServerError: {type(error).__name__}: {error}"[:1024],
+            )
         else:
             self._finish()
 
@@ -153,10 +174,13 @@ class TuningJob:
                     tuned = strategies.suggest(trial, ranges)
                 name = f"{self.name}-{launched:03d}-{secrets.token_hex(4)}"
                 hyperparameters = {**static, **tuned, OBJECTIVE_HYPERPARAMETER: objective["MetricName"]}
-                record = training_api.new_record(self.ctx, name, definition, hyperparameters,
-                                                 tuning["HyperParameterTuningJobArn"])
+                record = training_api.new_record(
+                    self.ctx, name, definition, hyperparameters, tuning["HyperParameterTuningJobArn"]
+                )
                 # As documented for CreateHyperParameterTuningJob: the tuning job's tags go on every trial.
-                tags = [{"Key": k, "Value": v} for k, v in self.ctx.store.tags(tuning["HyperParameterTuningJobArn"]).items()]
+                tags = [
+                    {"Key": k, "Value": v} for k, v in self.ctx.store.tags(tuning["HyperParameterTuningJobArn"]).items()
+                ]
                 training_api.insert(self.ctx, record, tags, count_limit=False)
                 control = self.ctx.register(TRAINING_JOB, name)
                 self._refresh()
@@ -205,9 +229,13 @@ class TuningJob:
             self._refresh(publish=True, HyperParameterTuningJobStatus="Stopped", HyperParameterTuningEndTime=end)
         elif tuning["ObjectiveStatusCounters"]["Succeeded"] == 0:
             attempts = sum(tuning["TrainingJobStatusCounters"].values())
-            self._refresh(publish=True, HyperParameterTuningJobStatus="Failed", HyperParameterTuningEndTime=end,
-                          FailureReason=f"No training job succeeded after {attempts} attempts. For additional details, "
-                                        "please take a look at the training job failures by listing training jobs for "
-                                        "the hyperparameter tuning job.")
+            self._refresh(
+                publish=True,
+                HyperParameterTuningJobStatus="Failed",
+                HyperParameterTuningEndTime=end,
+                FailureReason=f"No training job succeeded after {attempts} attempts. For additional details, "
+                "please take a look at the training job failures by listing training jobs for "
+                "the hyperparameter tuning job.",
+            )
         else:
             self._refresh(publish=True, HyperParameterTuningJobStatus="Completed", HyperParameterTuningEndTime=end)

@@ -12,9 +12,16 @@ from icflow_tools.local_sagemaker.events import TUNING_JOB_STATE_CHANGE
 from icflow_tools.local_sagemaker.store import TUNING_JOB, Record
 from icflow_tools.local_sagemaker.training_api import check_definition
 
-SUMMARY_FIELDS = ("HyperParameterTuningJobName", "HyperParameterTuningJobArn", "HyperParameterTuningJobStatus",
-                  "CreationTime", "HyperParameterTuningEndTime", "LastModifiedTime", "TrainingJobStatusCounters",
-                  "ObjectiveStatusCounters")
+SUMMARY_FIELDS = (
+    "HyperParameterTuningJobName",
+    "HyperParameterTuningJobArn",
+    "HyperParameterTuningJobStatus",
+    "CreationTime",
+    "HyperParameterTuningEndTime",
+    "LastModifiedTime",
+    "TrainingJobStatusCounters",
+    "ObjectiveStatusCounters",
+)
 
 
 def _get(ctx: ServiceContext, name: str) -> Record:
@@ -25,15 +32,21 @@ def _get(ctx: ServiceContext, name: str) -> Record:
 
 
 def _publish(ctx: ServiceContext, record: Record) -> None:
-    ctx.publisher.publish(TUNING_JOB_STATE_CHANGE, "DescribeHyperParameterTuningJob", record["HyperParameterTuningJobArn"],
-                          record, ctx.store.tags(record["HyperParameterTuningJobArn"]))
+    ctx.publisher.publish(
+        TUNING_JOB_STATE_CHANGE,
+        "DescribeHyperParameterTuningJob",
+        record["HyperParameterTuningJobArn"],
+        record,
+        ctx.store.tags(record["HyperParameterTuningJobArn"]),
+    )
 
 
 def create_tuning_job(ctx: ServiceContext, params: dict[str, Any]) -> dict[str, Any]:
     definition = params.get("TrainingJobDefinition")
     if not definition:
-        raise ValidationException("TrainingJobDefinition must be specified (the local SageMaker does not support "
-                                  "TrainingJobDefinitions).")
+        raise ValidationException(
+            "TrainingJobDefinition must be specified (the local SageMaker does not support TrainingJobDefinitions)."
+        )
     check_definition(definition)
     config = params["HyperParameterTuningJobConfig"]
     strategies.check_config(config, definition.get("StaticHyperParameters", {}))
@@ -52,10 +65,17 @@ def create_tuning_job(ctx: ServiceContext, params: dict[str, Any]) -> dict[str, 
     }
     with ctx.store.locked():
         ctx.check_job_limit()
-        stored = ctx.store.insert(TUNING_JOB, name, record, params.get("Tags"),
-                                  lambda: ResourceInUse(f"Hyperparameter tuning job names must be unique within an AWS "
-                                                        f"account and region, and a job with this name already exists "
-                                                        f"({record['HyperParameterTuningJobArn']})"))
+        stored = ctx.store.insert(
+            TUNING_JOB,
+            name,
+            record,
+            params.get("Tags"),
+            lambda: ResourceInUse(
+                f"Hyperparameter tuning job names must be unique within an AWS "
+                f"account and region, and a job with this name already exists "
+                f"({record['HyperParameterTuningJobArn']})"
+            ),
+        )
     _publish(ctx, stored)
     ctx.start(TUNING_JOB, name, lambda control: tuning.TuningJob(ctx, name, control).run())
     return {"HyperParameterTuningJobArn": stored["HyperParameterTuningJobArn"]}
@@ -69,10 +89,13 @@ def stop_tuning_job(ctx: ServiceContext, params: dict[str, Any]) -> dict[str, An
     record = _get(ctx, params["HyperParameterTuningJobName"])
     control = ctx.control(TUNING_JOB, record["HyperParameterTuningJobName"])
     if record["HyperParameterTuningJobStatus"] != "InProgress" or control is None:
-        raise ValidationException(f"The hyperparameter tuning job is in status {record['HyperParameterTuningJobStatus']} "
-                                  "and cannot be stopped.")
-    updated = ctx.store.update(TUNING_JOB, record["HyperParameterTuningJobName"],
-                               lambda r: r.update(HyperParameterTuningJobStatus="Stopping"))
+        raise ValidationException(
+            f"The hyperparameter tuning job is in status {record['HyperParameterTuningJobStatus']} "
+            "and cannot be stopped."
+        )
+    updated = ctx.store.update(
+        TUNING_JOB, record["HyperParameterTuningJobName"], lambda r: r.update(HyperParameterTuningJobStatus="Stopping")
+    )
     _publish(ctx, updated)
     control.request_stop("Stopped")
     return {}
@@ -80,11 +103,20 @@ def stop_tuning_job(ctx: ServiceContext, params: dict[str, Any]) -> dict[str, An
 
 def list_tuning_jobs(ctx: ServiceContext, params: dict[str, Any]) -> dict[str, Any]:
     def summary(record: Record) -> Record:
-        return {**listing.pick(record, SUMMARY_FIELDS), "Strategy": record["HyperParameterTuningJobConfig"]["Strategy"],
-                "ResourceLimits": record["HyperParameterTuningJobConfig"].get("ResourceLimits", {})}
+        return {
+            **listing.pick(record, SUMMARY_FIELDS),
+            "Strategy": record["HyperParameterTuningJobConfig"]["Strategy"],
+            "ResourceLimits": record["HyperParameterTuningJobConfig"].get("ResourceLimits", {}),
+        }
 
-    items, token = listing.page(ctx.store.all(TUNING_JOB), params, "HyperParameterTuningJobName",
-                                "HyperParameterTuningJobStatus", summary, default_order="Ascending")
+    items, token = listing.page(
+        ctx.store.all(TUNING_JOB),
+        params,
+        "HyperParameterTuningJobName",
+        "HyperParameterTuningJobStatus",
+        summary,
+        default_order="Ascending",
+    )
     return listing.answer("HyperParameterTuningJobSummaries", items, token)
 
 
@@ -96,7 +128,11 @@ def list_trials(ctx: ServiceContext, params: dict[str, Any]) -> dict[str, Any]:
         # As documented: jobs without an objective value are left out when sorting by it.
         summaries = [s for s in summaries if "FinalHyperParameterTuningJobObjectiveMetric" in s]
     items, token = listing.page(
-        summaries, {**params, "SortBy": sort_by}, "TrainingJobName", "TrainingJobStatus", lambda s: s,
+        summaries,
+        {**params, "SortBy": sort_by},
+        "TrainingJobName",
+        "TrainingJobStatus",
+        lambda s: s,
         {"FinalObjectiveMetricValue": lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]},
         default_order="Ascending",
     )

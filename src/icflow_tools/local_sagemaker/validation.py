@@ -15,7 +15,7 @@ from botocore.model import ListShape, MapShape, Shape, StructureShape
 from icflow_tools.local_sagemaker.errors import ValidationException
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _pattern(expression: str) -> re.Pattern[str] | None:
     try:
         return re.compile(expression)
@@ -44,7 +44,9 @@ def _check(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
             return fail("Member must be a structure")
         for name in shape.required_members:
             if value.get(name) is None:
-                problems.append(f"Value null at '{_join(path, name)}' failed to satisfy constraint: Member must not be null")
+                problems.append(
+                    f"Value null at '{_join(path, name)}' failed to satisfy constraint: Member must not be null"
+                )
         for name, member_value in value.items():
             if name in shape.members and member_value is not None:
                 _check(shape.members[name], member_value, _join(path, name), problems)

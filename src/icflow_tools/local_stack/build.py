@@ -65,8 +65,9 @@ class StackBuilder:
             "AWS::StackId": target.arn("cloudformation", f"stack/{target.stack_name}/local"),
             "AWS::NotificationARNs": [],
         }
-        self.resolver = Resolver(self.parameters, pseudo, template.get("Conditions") or {},
-                                 template.get("Mappings") or {}, self.attribute)
+        self.resolver = Resolver(
+            self.parameters, pseudo, template.get("Conditions") or {}, template.get("Mappings") or {}, self.attribute
+        )
         self.attributes: dict[str, Attributes] = {}
         self._creating: list[str] = []
         self._implicit_rules = implicit_rules(template)
@@ -87,7 +88,8 @@ class StackBuilder:
         if logical_id in self._implicit_rules:
             function_id, event_name = self._implicit_rules[logical_id]
             bus = (self.resources[function_id]["Properties"]["Events"][event_name].get("Properties") or {}).get(
-                "EventBusName", "default")
+                "EventBusName", "default"
+            )
             self.attributes[logical_id] = rule_names(self.target, function_id, event_name, self.resolver.text(bus))
             return
         if logical_id not in self.resources:
@@ -95,7 +97,7 @@ class StackBuilder:
         if not self.included(logical_id):
             raise IcflowError(f"the template refers to {logical_id}, whose condition is false with these parameters")
         if logical_id in self._creating:
-            cycle = " -> ".join([*self._creating[self._creating.index(logical_id):], logical_id])
+            cycle = " -> ".join([*self._creating[self._creating.index(logical_id) :], logical_id])
             raise IcflowError(f"circular references in the template: {cycle}")
         self._creating.append(logical_id)
         try:
@@ -128,7 +130,8 @@ class StackBuilder:
         name = props.get("Name") or self.target.physical_name(logical_id, 64)
         function_arns = {
             function_names(self.target, lid)["Arn"]: lid
-            for lid, res in self.resources.items() if res.get("Type") == SERVERLESS_FUNCTION
+            for lid, res in self.resources.items()
+            if res.get("Type") == SERVERLESS_FUNCTION
         }
         targets, deliveries = [], []
         for target in props.get("Targets", []):
@@ -140,8 +143,16 @@ class StackBuilder:
             else:
                 deliveries.append((function_id, target["Id"], options))
         bus = props.get("EventBusName", "default")
-        arn, delivered = put_rule(self.target, name, bus, props.get("EventPattern"), props.get("ScheduleExpression"),
-                                  props.get("State", "ENABLED") == "ENABLED", targets, deliveries)
+        arn, delivered = put_rule(
+            self.target,
+            name,
+            bus,
+            props.get("EventPattern"),
+            props.get("ScheduleExpression"),
+            props.get("State", "ENABLED") == "ENABLED",
+            targets,
+            deliveries,
+        )
         self.deliveries.extend(RuleDelivery(function_id, name, url, options) for function_id, url, options in delivered)
         return {"Ref": name, "Arn": arn}
 
@@ -150,8 +161,9 @@ class StackBuilder:
             if self.included(logical_id):
                 self.ensure(logical_id)
         functions = {
-            logical_id: build_function(self.template, logical_id, self.resolver, self.target, self.root,
-                                       self._layer_paths)
+            logical_id: build_function(
+                self.template, logical_id, self.resolver, self.target, self.root, self._layer_paths
+            )
             for logical_id, resource in self.resources.items()
             if resource.get("Type") == SERVERLESS_FUNCTION and self.included(logical_id)
         }
@@ -160,8 +172,11 @@ class StackBuilder:
             for name, output in (self.template.get("Outputs") or {}).items()
             if output.get("Condition") is None or self.resolver.condition(output["Condition"])
         }
-        types = {logical_id: resource.get("Type", "") for logical_id, resource in self.resources.items()
-                 if logical_id in self.attributes}
+        types = {
+            logical_id: resource.get("Type", "")
+            for logical_id, resource in self.resources.items()
+            if logical_id in self.attributes
+        }
         return BuiltStack(self.target, self.parameters, self.attributes, types, functions, outputs, self.deliveries)
 
 
@@ -171,4 +186,3 @@ def describe(built: BuiltStack) -> dict[str, Any]:
         logical_id: {"Type": built.types.get(logical_id, "AWS::Events::Rule"), **attributes}
         for logical_id, attributes in built.attributes.items()
     }
-

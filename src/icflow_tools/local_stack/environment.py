@@ -11,8 +11,12 @@ FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "te
 
 def client_environment(region: str, endpoint_url: str, sagemaker_url: str | None) -> dict[str, str]:
     """What boto3 and the AWS CLI need to talk to the local stack: endpoints, region, fake credentials."""
-    environment = {"AWS_ENDPOINT_URL": endpoint_url, "AWS_REGION": region, "AWS_DEFAULT_REGION": region,
-                   **FAKE_CREDENTIALS}
+    environment = {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        **FAKE_CREDENTIALS,
+    }
     if sagemaker_url:
         environment["AWS_ENDPOINT_URL_SAGEMAKER"] = sagemaker_url
         environment["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = sagemaker_url
@@ -20,7 +24,12 @@ def client_environment(region: str, endpoint_url: str, sagemaker_url: str | None
 
 
 def lambda_environment(
-    function_name: str, function_arn: str, handler: str, code_dir: str, memory_mb: int, region: str,
+    function_name: str,
+    function_arn: str,
+    handler: str,
+    code_dir: str,
+    memory_mb: int,
+    region: str,
 ) -> dict[str, str]:
     """Lambda's reserved variables, and what `sam local` adds (AWS_SAM_LOCAL turns off Powertools' tracer)."""
     return {
@@ -52,7 +61,9 @@ def process_base(host: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def function_environment(
-    template_variables: Mapping[str, str], lambda_variables: Mapping[str, str], client_variables: Mapping[str, str],
+    template_variables: Mapping[str, str],
+    lambda_variables: Mapping[str, str],
+    client_variables: Mapping[str, str],
 ) -> dict[str, str]:
     """Host basics, then the template's variables, then what Lambda reserves and the endpoints (which win)."""
     return {**process_base(), **template_variables, **lambda_variables, **client_variables}

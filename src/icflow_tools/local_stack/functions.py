@@ -126,7 +126,11 @@ def _queue_source(event_name: str, props: dict[str, Any]) -> QueueSource:
 
 
 def build_function(
-    template: dict[str, Any], logical_id: str, resolver: Resolver, target: Target, root: Path,
+    template: dict[str, Any],
+    logical_id: str,
+    resolver: Resolver,
+    target: Target,
+    root: Path,
     layer_paths: dict[str, Path],
 ) -> FunctionSpec:
     props = function_properties(template, logical_id)
@@ -149,8 +153,12 @@ def build_function(
         elif event_type == "SQS":
             queues.append(_queue_source(event_name, event_props))
         else:
-            logger.warning("%s: event %s of type %s is not wired locally; use `icflow invoke` to run it",
-                           logical_id, event_name, event_type)
+            logger.warning(
+                "%s: event %s of type %s is not wired locally; use `icflow invoke` to run it",
+                logical_id,
+                event_name,
+                event_type,
+            )
     invoke_config = resolver.resolve(props.get("EventInvokeConfig") or {})
     dead_letter = resolver.resolve(props.get("DeadLetterQueue") or {})
     on_failure = invoke_config.get("DestinationConfig", {}).get("OnFailure", {})

@@ -37,15 +37,19 @@ def _check_number(name: str, text: str, spec: Mapping[str, Any]) -> None:
         raise IcflowError(f"template parameter {name}={text!r} is not a number") from None
     low, high = spec.get("MinValue"), spec.get("MaxValue")
     if (low is not None and number < float(low)) or (high is not None and number > float(high)):
-        raise IcflowError(f"template parameter {name}={text} is outside {low if low is not None else '-inf'}.."
-                          f"{high if high is not None else 'inf'}")
+        raise IcflowError(
+            f"template parameter {name}={text} is outside {low if low is not None else '-inf'}.."
+            f"{high if high is not None else 'inf'}"
+        )
 
 
 def parameter_values(declared: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, Any]:
     """Each parameter's value: the override, else the default; lists for CommaDelimitedList, strings otherwise."""
     unknown = sorted(set(overrides) - set(declared))
     if unknown:
-        raise IcflowError(f"unknown template parameter(s) {', '.join(unknown)}; the template declares {', '.join(declared)}")
+        raise IcflowError(
+            f"unknown template parameter(s) {', '.join(unknown)}; the template declares {', '.join(declared)}"
+        )
     values: dict[str, Any] = {}
     for name, spec in declared.items():
         if name in overrides:
@@ -102,7 +106,7 @@ class Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (name, argument), = value.items()
+            ((name, argument),) = value.items()
             if name == "Ref":
                 return self._ref(argument)
             if name == "Condition" and isinstance(argument, str):

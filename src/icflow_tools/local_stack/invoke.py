@@ -42,13 +42,21 @@ def prepare_local(state_file: Path, logical_id: str) -> Prepared:
     if logical_id not in functions:
         raise IcflowError(f"the local stack has no function {logical_id}; it has {', '.join(sorted(functions))}")
     if not _reachable(state["endpoint_url"]):
-        raise IcflowError(f"the local stack of {state_file} does not answer on {state['endpoint_url']}: "
-                          "start it with `icflow local up`")
+        raise IcflowError(
+            f"the local stack of {state_file} does not answer on {state['endpoint_url']}: "
+            "start it with `icflow local up`"
+        )
     function = functions[logical_id]
     spec = FunctionSpec(
-        logical_id=logical_id, name=function["name"], arn=function["arn"], code_dir=Path(function["code_dir"]),
-        handler=function["handler"], timeout_seconds=function["timeout_seconds"], memory_mb=function["memory_mb"],
-        environment={}, layer_dirs=tuple(Path(path) for path in function["layer_dirs"]),
+        logical_id=logical_id,
+        name=function["name"],
+        arn=function["arn"],
+        code_dir=Path(function["code_dir"]),
+        handler=function["handler"],
+        timeout_seconds=function["timeout_seconds"],
+        memory_mb=function["memory_mb"],
+        environment={},
+        layer_dirs=tuple(Path(path) for path in function["layer_dirs"]),
     )
     return Prepared(spec, dict(function["environment"]), Path(function["log_file"]))
 
@@ -83,20 +91,31 @@ def prepare_aws(template_path: Path, logical_id: str, stack_name: str, work_dir:
 
     session = boto3.Session()
     if session.get_credentials() is None:
-        raise IcflowError("no --local-state given and no AWS credentials found: start the local stack with "
-                          "`icflow local up` and pass --local-state .icflow/local.json, or configure AWS credentials")
+        raise IcflowError(
+            "no --local-state given and no AWS credentials found: start the local stack with "
+            "`icflow local up` and pass --local-state .icflow/local.json, or configure AWS credentials"
+        )
     code_dir, handler, layers = _template_code(template_path, logical_id)
     try:
         physical = session.client("cloudformation").describe_stack_resource(
-            StackName=stack_name, LogicalResourceId=logical_id)["StackResourceDetail"]["PhysicalResourceId"]
+            StackName=stack_name, LogicalResourceId=logical_id
+        )["StackResourceDetail"]["PhysicalResourceId"]
         config = session.client("lambda").get_function_configuration(FunctionName=physical)
     except (BotoCoreError, ClientError) as error:
-        raise IcflowError(f"cannot read {logical_id} of stack {stack_name} in AWS ({error}); deploy it with "
-                          "`sam deploy`, or give --stack-name") from error
+        raise IcflowError(
+            f"cannot read {logical_id} of stack {stack_name} in AWS ({error}); deploy it with "
+            "`sam deploy`, or give --stack-name"
+        ) from error
     region = session.region_name or config["FunctionArn"].split(":")[3]
     spec = FunctionSpec(
-        logical_id=logical_id, name=config["FunctionName"], arn=config["FunctionArn"], code_dir=code_dir,
-        handler=handler, timeout_seconds=config["Timeout"], memory_mb=config["MemorySize"], environment={},
+        logical_id=logical_id,
+        name=config["FunctionName"],
+        arn=config["FunctionArn"],
+        code_dir=code_dir,
+        handler=handler,
+        timeout_seconds=config["Timeout"],
+        memory_mb=config["MemorySize"],
+        environment={},
         layer_dirs=layers,
     )
     # The caller's own environment carries their credentials (profile, SSO, keys); the function's variables and

@@ -50,8 +50,11 @@ class Poller(ABC):
 
     def _receive(self, count: int, wait: float) -> list[dict[str, Any]]:
         answer = self._sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=max(1, min(10, count)), WaitTimeSeconds=max(0, int(wait)),
-            AttributeNames=["All"], MessageAttributeNames=["All"],
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=max(1, min(10, count)),
+            WaitTimeSeconds=max(0, int(wait)),
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
         )
         return answer.get("Messages", [])
 
@@ -59,8 +62,17 @@ class Poller(ABC):
 class AsyncPoller(Poller):
     """A rule's target queue: each message is one event, invoked asynchronously."""
 
-    def __init__(self, name: str, sqs: Any, queue_url: str, function: FunctionProcess, stop: threading.Event,
-                 retries: int, dead_letter_url: str | None, target_options: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        name: str,
+        sqs: Any,
+        queue_url: str,
+        function: FunctionProcess,
+        stop: threading.Event,
+        retries: int,
+        dead_letter_url: str | None,
+        target_options: dict[str, Any],
+    ) -> None:
         super().__init__(name, sqs, queue_url, function, stop)
         self._target_options = target_options
         self._retries = retries
@@ -85,12 +97,15 @@ class AsyncPoller(Poller):
                 break
         if not invocation.ok and self._dead_letter_url:
             self._sqs.send_message(
-                QueueUrl=self._dead_letter_url, MessageBody=json.dumps(event),
+                QueueUrl=self._dead_letter_url,
+                MessageBody=json.dumps(event),
                 MessageAttributes={
                     "RequestID": {"DataType": "String", "StringValue": invocation.request_id},
                     "ErrorCode": {"DataType": "Number", "StringValue": "200"},
-                    "ErrorMessage": {"DataType": "String",
-                                     "StringValue": invocation.error.get("errorMessage", "")[:256] or "error"},
+                    "ErrorMessage": {
+                        "DataType": "String",
+                        "StringValue": invocation.error.get("errorMessage", "")[:256] or "error",
+                    },
                 },
             )
         return invocation
@@ -99,37 +114,57 @@ class AsyncPoller(Poller):
         if invocation.ok:
             logger.info("%s: %s ok in %.0f ms", self.name, invocation.request_id, invocation.duration_ms)
         else:
-            logger.warning("%s: %s failed: %s: %s", self.name, invocation.request_id,
-                           invocation.error.get("errorType"), invocation.error.get("errorMessage"))
+            logger.warning(
+                "%s: %s failed: %s: %s",
+                self.name,
+                invocation.request_id,
+                invocation.error.get("errorType"),
+                invocation.error.get("errorMessage"),
+            )
 
 
 def sqs_records(messages: Sequence[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
     """The event an SQS event source mapping sends: Lambda's record shape for each message."""
-    return {"Records": [
-        {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": message.get("Attributes", {}),
-            "messageAttributes": {
-                name: {"stringValue": value.get("StringValue"), "binaryValue": value.get("BinaryValue"),
-                       "stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
-                for name, value in message.get("MessageAttributes", {}).items()
-            },
-            "md5OfBody": message["MD5OfBody"],
-            "eventSource": "aws:sqs",
-            "eventSourceARN": queue_arn,
-            "awsRegion": region,
-        }
-        for message in messages
-    ]}
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": {
+                    name: {
+                        "stringValue": value.get("StringValue"),
+                        "binaryValue": value.get("BinaryValue"),
+                        "stringListValues": [],
+                        "binaryListValues": [],
+                        "dataType": value["DataType"],
+                    }
+                    for name, value in message.get("MessageAttributes", {}).items()
+                },
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for message in messages
+        ]
+    }
 
 
 class QueuePoller(Poller):
     """An SQS event source: batches of up to BatchSize messages, gathered for at most the batching window."""
 
-    def __init__(self, name: str, sqs: Any, queue_url: str, function: FunctionProcess, stop: threading.Event,
-                 source: QueueSource, region: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        sqs: Any,
+        queue_url: str,
+        function: FunctionProcess,
+        stop: threading.Event,
+        source: QueueSource,
+        region: str,
+    ) -> None:
         super().__init__(name, sqs, queue_url, function, stop)
         self.source = source
         self._region = region
@@ -161,8 +196,17 @@ class QueuePoller(Poller):
 class ScheduleTimer:
     """A rate() schedule: after each period, the scheduled event goes to the rule's queue, as EventBridge sends it."""
 
-    def __init__(self, name: str, sqs: Any, queue_url: str, period_seconds: float, rule_arn: str, region: str,
-                 account_id: str, stop: threading.Event) -> None:
+    def __init__(
+        self,
+        name: str,
+        sqs: Any,
+        queue_url: str,
+        period_seconds: float,
+        rule_arn: str,
+        region: str,
+        account_id: str,
+        stop: threading.Event,
+    ) -> None:
         self.name = name
         self._sqs = sqs
         self._queue_url = queue_url
@@ -179,7 +223,9 @@ class ScheduleTimer:
     def _loop(self) -> None:
         while not self._stop.wait(self._period):
             try:
-                self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(
-                    scheduled_event(self._rule_arn, self._region, self._account_id)))
+                self._sqs.send_message(
+                    QueueUrl=self._queue_url,
+                    MessageBody=json.dumps(scheduled_event(self._rule_arn, self._region, self._account_id)),
+                )
             except Exception:  # the next period tries again, as a missed schedule does in EventBridge
                 logger.exception("%s: could not send the scheduled event", self.name)

@@ -17,7 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, IO
+from typing import IO, Any
 
 from icflow_tools.local_stack.functions import FunctionSpec
 
@@ -57,18 +57,31 @@ class FunctionProcess:
         read_fd, write_fd = os.pipe()
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "icflow_tools.local_stack.worker", str(write_fd), str(self.spec.code_dir),
-                 self.spec.handler, *map(str, self.spec.layer_dirs)],
-                stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=self.environment,
-                pass_fds=(write_fd,), cwd=self.spec.code_dir,
+                [
+                    sys.executable,
+                    "-m",
+                    "icflow_tools.local_stack.worker",
+                    str(write_fd),
+                    str(self.spec.code_dir),
+                    self.spec.handler,
+                    *map(str, self.spec.layer_dirs),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.environment,
+                pass_fds=(write_fd,),
+                cwd=self.spec.code_dir,
             )
         os.close(write_fd)
         self._responses = os.fdopen(read_fd, "rb", buffering=0)
         self._buffer = b""
         ready = self._read(time.monotonic() + INIT_TIMEOUT_SECONDS)
         if ready is None or not ready.get("ready"):
-            error = (ready or {}).get("error") or {"errorType": "Runtime.InitError",
-                                                   "errorMessage": "the function did not start in time"}
+            error = (ready or {}).get("error") or {
+                "errorType": "Runtime.InitError",
+                "errorMessage": "the function did not start in time",
+            }
             self.stop()
             raise WorkerInitError(error)
 
@@ -108,21 +121,31 @@ class FunctionProcess:
                 process.stdin.flush()
             except BrokenPipeError:
                 self.stop()
-                return Invocation(False, request_id, error={"errorType": "Runtime.ExitError",
-                                                            "errorMessage": "the function's process exited"})
+                return Invocation(
+                    False,
+                    request_id,
+                    error={"errorType": "Runtime.ExitError", "errorMessage": "the function's process exited"},
+                )
             answer = self._read(time.monotonic() + timeout)
             self.invocations += 1
             if answer is None:
                 exited = process.poll() is not None
                 self.stop(timeout=0.0)
                 if exited:
-                    message = "RequestId: {} Error: Runtime exited".format(request_id)
-                    return Invocation(False, request_id, error={"errorType": "Runtime.ExitError", "errorMessage": message})
+                    message = f"RequestId: {request_id} Error: Runtime exited"
+                    return Invocation(
+                        False, request_id, error={"errorType": "Runtime.ExitError", "errorMessage": message}
+                    )
                 message = f"Task timed out after {timeout:.2f} seconds"
                 self._log(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {request_id} {message}")
                 return Invocation(False, request_id, error={"errorType": "Sandbox.Timedout", "errorMessage": message})
-            return Invocation(answer["ok"], request_id, answer.get("result"), answer.get("error") or {},
-                              answer.get("duration_ms", 0.0))
+            return Invocation(
+                answer["ok"],
+                request_id,
+                answer.get("result"),
+                answer.get("error") or {},
+                answer.get("duration_ms", 0.0),
+            )
 
     def start(self) -> None:
         """Starts the process ahead of the first event (the cold start happens at `icflow local up`)."""

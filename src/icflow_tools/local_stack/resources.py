@@ -55,12 +55,16 @@ def _bucket(target: Target, logical_id: str, props: dict[str, Any]) -> Attribute
     else:
         s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": target.region})
     if "VersioningConfiguration" in props:
-        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": props["VersioningConfiguration"]["Status"]})
+        s3.put_bucket_versioning(
+            Bucket=name, VersioningConfiguration={"Status": props["VersioningConfiguration"]["Status"]}
+        )
     encryption = props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration")
     if encryption:
         rules = [
-            {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
-             **({"BucketKeyEnabled": rule["BucketKeyEnabled"]} if "BucketKeyEnabled" in rule else {})}
+            {
+                "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                **({"BucketKeyEnabled": rule["BucketKeyEnabled"]} if "BucketKeyEnabled" in rule else {}),
+            }
             for rule in encryption
         ]
         s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
@@ -68,7 +72,9 @@ def _bucket(target: Target, logical_id: str, props: dict[str, Any]) -> Attribute
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
     notifications = props.get("NotificationConfiguration", {})
     if notifications.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled") in (True, "true"):
-        s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}})
+        s3.put_bucket_notification_configuration(
+            Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
+        )
     for kind in ("LambdaConfigurations", "QueueConfigurations", "TopicConfigurations"):
         if notifications.get(kind):
             logger.warning("%s: %s are not wired locally; use EventBridge notifications", logical_id, kind)
@@ -95,15 +101,20 @@ def _table(target: Target, logical_id: str, props: dict[str, Any]) -> Attributes
         request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
     if "SSESpecification" in props:
         sse = props["SSESpecification"]
-        request["SSESpecification"] = {"Enabled": sse.get("SSEEnabled") in (True, "true"),
-                                       **{k: sse[k] for k in ("SSEType", "KMSMasterKeyId") if k in sse}}
+        request["SSESpecification"] = {
+            "Enabled": sse.get("SSEEnabled") in (True, "true"),
+            **{k: sse[k] for k in ("SSEType", "KMSMasterKeyId") if k in sse},
+        }
     dynamodb = target.client("dynamodb")
     answer = dynamodb.create_table(**request)["TableDescription"]
     if "TimeToLiveSpecification" in props:
         ttl = props["TimeToLiveSpecification"]
         dynamodb.update_time_to_live(
             TableName=name,
-            TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": ttl["Enabled"] in (True, "true")},
+            TimeToLiveSpecification={
+                "AttributeName": ttl["AttributeName"],
+                "Enabled": ttl["Enabled"] in (True, "true"),
+            },
         )
     return {"Ref": name, "Arn": answer["TableArn"], "StreamArn": answer.get("LatestStreamArn", "")}
 
@@ -111,24 +122,44 @@ def _table(target: Target, logical_id: str, props: dict[str, Any]) -> Attributes
 def _topic(target: Target, logical_id: str, props: dict[str, Any]) -> Attributes:
     fifo = props.get("FifoTopic") in (True, "true")
     name = props.get("TopicName") or target.physical_name(logical_id, 251) + (".fifo" if fifo else "")
-    attributes = {key: str(props[key]).lower() if isinstance(props[key], bool) else str(props[key])
-                  for key in ("DisplayName", "KmsMasterKeyId", "FifoTopic", "ContentBasedDeduplication") if key in props}
+    attributes = {
+        key: str(props[key]).lower() if isinstance(props[key], bool) else str(props[key])
+        for key in ("DisplayName", "KmsMasterKeyId", "FifoTopic", "ContentBasedDeduplication")
+        if key in props
+    }
     arn = target.client("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
     return {"Ref": arn, "TopicArn": arn, "TopicName": name}
 
 
 def _subscription(target: Target, logical_id: str, props: dict[str, Any]) -> Attributes:
-    attributes = {key: json.dumps(props[key]) if isinstance(props[key], dict) else str(props[key]).lower()
-                  for key in ("RawMessageDelivery", "FilterPolicy", "RedrivePolicy") if key in props}
-    answer = target.client("sns").subscribe(TopicArn=props["TopicArn"], Protocol=props["Protocol"],
-                                            Endpoint=props.get("Endpoint", ""), Attributes=attributes,
-                                            ReturnSubscriptionArn=True)
+    attributes = {
+        key: json.dumps(props[key]) if isinstance(props[key], dict) else str(props[key]).lower()
+        for key in ("RawMessageDelivery", "FilterPolicy", "RedrivePolicy")
+        if key in props
+    }
+    answer = target.client("sns").subscribe(
+        TopicArn=props["TopicArn"],
+        Protocol=props["Protocol"],
+        Endpoint=props.get("Endpoint", ""),
+        Attributes=attributes,
+        ReturnSubscriptionArn=True,
+    )
     return {"Ref": answer["SubscriptionArn"], "Arn": answer["SubscriptionArn"]}
 
 
-_QUEUE_ATTRIBUTES = ("DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",
-                     "VisibilityTimeout", "FifoQueue", "ContentBasedDeduplication", "SqsManagedSseEnabled",
-                     "KmsMasterKeyId", "RedrivePolicy", "RedriveAllowPolicy")
+_QUEUE_ATTRIBUTES = (
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+    "SqsManagedSseEnabled",
+    "KmsMasterKeyId",
+    "RedrivePolicy",
+    "RedriveAllowPolicy",
+)
 
 
 def create_queue(target: Target, name: str, props: dict[str, Any]) -> Attributes:
@@ -150,7 +181,9 @@ def _queue(target: Target, logical_id: str, props: dict[str, Any]) -> Attributes
 def _role(target: Target, logical_id: str, props: dict[str, Any]) -> Attributes:
     name = props.get("RoleName") or target.physical_name(logical_id, 64)
     answer = target.client("iam").create_role(
-        RoleName=name, Path=props.get("Path", "/"), AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"])
+        RoleName=name,
+        Path=props.get("Path", "/"),
+        AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"]),
     )["Role"]
     return {"Ref": name, "Arn": answer["Arn"], "RoleId": answer["RoleId"]}
 
@@ -187,10 +220,16 @@ CREATORS: dict[str, Creator] = {
 }
 
 # Access policies: nothing to enforce locally (see the module's docstring).
-NOT_CREATED = frozenset({
-    "AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::IAM::Policy",
-    "AWS::IAM::ManagedPolicy", "AWS::Lambda::Permission",
-})
+NOT_CREATED = frozenset(
+    {
+        "AWS::S3::BucketPolicy",
+        "AWS::SQS::QueuePolicy",
+        "AWS::SNS::TopicPolicy",
+        "AWS::IAM::Policy",
+        "AWS::IAM::ManagedPolicy",
+        "AWS::Lambda::Permission",
+    }
+)
 
 
 def placeholder(target: Target, logical_id: str, resource_type: str) -> Attributes:

@@ -26,7 +26,9 @@ REASONS = {
     notifications.S3NotificationEvent.OBJECT_CREATED_POST_EVENT: ("Object Created", "POST Object"),
     notifications.S3NotificationEvent.OBJECT_CREATED_COPY_EVENT: ("Object Created", "CopyObject"),
     notifications.S3NotificationEvent.OBJECT_CREATED_COMPLETE_MULTIPART_UPLOAD_EVENT: (
-        "Object Created", "CompleteMultipartUpload"),
+        "Object Created",
+        "CompleteMultipartUpload",
+    ),
     notifications.S3NotificationEvent.OBJECT_REMOVED_DELETE_EVENT: ("Object Deleted", "DeleteObject"),
     notifications.S3NotificationEvent.OBJECT_REMOVED_DELETE_MARKER_CREATED_EVENT: ("Object Deleted", "DeleteObject"),
 }
@@ -72,10 +74,17 @@ def _send(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
     detail_type, detail = shaped
     # As in AWS, delivery is asynchronous to the request: a failure here must not fail the upload.
     try:
-        events_backends[account_id][bucket.region_name].put_events([{
-            "Source": "aws.s3", "DetailType": detail_type, "Detail": json.dumps(detail),
-            "Resources": [bucket.arn], "EventBusName": "default",
-        }])
+        events_backends[account_id][bucket.region_name].put_events(
+            [
+                {
+                    "Source": "aws.s3",
+                    "DetailType": detail_type,
+                    "Detail": json.dumps(detail),
+                    "Resources": [bucket.arn],
+                    "EventBusName": "default",
+                }
+            ]
+        )
     except Exception:
         logger.exception("could not publish %s for s3://%s/%s", detail_type, bucket.name, key.name)
 

@@ -93,8 +93,12 @@ class LocalStack:
         if self.options.sagemaker:
             self._start_sagemaker()
 
-        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                aws_session_token="testing", region_name=self.options.region)
+        session = boto3.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            aws_session_token="testing",
+            region_name=self.options.region,
+        )
         target = Target(session, self.endpoint_url, self.options.stack_name, self.options.region, ACCOUNT_ID)
         self.built = StackBuilder(template, self.root, target, self.options.parameters).build()
         self._start_functions()
@@ -106,9 +110,15 @@ class LocalStack:
 
         extra = {} if self.options.algorithm is None else {"algorithm": self.options.algorithm}
         service = LocalSageMaker(
-            work_dir=self.options.work_dir / "sagemaker", host=HOST, port=self.options.sagemaker_port,
-            s3_endpoint_url=self.endpoint_url, events_endpoint_url=self.endpoint_url, event_bus_name="default",
-            region=self.options.region, account_id=ACCOUNT_ID, **extra,
+            work_dir=self.options.work_dir / "sagemaker",
+            host=HOST,
+            port=self.options.sagemaker_port,
+            s3_endpoint_url=self.endpoint_url,
+            events_endpoint_url=self.endpoint_url,
+            event_bus_name="default",
+            region=self.options.region,
+            account_id=ACCOUNT_ID,
+            **extra,
         ).start()
         self._exit.callback(service.stop, 10.0)
         self.sagemaker_url = service.url
@@ -119,15 +129,17 @@ class LocalStack:
         assert self.built is not None
         clients = client_environment(self.options.region, self.endpoint_url, self.sagemaker_url)
         for logical_id, spec in self.built.functions.items():
-            reserved = lambda_environment(spec.name, spec.arn, spec.handler, str(spec.code_dir), spec.memory_mb,
-                                          self.options.region)
+            reserved = lambda_environment(
+                spec.name, spec.arn, spec.handler, str(spec.code_dir), spec.memory_mb, self.options.region
+            )
             self.functions[logical_id] = FunctionProcess(
-                spec, function_environment(spec.environment, reserved, clients), self.logs_dir / f"{logical_id}.log")
+                spec, function_environment(spec.environment, reserved, clients), self.logs_dir / f"{logical_id}.log"
+            )
         # Cold starts in parallel: each imports boto3 and Powertools in a fresh interpreter.
         with ThreadPoolExecutor(max_workers=max(1, len(self.functions))) as pool:
             failures = [
-                (logical_id, error) for logical_id, error in zip(
-                    self.functions, pool.map(self._cold_start, self.functions.values()))
+                (logical_id, error)
+                for logical_id, error in zip(self.functions, pool.map(self._cold_start, self.functions.values()))
                 if error is not None
             ]
         if failures:
@@ -153,21 +165,48 @@ class LocalStack:
             dead_letter_url = self._queue_url(sqs, spec.dead_letter_arn) if spec.dead_letter_arn else None
             for wired in wire_function_rules(target, spec):
                 name = f"{logical_id}<-{wired.source.rule_name}"
-                self.pollers.append(AsyncPoller(name, sqs, wired.queue_url, function, self._stop,
-                                                spec.async_retries, dead_letter_url, wired.source.target_options))
+                self.pollers.append(
+                    AsyncPoller(
+                        name,
+                        sqs,
+                        wired.queue_url,
+                        function,
+                        self._stop,
+                        spec.async_retries,
+                        dead_letter_url,
+                        wired.source.target_options,
+                    )
+                )
                 if wired.source.schedule:
                     self._schedule(name, sqs, wired.queue_url, wired.source.schedule, wired.arn)
             for source in spec.queues:
                 if source.enabled:
-                    self.pollers.append(QueuePoller(f"{logical_id}<-{source.queue_arn.rsplit(':', 1)[1]}", sqs,
-                                                    self._queue_url(sqs, source.queue_arn), function, self._stop,
-                                                    source, self.options.region))
+                    self.pollers.append(
+                        QueuePoller(
+                            f"{logical_id}<-{source.queue_arn.rsplit(':', 1)[1]}",
+                            sqs,
+                            self._queue_url(sqs, source.queue_arn),
+                            function,
+                            self._stop,
+                            source,
+                            self.options.region,
+                        )
+                    )
         for delivery in self.built.deliveries:
             spec = self.built.functions[delivery.function_logical_id]
             dead_letter_url = self._queue_url(sqs, spec.dead_letter_arn) if spec.dead_letter_arn else None
-            self.pollers.append(AsyncPoller(f"{delivery.function_logical_id}<-{delivery.rule_name}", sqs,
-                                            delivery.queue_url, self.functions[delivery.function_logical_id],
-                                            self._stop, spec.async_retries, dead_letter_url, delivery.target_options))
+            self.pollers.append(
+                AsyncPoller(
+                    f"{delivery.function_logical_id}<-{delivery.rule_name}",
+                    sqs,
+                    delivery.queue_url,
+                    self.functions[delivery.function_logical_id],
+                    self._stop,
+                    spec.async_retries,
+                    dead_letter_url,
+                    delivery.target_options,
+                )
+            )
         for poller in [*self.pollers, *self.timers]:
             poller.start()
             logger.info("wired %s", poller.name)
@@ -175,10 +214,13 @@ class LocalStack:
     def _schedule(self, name: str, sqs: Any, queue_url: str, expression: str, rule_arn: str) -> None:
         period = rate_seconds(expression)
         if period is None:
-            logger.warning("%s: %s is not run locally (only rate() schedules are); use `icflow invoke`", name, expression)
+            logger.warning(
+                "%s: %s is not run locally (only rate() schedules are); use `icflow invoke`", name, expression
+            )
             return
-        self.timers.append(ScheduleTimer(name, sqs, queue_url, period, rule_arn, self.options.region, ACCOUNT_ID,
-                                         self._stop))
+        self.timers.append(
+            ScheduleTimer(name, sqs, queue_url, period, rule_arn, self.options.region, ACCOUNT_ID, self._stop)
+        )
 
     @staticmethod
     def _queue_url(sqs: Any, arn: str) -> str:
@@ -208,8 +250,12 @@ class LocalStack:
         return client_environment(self.options.region, self.endpoint_url, self.sagemaker_url)
 
     def session(self) -> boto3.Session:
-        return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                             aws_session_token="testing", region_name=self.options.region)
+        return boto3.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            aws_session_token="testing",
+            region_name=self.options.region,
+        )
 
     def client(self, service: str) -> Any:
         url = self.sagemaker_url if service in ("sagemaker", "sagemaker-runtime") else self.endpoint_url

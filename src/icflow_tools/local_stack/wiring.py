@@ -73,12 +73,14 @@ def put_rule(
     delivered = []
     function_queues = []
     for function_id, target_id, options in function_targets:
-        queue = create_queue(target, f"{name[:80 - len(DELIVERY_SUFFIX) - 3]}-{len(delivered)}{DELIVERY_SUFFIX}", {})
+        queue = create_queue(target, f"{name[: 80 - len(DELIVERY_SUFFIX) - 3]}-{len(delivered)}{DELIVERY_SUFFIX}", {})
         function_queues.append({"Id": target_id, "Arn": queue["Arn"], "InputTransformer": WHOLE_EVENT})
         delivered.append((function_id, queue["QueueUrl"], options))
     if pattern is None:  # a schedule: moto would deliver every event to its targets
         if targets:
-            logger.warning("rule %s: targets other than the template's functions are not run on a schedule locally", name)
+            logger.warning(
+                "rule %s: targets other than the template's functions are not run on a schedule locally", name
+            )
     elif targets or function_queues:
         events.put_targets(Rule=name, EventBusName=bus, Targets=[*targets, *function_queues])
     return arn, delivered
@@ -96,8 +98,16 @@ def wire_function_rules(target: Target, spec: FunctionSpec) -> list[WiredRule]:
     wired = []
     for source in spec.rules:
         target_id = f"{spec.logical_id}{source.event_name}Lambda"[:64]  # the target id SAM generates
-        arn, delivered = put_rule(target, source.rule_name, source.bus, source.pattern, source.schedule,
-                                  source.enabled, [], [(spec.logical_id, target_id, source.target_options)])
+        arn, delivered = put_rule(
+            target,
+            source.rule_name,
+            source.bus,
+            source.pattern,
+            source.schedule,
+            source.enabled,
+            [],
+            [(spec.logical_id, target_id, source.target_options)],
+        )
         if source.enabled:
             wired.extend(WiredRule(source, arn, url) for _, url, _ in delivered)
     return wired
@@ -118,7 +128,13 @@ def rate_seconds(expression: str) -> float | None:
 def scheduled_event(rule_arn: str, region: str, account_id: str) -> dict[str, Any]:
     """What EventBridge sends a scheduled rule's targets."""
     return {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-        "account": account_id, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "region": region,
-        "resources": [rule_arn], "detail": {},
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account_id,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": region,
+        "resources": [rule_arn],
+        "detail": {},
     }

@@ -89,9 +89,11 @@ def main(argv: list[str]) -> int:
         max_memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
         init = f"\tInit Duration: {init_ms:.2f} ms" if first else ""
         print(f"END RequestId: {request_id}", flush=True)
-        print(f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tMemory Size: "
-              f"{os.environ.get('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', '128')} MB\tMax Memory Used: {max_memory_mb} MB{init}",
-              flush=True)
+        print(
+            f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tMemory Size: "
+            f"{os.environ.get('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', '128')} MB\tMax Memory Used: {max_memory_mb} MB{init}",
+            flush=True,
+        )
         first = False
         responses.write(json.dumps({**answer, "duration_ms": duration}) + "\n")
     return 0

@@ -16,7 +16,16 @@ from icflow_tools.trainer.api import AlgorithmError, Channel, Classifier, Client
 # first loads, so it is set before that can happen; an explicit setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-__all__ = ["AlgorithmError", "Channel", "Classifier", "ClientError", "TrainingHooks", "TrainingResult", "load_model", "train"]
+__all__ = [
+    "AlgorithmError",
+    "Channel",
+    "Classifier",
+    "ClientError",
+    "TrainingHooks",
+    "TrainingResult",
+    "load_model",
+    "train",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -82,7 +82,9 @@ def read_config(model_dir: Path) -> ModelConfig:
     except (ValueError, TypeError) as error:
         raise ClientError(f"{MODEL_CONFIG} is not a valid icflow model configuration: {error}") from error
     if config.format_version != FORMAT_VERSION:
-        raise ClientError(f"{MODEL_CONFIG} has format version {config.format_version}; this trainer reads {FORMAT_VERSION}")
+        raise ClientError(
+            f"{MODEL_CONFIG} has format version {config.format_version}; this trainer reads {FORMAT_VERSION}"
+        )
     return config
 
 
@@ -105,7 +107,9 @@ def read_model_channel(folder: Path) -> tuple[ModelConfig, dict[str, torch.Tenso
         try:
             params = torch.load(model_dir / config.params, map_location="cpu", weights_only=True)
         except (OSError, RuntimeError) as error:
-            raise ClientError(f"the model channel's parameter file {config.params} cannot be loaded: {error}") from error
+            raise ClientError(
+                f"the model channel's parameter file {config.params} cannot be loaded: {error}"
+            ) from error
     return config, params
 
 

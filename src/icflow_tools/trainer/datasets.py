@@ -15,8 +15,7 @@ from pathlib import Path
 from icflow.core import layout
 from icflow.core.errors import IcflowError
 from icflow.recordio import read_lst, read_records, unpack_image_record
-
-from icflow_tools.trainer.api import ClientError, Channel
+from icflow_tools.trainer.api import Channel, ClientError
 
 RECORDIO = "application/x-recordio"
 IMAGE = "application/x-image"

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import get_args, get_origin, get_type_hints
 
 from icflow.algorithm import hyperparameters as spec
-
 from icflow_tools.trainer.api import ClientError
 
 # SageMaker adds its own entries to a job's hyperparameters (`_tuning_objective_metric` for tuning trials,
@@ -114,8 +113,7 @@ def parse_hyperparameters(raw: Mapping[str, str]) -> Hyperparameters:
     unexpected = sorted(set(known) - set(spec.SPECS))
     if unexpected:
         raise ClientError(
-            f"Additional hyperparameters are not allowed ('{unexpected[0]}' was unexpected) "
-            "(caused by ValidationError)"
+            f"Additional hyperparameters are not allowed ('{unexpected[0]}' was unexpected) (caused by ValidationError)"
         )
     missing = [name for name in spec.REQUIRED if name not in known]
     if missing:
@@ -126,11 +124,12 @@ def parse_hyperparameters(raw: Mapping[str, str]) -> Hyperparameters:
     for name, value in known.items():
         if not isinstance(value, str):
             raise _invalid(name, repr(value), "a string, as SageMaker passes every hyperparameter")
-    texts = {name: _canonical(name, known[name]) if name in known else spec.SPECS[name].default
-             for name in spec.SPECS}
-    hyperparameters = Hyperparameters(**{  # type: ignore[arg-type]
-        name: None if text is None else _FIELD_CONVERTERS[name](text) for name, text in texts.items()
-    })
+    texts = {name: _canonical(name, known[name]) if name in known else spec.SPECS[name].default for name in spec.SPECS}
+    hyperparameters = Hyperparameters(
+        **{  # type: ignore[arg-type]
+            name: None if text is None else _FIELD_CONVERTERS[name](text) for name, text in texts.items()
+        }
+    )
     _check_consistency(hyperparameters)
     return hyperparameters
 
@@ -139,10 +138,14 @@ def _check_consistency(hp: Hyperparameters) -> None:
     """The algorithm's own rules between fields (icflow's stricter pre-checks stay in icflow)."""
     if hp.checkpoint_frequency is not None and hp.checkpoint_frequency > hp.epochs:
         raise _invalid(
-            "checkpoint_frequency", str(hp.checkpoint_frequency), f"a positive integer no greater than epochs ({hp.epochs})"
+            "checkpoint_frequency",
+            str(hp.checkpoint_frequency),
+            f"a positive integer no greater than epochs ({hp.epochs})",
         )
     if hp.top_k is not None and (hp.top_k < 2 or (hp.top_k > hp.num_classes and not hp.multi_label)):
-        raise _invalid("top_k", str(hp.top_k), f"a positive integer larger than 1 and at most num_classes ({hp.num_classes})")
+        raise _invalid(
+            "top_k", str(hp.top_k), f"a positive integer larger than 1 and at most num_classes ({hp.num_classes})"
+        )
     if hp.use_pretrained_model:
         raise ClientError(
             "use_pretrained_model=1 needs the algorithm's ImageNet-pretrained weights, which do not exist "
@@ -152,4 +155,3 @@ def _check_consistency(hp: Hyperparameters) -> None:
 
 def parse_image_shape(value: str) -> ImageShape:
     return ImageShape(*_integers(_canonical("image_shape", value)))
-

@@ -15,7 +15,6 @@ import torch
 from torch import nn
 
 from icflow.algorithm.hyperparameters import LARGE_IMAGE_LAYERS
-
 from icflow_tools.trainer.api import AlgorithmError
 from icflow_tools.trainer.hyperparameters import ImageShape
 
@@ -25,7 +24,12 @@ _BN_MOMENTUM = 0.1
 _SMALL_STEM_MAX_HEIGHT = 32
 
 _LARGE_UNITS = {
-    18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3), 200: (3, 24, 36, 3)
+    18: (2, 2, 2, 2),
+    34: (3, 4, 6, 3),
+    50: (3, 4, 6, 3),
+    101: (3, 4, 23, 3),
+    152: (3, 8, 36, 3),
+    200: (3, 24, 36, 3),
 }
 
 

@@ -22,7 +22,6 @@ from torch import nn
 from torch.optim.lr_scheduler import MultiStepLR
 
 from icflow.core import layout
-
 from icflow_tools.trainer import artifacts
 from icflow_tools.trainer.api import Channel, ClientError, TrainingHooks, TrainingResult
 from icflow_tools.trainer.batches import ImageSet
@@ -190,7 +189,9 @@ class Training:
 
         self._finish(model, train_set)
         final = self.epochs[-1] if self.epochs else {}
-        return TrainingResult(final_metrics=dict(final), epochs=[dict(metrics) for metrics in self.epochs], stopped=stopped)
+        return TrainingResult(
+            final_metrics=dict(final), epochs=[dict(metrics) for metrics in self.epochs], stopped=stopped
+        )
 
     def _train_epoch(
         self,
@@ -229,7 +230,9 @@ class Training:
                 accuracy.update(logits, labels.to(device))
         return accuracy
 
-    def _report(self, epoch: int, train: dict[str, float], validation: dict[str, float], seconds: float) -> dict[str, float]:
+    def _report(
+        self, epoch: int, train: dict[str, float], validation: dict[str, float], seconds: float
+    ) -> dict[str, float]:
         for name, value in train.items():
             self.log(f"Epoch[{epoch}] Train-{name}={value:.6f}")
         self.log(f"Epoch[{epoch}] Time cost={seconds:.3f}")
@@ -254,8 +257,15 @@ class Training:
         self.served = path.name
         self.log(f'Saved checkpoint to "{path}"')
 
-    def _save_state(self, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: MultiStepLR,
-                    scaler: torch.amp.GradScaler, rng: random.Random, epoch: int) -> None:
+    def _save_state(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        scheduler: MultiStepLR,
+        scaler: torch.amp.GradScaler,
+        rng: random.Random,
+        epoch: int,
+    ) -> None:
         if self.checkpoint_dir is None:
             return
         artifacts.save_training_state(
@@ -278,8 +288,12 @@ class Training:
 
     def _architecture(self) -> dict[str, object]:
         hp = self.hp
-        return {"num_layers": hp.num_layers, "num_classes": hp.num_classes, "image_shape": str(hp.image_shape),
-                "multi_label": hp.multi_label}
+        return {
+            "num_layers": hp.num_layers,
+            "num_classes": hp.num_classes,
+            "image_shape": str(hp.image_shape),
+            "multi_label": hp.multi_label,
+        }
 
     def _start_from_model_channel(self, model: nn.Module) -> None:
         """Incremental training: start from the weights of an earlier job's model, which must be the same network."""
@@ -287,8 +301,12 @@ class Training:
         if channel is None:
             return
         config, params = artifacts.read_model_channel(channel.path)
-        earlier = {"num_layers": config.num_layers, "num_classes": config.num_classes,
-                   "image_shape": config.image_shape, "multi_label": config.multi_label}
+        earlier = {
+            "num_layers": config.num_layers,
+            "num_classes": config.num_classes,
+            "image_shape": config.image_shape,
+            "multi_label": config.multi_label,
+        }
         if earlier != self._architecture():
             raise ClientError(
                 f"the model channel's model was trained with {earlier}; incremental training needs the same "
@@ -297,8 +315,14 @@ class Training:
         model.load_state_dict(params)
         self.log(f"Incremental training: starting from the model channel's parameters ({config.params})")
 
-    def _resume(self, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: MultiStepLR,
-                scaler: torch.amp.GradScaler, rng: random.Random) -> int:
+    def _resume(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        scheduler: MultiStepLR,
+        scaler: torch.amp.GradScaler,
+        rng: random.Random,
+    ) -> int:
         """The epoch to start from: 0, or the one after the checkpoint's."""
         if self.checkpoint_dir is None:
             return 0

@@ -155,34 +155,41 @@ SPECS: dict[str, Hyperparameter] = {
     for spec in (
         Hyperparameter(NUM_CLASSES, _POSITIVE, None, _positive_integer, required=True),
         Hyperparameter(NUM_TRAINING_SAMPLES, _POSITIVE, None, _positive_integer, required=True),
-        Hyperparameter("augmentation_type", "crop, crop_color or crop_color_transform", None,
-                       _one_of("crop", "crop_color", "crop_color_transform")),
+        Hyperparameter(
+            "augmentation_type",
+            "crop, crop_color or crop_color_transform",
+            None,
+            _one_of("crop", "crop_color", "crop_color_transform"),
+        ),
         Hyperparameter("beta_1", _UNIT, "0.9", _unit_interval),
         Hyperparameter("beta_2", _UNIT, "0.999", _unit_interval),
         Hyperparameter("checkpoint_frequency", f"{_POSITIVE}, at most epochs", None, _positive_integer),
         Hyperparameter("early_stopping", _SWITCH, "False", _switch),
-        Hyperparameter("early_stopping_min_epochs", f"{_POSITIVE} (needs early_stopping true)", "10",
-                       _positive_integer),
-        Hyperparameter("early_stopping_patience", f"{_POSITIVE} (needs early_stopping true)", "5",
-                       _positive_integer),
-        Hyperparameter("early_stopping_tolerance", f"{_UNIT} (needs early_stopping true)", "0.0",
-                       _unit_interval),
+        Hyperparameter(
+            "early_stopping_min_epochs", f"{_POSITIVE} (needs early_stopping true)", "10", _positive_integer
+        ),
+        Hyperparameter("early_stopping_patience", f"{_POSITIVE} (needs early_stopping true)", "5", _positive_integer),
+        Hyperparameter("early_stopping_tolerance", f"{_UNIT} (needs early_stopping true)", "0.0", _unit_interval),
         Hyperparameter("epochs", _POSITIVE, "30", _positive_integer),
         Hyperparameter("eps", _UNIT, "1e-08", _unit_interval),
         Hyperparameter("gamma", _UNIT, "0.9", _unit_interval),
-        Hyperparameter("image_shape", "\"channels,height,width\" with 1 or 3 channels, e.g. \"3,224,224\"",
-                       "3,224,224", _image_shape),
+        Hyperparameter(
+            "image_shape", '"channels,height,width" with 1 or 3 channels, e.g. "3,224,224"', "3,224,224", _image_shape
+        ),
         Hyperparameter("kv_store", "dist_sync or dist_async", None, _one_of("dist_sync", "dist_async")),
         Hyperparameter("learning_rate", _UNIT, "0.1", _unit_interval),
         Hyperparameter("lr_scheduler_factor", _UNIT, "0.1", _unit_interval),
-        Hyperparameter("lr_scheduler_step", "increasing epochs separated by commas, e.g. \"10,20\"", None,
-                       _epoch_list),
+        Hyperparameter("lr_scheduler_step", 'increasing epochs separated by commas, e.g. "10,20"', None, _epoch_list),
         Hyperparameter("mini_batch_size", _POSITIVE, "32", _positive_integer),
         Hyperparameter("momentum", _UNIT, "0.9", _unit_interval),
         Hyperparameter("multi_label", _FLAG, "0", _flag),
-        Hyperparameter("num_layers",
-                       f"one of {', '.join(map(str, LARGE_IMAGE_LAYERS))} (large images) or "
-                       f"{', '.join(map(str, SMALL_IMAGE_LAYERS))} (small images)", "152", _num_layers),
+        Hyperparameter(
+            "num_layers",
+            f"one of {', '.join(map(str, LARGE_IMAGE_LAYERS))} (large images) or "
+            f"{', '.join(map(str, SMALL_IMAGE_LAYERS))} (small images)",
+            "152",
+            _num_layers,
+        ),
         Hyperparameter("optimizer", "sgd, adam, rmsprop or nag", "sgd", _one_of("sgd", "adam", "rmsprop", "nag")),
         Hyperparameter("precision_dtype", "float32 or float16", "float32", _one_of("float32", "float16")),
         Hyperparameter("resize", f"{_POSITIVE}, at least image_shape's height and width", None, _positive_integer),
@@ -244,8 +251,10 @@ def validate_hyperparameters(values: Mapping[str, object]) -> dict[str, str]:
     for name, value in values.items():
         spec = SPECS.get(name)
         if spec is None:
-            problems.append(f"{name}: unknown hyperparameter{suggestion(name, SPECS)}; "
-                            "see the pipeline.json reference for the ones the algorithm takes")
+            problems.append(
+                f"{name}: unknown hyperparameter{suggestion(name, SPECS)}; "
+                "see the pipeline.json reference for the ones the algorithm takes"
+            )
             continue
         try:
             parsed[name] = parse(name, value)
@@ -281,46 +290,63 @@ def _cross_field_problems(parsed: Mapping[str, str], given: set[str]) -> list[st
     problems: list[str] = []
     epochs = value("epochs")
     if epochs is not None and "checkpoint_frequency" in parsed and int(parsed["checkpoint_frequency"]) > int(epochs):
-        problems.append(f"checkpoint_frequency: {parsed['checkpoint_frequency']} is more than epochs ({epochs}); "
-                        "set it to at most epochs")
+        problems.append(
+            f"checkpoint_frequency: {parsed['checkpoint_frequency']} is more than epochs ({epochs}); "
+            "set it to at most epochs"
+        )
     if epochs is not None and "lr_scheduler_step" in parsed:
         late = [step for step in parsed["lr_scheduler_step"].split(",") if int(step) >= int(epochs)]
         if late:
-            problems.append(f"lr_scheduler_step: epoch {late[0]} is not before the last epoch ({epochs}), so the "
-                            "learning rate would never change there; use epochs below epochs or raise epochs")
+            problems.append(
+                f"lr_scheduler_step: epoch {late[0]} is not before the last epoch ({epochs}), so the "
+                "learning rate would never change there; use epochs below epochs or raise epochs"
+            )
 
     if "top_k" in parsed:
         top_k = int(parsed["top_k"])
         if top_k < 2:
-            problems.append(f"top_k: {top_k} is not allowed; expected an integer larger than 1 "
-                            "(top-1 accuracy is always reported)")
+            problems.append(
+                f"top_k: {top_k} is not allowed; expected an integer larger than 1 (top-1 accuracy is always reported)"
+            )
         elif NUM_CLASSES in parsed and top_k > int(parsed[NUM_CLASSES]):
-            problems.append(f"top_k: {top_k} is more than num_classes ({parsed[NUM_CLASSES]}); "
-                            "set it to at most the number of classes")
+            problems.append(
+                f"top_k: {top_k} is more than num_classes ({parsed[NUM_CLASSES]}); "
+                "set it to at most the number of classes"
+            )
 
     if {"mini_batch_size", NUM_TRAINING_SAMPLES} <= parsed.keys() and int(parsed["mini_batch_size"]) > int(
         parsed[NUM_TRAINING_SAMPLES]
     ):
-        problems.append(f"mini_batch_size: {parsed['mini_batch_size']} is more than num_training_samples "
-                        f"({parsed[NUM_TRAINING_SAMPLES]}); set a smaller mini_batch_size")
+        problems.append(
+            f"mini_batch_size: {parsed['mini_batch_size']} is more than num_training_samples "
+            f"({parsed[NUM_TRAINING_SAMPLES]}); set a smaller mini_batch_size"
+        )
 
     if parsed.get("use_weighted_loss") == "1" and value("multi_label") == "0":
-        problems.append("use_weighted_loss: 1 applies only to multi-label training; set multi_label to 1 "
-                        "or use_weighted_loss to 0")
+        problems.append(
+            "use_weighted_loss: 1 applies only to multi-label training; set multi_label to 1 or use_weighted_loss to 0"
+        )
 
     layers = value("num_layers")
     if parsed.get("use_pretrained_model") == "1" and layers is not None and int(layers) not in LARGE_IMAGE_LAYERS:
-        problems.append(f"num_layers: {layers} has no pretrained model; with use_pretrained_model 1 "
-                        f"use one of {', '.join(map(str, LARGE_IMAGE_LAYERS))}")
+        problems.append(
+            f"num_layers: {layers} has no pretrained model; with use_pretrained_model 1 "
+            f"use one of {', '.join(map(str, LARGE_IMAGE_LAYERS))}"
+        )
 
     if value("early_stopping") == "False":
-        problems.extend(f"{name}: has no effect unless early_stopping is true; set early_stopping to true or remove it"
-                        for name in EARLY_STOPPING_FIELDS if name in parsed)
+        problems.extend(
+            f"{name}: has no effect unless early_stopping is true; set early_stopping to true or remove it"
+            for name in EARLY_STOPPING_FIELDS
+            if name in parsed
+        )
 
     shape = value("image_shape")
     if "resize" in parsed and shape is not None:
         height, width = image_height_width(shape)
         if int(parsed["resize"]) < max(height, width):
-            problems.append(f"resize: {parsed['resize']} is smaller than image_shape's height or width "
-                            f"({height}x{width}); set resize to at least {max(height, width)}")
+            problems.append(
+                f"resize: {parsed['resize']} is smaller than image_shape's height or width "
+                f"({height}x{width}); set resize to at least {max(height, width)}"
+            )
     return problems

@@ -132,8 +132,13 @@ def check_range(name: str, override: RangeOverride) -> ParameterRange:
     """A user's range checked against the documented bounds; raises InvalidInput naming every problem."""
     tunable = TUNABLE.get(name)
     if tunable is None:
-        raise InvalidInput("tuning", [f"parameter_ranges.{name}: not a tunable hyperparameter{suggestion(name, TUNABLE)}"
-                                      f"; tunable: {', '.join(TUNABLE)}"])
+        raise InvalidInput(
+            "tuning",
+            [
+                f"parameter_ranges.{name}: not a tunable hyperparameter{suggestion(name, TUNABLE)}"
+                f"; tunable: {', '.join(TUNABLE)}"
+            ],
+        )
     path = f"parameter_ranges.{name}"
     if tunable.kind is RangeKind.CATEGORICAL:
         return _categorical(path, tunable, override)
@@ -143,14 +148,15 @@ def check_range(name: str, override: RangeOverride) -> ParameterRange:
 def _categorical(path: str, tunable: Tunable, override: RangeOverride) -> ParameterRange:
     problems = []
     if override.min is not None or override.max is not None or override.scaling is not Scaling.AUTO:
-        problems.append(f"{path}: {tunable.name} is categorical; give \"values\" (a list), not min/max/scaling")
+        problems.append(f'{path}: {tunable.name} is categorical; give "values" (a list), not min/max/scaling')
     values = override.values or ()
     if not values:
         problems.append(f"{path}.values: give at least one of {', '.join(tunable.choices)}")
     unknown = [value for value in values if value not in tunable.choices]
     if unknown:
-        problems.append(f"{path}.values: {', '.join(map(repr, unknown))} not allowed; expected some of "
-                        f"{', '.join(tunable.choices)}")
+        problems.append(
+            f"{path}.values: {', '.join(map(repr, unknown))} not allowed; expected some of {', '.join(tunable.choices)}"
+        )
     if len(set(values)) != len(values):
         problems.append(f"{path}.values: each value once")
     if problems:
@@ -161,17 +167,20 @@ def _categorical(path: str, tunable: Tunable, override: RangeOverride) -> Parame
 def _numeric(path: str, tunable: Tunable, override: RangeOverride) -> ParameterRange:
     problems = []
     if override.values is not None:
-        problems.append(f"{path}: {tunable.name} is numeric; give \"min\" and \"max\", not values")
+        problems.append(f'{path}: {tunable.name} is numeric; give "min" and "max", not values')
     low, high = override.min, override.max
     if low is None or high is None:
-        problems.append(f"{path}: give both min and max (documented bounds {_num(tunable.lower)}.."
-                        f"{_num(tunable.upper)})")
+        problems.append(
+            f"{path}: give both min and max (documented bounds {_num(tunable.lower)}..{_num(tunable.upper)})"
+        )
     else:
         if tunable.kind is RangeKind.INTEGER and (low != int(low) or high != int(high)):
             problems.append(f"{path}: {tunable.name} takes whole numbers; got {_num(low)}..{_num(high)}")
         if low < tunable.lower or high > tunable.upper:
-            problems.append(f"{path}: {_num(low)}..{_num(high)} is outside the documented bounds "
-                            f"{_num(tunable.lower)}..{_num(tunable.upper)}")
+            problems.append(
+                f"{path}: {_num(low)}..{_num(high)} is outside the documented bounds "
+                f"{_num(tunable.lower)}..{_num(tunable.upper)}"
+            )
         if low >= high:
             problems.append(f"{path}: min ({_num(low)}) must be below max ({_num(high)})")
         if override.scaling is Scaling.LOGARITHMIC and low <= 0:
@@ -180,8 +189,9 @@ def _numeric(path: str, tunable: Tunable, override: RangeOverride) -> ParameterR
             if tunable.kind is RangeKind.INTEGER:
                 problems.append(f"{path}: ReverseLogarithmic scaling works only for continuous hyperparameters")
             elif low < 0 or high >= 1:
-                problems.append(f"{path}: ReverseLogarithmic scaling needs 0 <= min and max < 1; "
-                                f"got {_num(low)}..{_num(high)}")
+                problems.append(
+                    f"{path}: ReverseLogarithmic scaling needs 0 <= min and max < 1; got {_num(low)}..{_num(high)}"
+                )
     if problems:
         raise InvalidInput("tuning", problems)
     assert low is not None and high is not None
@@ -237,26 +247,33 @@ def plan_tuning(
     for name in list(ranges or ()):
         if name in hyperparameters:
             if overrides.get(name) is not None:
-                problems.append(f"parameter_ranges.{name}: {name} is also fixed in hyperparameters "
-                                f"({hyperparameters[name]}); remove one of the two")
+                problems.append(
+                    f"parameter_ranges.{name}: {name} is also fixed in hyperparameters "
+                    f"({hyperparameters[name]}); remove one of the two"
+                )
             del ranges[name]
     if ranges == {}:
         problems.append("parameter_ranges: nothing left to tune; give at least one range or remove the tuning section")
     if max_parallel_jobs > max_jobs:
-        problems.append(f"max_parallel_jobs: {max_parallel_jobs} is more than max_jobs ({max_jobs}); "
-                        "lower it to at most max_jobs")
+        problems.append(
+            f"max_parallel_jobs: {max_parallel_jobs} is more than max_jobs ({max_jobs}); lower it to at most max_jobs"
+        )
     batch = (ranges or {}).get("mini_batch_size")
     samples = hyperparameters.get(NUM_TRAINING_SAMPLES)
     if batch is not None and samples is not None and batch.max_value is not None and batch.max_value > int(samples):
-        problems.append(f"parameter_ranges.mini_batch_size: max {int(batch.max_value)} is more than the "
-                        f"{samples} training samples; set max to at most {samples}")
+        problems.append(
+            f"parameter_ranges.mini_batch_size: max {int(batch.max_value)} is more than the "
+            f"{samples} training samples; set max to at most {samples}"
+        )
     if strategy is Strategy.HYPERBAND:
         if early_stopping is not EarlyStoppingType.OFF:
             problems.append("early_stopping: must be Off with the Hyperband strategy, which stops trials itself")
         epochs = int(effective(hyperparameters, "epochs") or SPECS["epochs"].default or 0)
         if epochs > MAX_HYPERBAND_EPOCHS:
-            problems.append(f"strategy: Hyperband allows at most {MAX_HYPERBAND_EPOCHS} epochs, and the epochs "
-                            f"hyperparameter is {epochs}")
+            problems.append(
+                f"strategy: Hyperband allows at most {MAX_HYPERBAND_EPOCHS} epochs, and the epochs "
+                f"hyperparameter is {epochs}"
+            )
         if hyperband_min_epochs > epochs:
             problems.append(f"hyperband_min_epochs: {hyperband_min_epochs} is more than epochs ({epochs})")
     if problems or ranges is None:
@@ -285,7 +302,11 @@ def parameter_ranges(ranges: tuple[ParameterRange, ...]) -> dict[str, list[dict[
         assert r.min_value is not None and r.max_value is not None
         as_text = (lambda v: str(int(v))) if r.kind is RangeKind.INTEGER else (lambda v: repr(float(v)))
         result[f"{r.kind.value}ParameterRanges"].append(
-            {"Name": r.name, "MinValue": as_text(r.min_value), "MaxValue": as_text(r.max_value),
-             "ScalingType": r.scaling.value}
+            {
+                "Name": r.name,
+                "MinValue": as_text(r.min_value),
+                "MaxValue": as_text(r.max_value),
+                "ScalingType": r.scaling.value,
+            }
         )
     return result

@@ -73,7 +73,7 @@ class Head:
 
 
 def image_format(head: bytes) -> str | None:
-    """"jpeg" or "png" from an object's first bytes, None for anything else."""
+    """ "jpeg" or "png" from an object's first bytes, None for anything else."""
     if head.startswith(JPEG_MAGIC):
         return "jpeg"
     if head.startswith(PNG_MAGIC):

@@ -189,8 +189,10 @@ class PipelineConfig(_Section):
         problems: list[str] = []
         training = self.training
         if training.max_wait_seconds is not None and training.managed_spot is False:
-            problems.append("training.max_wait_seconds: applies only with managed spot training; set "
-                            "training.managed_spot to true or remove max_wait_seconds")
+            problems.append(
+                "training.max_wait_seconds: applies only with managed spot training; set "
+                "training.managed_spot to true or remove max_wait_seconds"
+            )
         if self.tuning is not None and self.tuning_enabled:
             # What needs the data (mini_batch_size against the samples) is checked again when the run is planned.
             try:
@@ -233,8 +235,7 @@ def _problems(error: ValidationError) -> list[str]:
         path = _path(loc)
         if item["type"] == "extra_forbidden":
             known = _known_fields(loc[:-1])
-            problems.append(f"{path}: unknown field{suggestion(str(loc[-1]), known)}; "
-                            f"allowed here: {', '.join(known)}")
+            problems.append(f"{path}: unknown field{suggestion(str(loc[-1]), known)}; allowed here: {', '.join(known)}")
         else:
             problems.append(f"{path}: {_message(item)}")
     return problems

@@ -4,7 +4,7 @@ map or in the API's [{"Key", "Value"}] form, null for absent fields."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator
@@ -17,7 +17,7 @@ FINAL_STATES = (COMPLETED, FAILED, STOPPED)
 
 def _to_datetime(value: Any) -> Any:
     if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
-        return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
     return value
 
 

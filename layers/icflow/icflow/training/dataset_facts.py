@@ -152,9 +152,11 @@ def dataset_readiness(keys: Iterable[str]) -> Readiness:
         return _invalid(f"{mixed[0]}/ holds both RecordIO (.rec) files and images; keep one input format per dataset")
     if has_rec and (has_images or has_lists):
         image_side = (has_images + has_lists)[0]
-        return _invalid(f"{has_rec[0]}/ holds RecordIO (.rec) files but {image_side}/ holds image-format files; "
-                        "use RecordIO in train/ and validation/, or images with .lst files in train_lst/ and "
-                        "validation_lst/, not both")
+        return _invalid(
+            f"{has_rec[0]}/ holds RecordIO (.rec) files but {image_side}/ holds image-format files; "
+            "use RecordIO in train/ and validation/, or images with .lst files in train_lst/ and "
+            "validation_lst/, not both"
+        )
 
     if has_rec:
         missing = tuple(channel for channel in data if channel not in has_rec)
@@ -163,10 +165,15 @@ def dataset_readiness(keys: Iterable[str]) -> Readiness:
         missing = tuple(
             channel for channel in layout.CHANNELS if channel not in has_images and channel not in has_lists
         )
-        return _ready_or_waiting(InputFormat.IMAGE, missing, "images (train/, validation/) and .lst files "
-                                                             "(train_lst/, validation_lst/)")
-    return Readiness(ReadinessState.WAITING, None, data,
-                     "waiting for train/ and validation/: upload RecordIO .rec files, or images with .lst files")
+        return _ready_or_waiting(
+            InputFormat.IMAGE, missing, "images (train/, validation/) and .lst files (train_lst/, validation_lst/)"
+        )
+    return Readiness(
+        ReadinessState.WAITING,
+        None,
+        data,
+        "waiting for train/ and validation/: upload RecordIO .rec files, or images with .lst files",
+    )
 
 
 def _invalid(reason: str) -> Readiness:
@@ -204,24 +211,31 @@ def resolve_data_hyperparameters(
     if validation.records < 1:
         problems.append(f"{validation_channel}/: holds no records; upload validation data")
 
-    _check_inferred(resolved, NUM_TRAINING_SAMPLES, train.records,
-                    f"{train_channel}/ holds {train.records} records", problems)
+    _check_inferred(
+        resolved, NUM_TRAINING_SAMPLES, train.records, f"{train_channel}/ holds {train.records} records", problems
+    )
     num_classes, evidence = _classes(train, validation, train_channel, validation_channel, problems)
     if num_classes:
         _check_inferred(resolved, NUM_CLASSES, num_classes, evidence, problems)
 
     if max(train.max_labels_per_record, validation.max_labels_per_record) > 1 and resolved.get("multi_label") != "1":
-        problems.append("multi_label: the records carry several labels each; set multi_label to 1 in "
-                        "pipeline.json hyperparameters, or pack one label per record")
+        problems.append(
+            "multi_label: the records carry several labels each; set multi_label to 1 in "
+            "pipeline.json hyperparameters, or pack one label per record"
+        )
 
     if class_names is not None and num_classes and len(class_names) != num_classes:
-        problems.append(f"class names: {len(class_names)} names for {num_classes} classes; give exactly one name "
-                        "per class, line i = class i")
+        problems.append(
+            f"class names: {len(class_names)} names for {num_classes} classes; give exactly one name "
+            "per class, line i = class i"
+        )
 
     default_batch = effective(resolved, "mini_batch_size")
     if "mini_batch_size" not in resolved and default_batch and 0 < train.records < int(default_batch):
-        problems.append(f"mini_batch_size: the default {default_batch} is more than the {train.records} training "
-                        "samples; set a smaller mini_batch_size in pipeline.json hyperparameters")
+        problems.append(
+            f"mini_batch_size: the default {default_batch} is more than the {train.records} training "
+            "samples; set a smaller mini_batch_size in pipeline.json hyperparameters"
+        )
 
     if image and "resize" not in resolved:
         resolved["resize"] = str(max(image_height_width(effective(resolved, "image_shape") or "")))
@@ -252,8 +266,10 @@ def _classes(
     if is_multi_hot(train, validation):
         width = train.max_labels_per_record
         if validation.max_labels_per_record != width:
-            problems.append(f"{validation_channel}/: multi-hot labels have {validation.max_labels_per_record} "
-                            f"entries per record but {train_channel}/ has {width}; both need one entry per class")
+            problems.append(
+                f"{validation_channel}/: multi-hot labels have {validation.max_labels_per_record} "
+                f"entries per record but {train_channel}/ has {width}; both need one entry per class"
+            )
         return width, f"the multi-hot labels in {train_channel}/ have {width} entries (classes) per record"
 
     labels = sorted(train.label_counts)
@@ -262,12 +278,16 @@ def _classes(
     if labels and labels[0] < 0:
         problems.append(f"{train_channel}/: label {labels[0]} is negative; labels must be class indexes 0..N-1")
     elif gaps:
-        problems.append(f"{train_channel}/: labels must be 0..{num_classes - 1} without gaps, but no record has "
-                        f"label {_quote([str(g) for g in gaps])}; renumber the classes or add their images")
+        problems.append(
+            f"{train_channel}/: labels must be 0..{num_classes - 1} without gaps, but no record has "
+            f"label {_quote([str(g) for g in gaps])}; renumber the classes or add their images"
+        )
     unknown = sorted(set(validation.label_counts) - set(labels))
     if unknown:
-        problems.append(f"{validation_channel}/: label {_quote([str(u) for u in unknown])} never occurs in "
-                        f"{train_channel}/; the model cannot learn a class it never sees in training")
+        problems.append(
+            f"{validation_channel}/: label {_quote([str(u) for u in unknown])} never occurs in "
+            f"{train_channel}/; the model cannot learn a class it never sees in training"
+        )
     return num_classes, f"the labels in {train_channel}/ make {num_classes} classes (0..{num_classes - 1})"
 
 
@@ -277,5 +297,7 @@ def _check_inferred(resolved: dict[str, str], name: str, actual: int, evidence: 
         if actual > 0:
             resolved[name] = str(actual)
     elif int(given) != actual:
-        problems.append(f"{name}: pipeline.json says {given} but {evidence}; remove {name} from pipeline.json "
-                        f"to use {actual}, or fix the data")
+        problems.append(
+            f"{name}: pipeline.json says {given} but {evidence}; remove {name} from pipeline.json "
+            f"to use {actual}, or fix the data"
+        )

@@ -117,13 +117,19 @@ class EvaluateDataset:
     def __call__(self, upload: UploadedObject) -> UploadOutcome:
         if upload.bucket != self._settings.data_bucket:
             logger.info("not this stack's bucket", extra={"bucket": upload.bucket, "key": upload.key})
-            return UploadOutcome("ignored", reason=f"{upload.key} is in bucket {upload.bucket}, not in this stack's "
-                                 f"bucket {self._settings.data_bucket}; name that bucket in the event")
+            return UploadOutcome(
+                "ignored",
+                reason=f"{upload.key} is in bucket {upload.bucket}, not in this stack's "
+                f"bucket {self._settings.data_bucket}; name that bucket in the event",
+            )
         parsed = layout.parse_dataset_key(upload.key)
         if parsed is None:
             logger.info("not a dataset object", extra={"bucket": upload.bucket, "key": upload.key})
-            return UploadOutcome("ignored", reason=f"{upload.key} is not a dataset file icflow watches (datasets/<dataset>/"
-                                 f"{{{','.join(layout.CHANNELS)}}}/..., {layout.PIPELINE_FILE}, {layout.CLASSES_FILE})")
+            return UploadOutcome(
+                "ignored",
+                reason=f"{upload.key} is not a dataset file icflow watches (datasets/<dataset>/"
+                f"{{{','.join(layout.CHANNELS)}}}/..., {layout.PIPELINE_FILE}, {layout.CLASSES_FILE})",
+            )
         dataset = parsed.dataset
         objects = {item.key: item.etag for item in self._objects.list(layout.dataset_prefix(dataset))}
         readiness = dataset_readiness(objects)

@@ -144,8 +144,13 @@ class HandleJobStateChange:
             return StateOutcome("duplicate", dataset, run_id, model_name, reason="another delivery recorded it")
         self._state.update_dataset(
             dataset,
-            {"status": item["status"], "latest_run_id": run_id, "current_model_name": model_name,
-             "current_model_run_id": run_id, "reason": None},
+            {
+                "status": item["status"],
+                "latest_run_id": run_id,
+                "current_model_name": model_name,
+                "current_model_run_id": run_id,
+                "reason": None,
+            },
         )
         self._mirror.write(dataset, item)
         metrics.add_metric(name="ModelsCreated", unit=MetricUnit.Count, value=1)

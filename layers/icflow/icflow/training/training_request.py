@@ -85,7 +85,9 @@ def _job_definition(plan: TrainingPlan) -> dict[str, object]:
         assert resources.max_wait_seconds is not None
         stopping["MaxWaitTimeInSeconds"] = resources.max_wait_seconds
         definition["EnableManagedSpotTraining"] = True
-        definition["CheckpointConfig"] = {"S3Uri": _s3(plan.bucket, layout.checkpoints_prefix(plan.dataset, plan.run_id))}
+        definition["CheckpointConfig"] = {
+            "S3Uri": _s3(plan.bucket, layout.checkpoints_prefix(plan.dataset, plan.run_id))
+        }
     return definition
 
 
