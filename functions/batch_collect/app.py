@@ -31,5 +31,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     with processor(records=event["Records"], handler=collect):
         processor.process()
     for outcome in from_environment(build_collect_batch)(uploads):
-        logger.info("batch collected", extra=outcome)
+        logger.info("batch collected", extra=outcome.as_dict())
     return processor.response()

@@ -18,4 +18,5 @@ from icflow.wiring import from_environment
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     detail = parse(event=event, model=EndpointStateChange).detail
-    return from_environment(build_handle_endpoint_state)(EndpointChange(detail.EndpointName, detail.EndpointStatus, detail.Tags))
+    change = EndpointChange(detail.EndpointName, detail.EndpointStatus, detail.Tags)
+    return from_environment(build_handle_endpoint_state)(change).as_dict()

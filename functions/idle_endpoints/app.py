@@ -18,4 +18,5 @@ from icflow.wiring import from_environment
 @metrics.log_metrics(capture_cold_start_metric=True)
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
-    return from_environment(build_delete_idle_endpoints)(datetime.fromisoformat(event.time.replace("Z", "+00:00")))
+    now = datetime.fromisoformat(event.time.replace("Z", "+00:00"))
+    return from_environment(build_delete_idle_endpoints)(now).as_dict()

@@ -17,4 +17,4 @@ from icflow.wiring import from_environment
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return from_environment(build_deploy_model)(parse(event=event, model=ModelReadyEvent).detail)
+    return from_environment(build_deploy_model)(parse(event=event, model=ModelReadyEvent).detail).as_dict()

@@ -19,4 +19,4 @@ from icflow.wiring import from_environment
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     detail = parse(event=event, model=TransformJobStateChange).detail
     change = TransformChange(detail.TransformJobName, detail.TransformJobStatus, detail.FailureReason)
-    return from_environment(build_handle_transform_state)(change)
+    return from_environment(build_handle_transform_state)(change).as_dict()

@@ -5,11 +5,9 @@ request against the service model, and moto serves the rest."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-import pytest
 from botocore.stub import Stubber
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker import models as sagemaker_models
@@ -67,9 +65,9 @@ def test_a_ready_model_starts_the_pending_batches(stack: Stack) -> None:
 
     outcome = build_deploy_model(stack.adapters())(_model(stack, FIRST))
 
-    (batch,) = outcome["batches"]
-    assert batch["action"] == "started" and "endpoint" not in outcome
-    job = stack.client("sagemaker").describe_transform_job(TransformJobName=batch["job_name"])
+    (batch,) = outcome.batches
+    assert batch.action == "started" and outcome.endpoint is None
+    job = stack.client("sagemaker").describe_transform_job(TransformJobName=batch.job_name)
     assert job["ModelName"] == naming.model_name(DATASET, FIRST)
     assert _runs(stack).get_item(DATASET, batch_sk("b" * 20))["status"] == BatchStatus.TRANSFORMING
 
@@ -79,10 +77,11 @@ def test_the_first_model_creates_the_endpoint_and_a_repeat_changes_nothing(stack
     ready = _model(stack, FIRST)
     deploy = build_deploy_model(stack.adapters())
 
-    first = deploy(ready)["endpoint"]
-    again = deploy(ready)["endpoint"]
+    first = deploy(ready).endpoint
+    again = deploy(ready).endpoint
 
-    assert first["action"] == "endpoint_creating" and again["action"] == "endpoint_unchanged"
+    assert first is not None and first.action == "endpoint_creating"
+    assert again is not None and again.action == "endpoint_unchanged"
     endpoints = stack.client("sagemaker").list_endpoints()["Endpoints"]
     assert [endpoint["EndpointName"] for endpoint in endpoints] == [naming.endpoint_name(DATASET)]
     record = _endpoint_record(stack)
@@ -120,7 +119,7 @@ def test_a_later_model_updates_the_endpoint_in_place_blue_green_with_rollback(st
         outcome = deployer.deploy(DATASET, naming.endpoint_config_name(DATASET, SECOND), second.model_name, realtime)
         stub.assert_no_pending_responses()
 
-    assert outcome["action"] == "endpoint_updating"
+    assert outcome.action == "endpoint_updating"
     assert len(stack.client("sagemaker").list_endpoints()["Endpoints"]) == 1
     alarms = stack.client("cloudwatch").describe_alarms()["MetricAlarms"]
     assert [alarm["AlarmName"] for alarm in alarms] == [rollback_alarm_name(naming.endpoint_name(DATASET))]
@@ -173,8 +172,8 @@ def test_in_service_on_the_new_config_deletes_the_superseded_config_and_its_unus
 
     outcome = build_handle_endpoint_state(stack.adapters())(_change("IN_SERVICE"))
 
-    assert outcome["action"] == "in_service"
-    assert outcome["deleted"] == [naming.endpoint_config_name(DATASET, FIRST), naming.model_name(DATASET, FIRST)]
+    assert outcome.action == "in_service"
+    assert outcome.deleted == (naming.endpoint_config_name(DATASET, FIRST), naming.model_name(DATASET, FIRST))
     configs = [c["EndpointConfigName"] for c in stack.client("sagemaker").list_endpoint_configs()["EndpointConfigs"]]
     assert configs == [naming.endpoint_config_name(DATASET, SECOND)]
     models = [m["ModelName"] for m in stack.client("sagemaker").list_models()["Models"]]
@@ -191,7 +190,7 @@ def test_a_model_a_pending_batch_needs_is_kept(stack: Stack) -> None:
 
     outcome = build_handle_endpoint_state(stack.adapters())(_change("IN_SERVICE"))
 
-    assert outcome["deleted"] == [naming.endpoint_config_name(DATASET, FIRST)]
+    assert outcome.deleted == (naming.endpoint_config_name(DATASET, FIRST),)
     assert naming.model_name(DATASET, FIRST) in [m["ModelName"] for m in stack.client("sagemaker").list_models()["Models"]]
 
 
@@ -201,7 +200,7 @@ def test_in_service_on_the_old_config_is_a_rollback_and_is_recorded(stack: Stack
 
     outcome = build_handle_endpoint_state(stack.adapters())(_change("IN_SERVICE"))
 
-    assert outcome["action"] == "rolled_back"
+    assert outcome.action == "rolled_back"
     record = _endpoint_record(stack)
     assert record["status"] == EndpointStatus.ROLLED_BACK and naming.endpoint_config_name(DATASET, SECOND) in record["reason"]
     # The model that failed to deploy is the dataset's current model: never deleted.
@@ -216,7 +215,7 @@ def test_a_failed_endpoint_is_recorded_and_notified(stack: Stack) -> None:
 
     outcome = build_handle_endpoint_state(stack.adapters())(_change("FAILED"))
 
-    assert outcome["action"] == "failed" and _endpoint_record(stack)["status"] == EndpointStatus.FAILED
+    assert outcome.action == "failed" and _endpoint_record(stack)["status"] == EndpointStatus.FAILED
     assert any("failed" in message for message in stack.notifications(queue))
 
 
@@ -227,7 +226,7 @@ def test_a_stale_event_changes_nothing(stack: Stack) -> None:
 
     outcome = build_handle_endpoint_state(stack.adapters())(_change("FAILED"))
 
-    assert outcome["action"] == "stale" and _endpoint_record(stack)["status"] == EndpointStatus.CREATING
+    assert outcome.action == "stale" and _endpoint_record(stack)["status"] == EndpointStatus.CREATING
 
 
 def _guard(stack: Stack, hours: int) -> DeleteIdleEndpoints:
@@ -249,7 +248,7 @@ def test_the_idle_guard_deletes_an_endpoint_without_invocations_and_records_it(s
 
     outcome = _guard(stack, 24)(later)
 
-    assert outcome["deleted"] == [name]
+    assert outcome.deleted == (name,)
     assert stack.client("sagemaker").list_endpoints()["Endpoints"] == []
     assert _endpoint_record(stack)["status"] == EndpointStatus.DELETED_IDLE
 
@@ -263,6 +262,6 @@ def test_the_idle_guard_keeps_a_used_endpoint_and_does_nothing_at_zero(stack: St
                      "Dimensions": [{"Name": "EndpointName", "Value": name}, {"Name": "VariantName", "Value": "AllTraffic"}]}],
     )
 
-    assert _guard(stack, 24)(now + timedelta(hours=24, minutes=30))["deleted"] == []
-    assert _guard(stack, 0)(now + timedelta(days=30)) == {"action": "disabled", "deleted": []}
+    assert _guard(stack, 24)(now + timedelta(hours=24, minutes=30)).deleted == ()
+    assert _guard(stack, 0)(now + timedelta(days=30)).as_dict() == {"action": "disabled", "deleted": []}
     assert len(stack.client("sagemaker").list_endpoints()["Endpoints"]) == 1

@@ -9,7 +9,8 @@ finds its item and its job name taken.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -24,6 +25,26 @@ if TYPE_CHECKING:
     from icflow.wiring import Adapters
 
 
+# started, already_started and failed come from BatchStarter.start.
+CollectAction = Literal["empty", "pending", "started", "already_started", "failed"]
+
+
+@dataclass(frozen=True)
+class CollectOutcome:
+    dataset: str
+    batch_id: str
+    images: int
+    skipped: int
+    action: CollectAction
+    status: str | None = None  # already_started: where the earlier delivery left the batch
+    job_name: str | None = None
+    model_name: str | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+
 class CollectBatch:
     def __init__(self, bucket: str, s3_client: Any, state: StateTable, starter: BatchStarter, notifier: Notifier) -> None:
         self._bucket = bucket
@@ -32,12 +53,12 @@ class CollectBatch:
         self._starter = starter
         self._notifier = notifier
 
-    def __call__(self, uploads: Iterable[tuple[str, S3Object]]) -> list[dict[str, Any]]:
+    def __call__(self, uploads: Iterable[tuple[str, S3Object]]) -> list[CollectOutcome]:
         bucket = self._bucket
         objects = [obj for owner, obj in uploads if owner == bucket]
         return [self._collect(plan) for plan in plan_batches(self._s3, bucket, objects)]
 
-    def _collect(self, plan: BatchPlan) -> dict[str, Any]:
+    def _collect(self, plan: BatchPlan) -> CollectOutcome:
         dataset, batch_id = plan.dataset, plan.batch_id
         logger.set_correlation_id(batch_id)
         write_batch_inputs(self._s3, plan)
@@ -48,24 +69,28 @@ class CollectBatch:
             "manifest_uri": plan.manifest_uri if plan.relative_keys else None,
             "inputs_report_key": plan.inputs_report_key,
         }
-        outcome = {"dataset": dataset, "batch_id": batch_id, "images": len(plan.relative_keys), "skipped": len(plan.skipped)}
         if not plan.relative_keys:
             reason = f"none of the {len(plan.skipped)} objects is a JPEG or PNG image; see {plan.inputs_report_key}"
             if self._state.create_item(dataset, batch_sk(batch_id), "batch", BatchStatus.EMPTY.value, fields, reason):
                 self._notifier.notify(f"icflow: nothing to classify in {dataset}", reason, dataset)
-            return {**outcome, "action": "empty", "reason": reason}
+            return _outcome(plan, "empty", reason=reason)
         created = self._state.create_item(dataset, batch_sk(batch_id), "batch", BatchStatus.PENDING.value, fields)
         if created is None:
             existing = self._state.get_item(dataset, batch_sk(batch_id)) or {}
             if existing.get("status") != BatchStatus.PENDING.value:
-                return {**outcome, "action": "already_started", "status": existing.get("status")}
+                return _outcome(plan, "already_started", status=existing.get("status"))
         else:
             metrics.add_metric(name="BatchesCollected", unit=MetricUnit.Count, value=1)
         model_name = (self._state.get_item(dataset, DATASET_SK) or {}).get("current_model_name")
         if not model_name:
             logger.info("batch pending until the dataset has a model", extra={"dataset": dataset, "batch_id": batch_id})
-            return {**outcome, "action": "pending"}
-        return {**outcome, **self._starter.start(dataset, batch_id, model_name)}
+            return _outcome(plan, "pending")
+        start = self._starter.start(dataset, batch_id, model_name)
+        return _outcome(plan, start.action, job_name=start.job_name, model_name=start.model_name, reason=start.reason)
+
+
+def _outcome(plan: BatchPlan, action: CollectAction, **details: str | None) -> CollectOutcome:
+    return CollectOutcome(plan.dataset, plan.batch_id, len(plan.relative_keys), len(plan.skipped), action, **details)
 
 
 def build_collect_batch(adapters: Adapters) -> CollectBatch:

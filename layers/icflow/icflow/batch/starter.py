@@ -7,7 +7,8 @@ so a repeated start is "already started", never a second job.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -24,6 +25,23 @@ from icflow.core.state import BatchStatus, StateTable, batch_sk
 if TYPE_CHECKING:
     from icflow.wiring import Adapters
 
+
+BatchStartAction = Literal["started", "already_started", "failed"]
+
+
+@dataclass(frozen=True)
+class BatchStartOutcome:
+    action: BatchStartAction
+    dataset: str
+    batch_id: str
+    job_name: str | None = None
+    model_name: str | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+
 class BatchStarter:
     def __init__(self, bucket: str, objects: S3Objects, state: StateTable, transforms: SageMakerTransforms, notifier: Notifier) -> None:
         self._bucket = bucket
@@ -32,8 +50,8 @@ class BatchStarter:
         self._transforms = transforms
         self._notifier = notifier
 
-    def start(self, dataset: str, batch_id: str, model_name: str) -> dict[str, Any]:
-        """Starts the pending batch's transform job; returns the outcome (started, already_started, failed)."""
+    def start(self, dataset: str, batch_id: str, model_name: str) -> BatchStartOutcome:
+        """Starts the pending batch's transform job: started, already_started, or failed."""
         job_name = naming.transform_job_name(dataset, batch_id)
         try:
             settings = read_pipeline_config(self._objects, dataset).deploy.batch
@@ -54,10 +72,10 @@ class BatchStarter:
         if started:
             metrics.add_metric(name="TransformJobsStarted", unit=MetricUnit.Count, value=1)
             logger.info("transform job started", extra={"dataset": dataset, "batch_id": batch_id, "job_name": job_name})
-        action = "started" if started and item is not None else "already_started"
-        return {"action": action, "dataset": dataset, "batch_id": batch_id, "job_name": job_name, "model_name": model_name}
+        action: BatchStartAction = "started" if started and item is not None else "already_started"
+        return BatchStartOutcome(action, dataset, batch_id, job_name, model_name)
 
-    def fail(self, dataset: str, batch_id: str, allowed_from: tuple[str, ...], reason: str) -> dict[str, Any]:
+    def fail(self, dataset: str, batch_id: str, allowed_from: tuple[str, ...], reason: str) -> BatchStartOutcome:
         item = self._state.transition_item(dataset, batch_sk(batch_id), BatchStatus.FAILED.value, allowed_from, reason=reason)
         if item is not None:
             metrics.add_metric(name="BatchesFailed", unit=MetricUnit.Count, value=1)
@@ -68,7 +86,7 @@ class BatchStarter:
                 dataset,
             )
             logger.warning("batch failed", extra={"dataset": dataset, "batch_id": batch_id, "reason": reason})
-        return {"action": "failed", "dataset": dataset, "batch_id": batch_id, "reason": reason}
+        return BatchStartOutcome("failed", dataset, batch_id, reason=reason)
 
 
 def build_batch_starter(adapters: Adapters) -> BatchStarter:

@@ -7,14 +7,14 @@ retry after a crash mid-labeling writes the same keys again with the same conten
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from icflow.batch.manifest import parse_output_uri
-from icflow.batch.predictions.labeler import LabelingRequest, label_batch
-from icflow.batch.sagemaker_transforms import SageMakerTransforms
+from icflow.batch.predictions.labeler import LabelingRequest, LabelingResult, label_batch
+from icflow.batch.sagemaker_transforms import SageMakerTransforms, TransformJob
 from icflow.batch.starter import BatchStarter, build_batch_starter
 from icflow.core import layout, naming
 from icflow.core.class_names import load_class_names
@@ -41,6 +41,22 @@ class TransformChange:
     failure_reason: str | None
 
 
+TransformAction = Literal["ignored", "duplicate", "failed", "stopped", "labeled"]
+
+
+@dataclass(frozen=True)
+class TransformOutcome:
+    action: TransformAction
+    dataset: str | None = None
+    batch_id: str | None = None
+    labeled: int | None = None
+    summary_uri: str | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+
 class HandleTransformState:
     def __init__(
         self,
@@ -60,44 +76,75 @@ class HandleTransformState:
         self._starter = starter
         self._notifier = notifier
 
-    def __call__(self, change: TransformChange) -> dict[str, Any]:
+    def __call__(self, change: TransformChange) -> TransformOutcome:
         if not naming.is_icflow_name(change.job_name):
-            return {"action": "ignored", "reason": f"{change.job_name} is not an icflow transform job"}
+            return TransformOutcome("ignored", reason=f"{change.job_name} is not an icflow transform job")
         if change.status not in FINAL_STATES:
-            return {"action": "ignored", "reason": f"{change.job_name} is {change.status}, not final"}
+            return TransformOutcome("ignored", reason=f"{change.job_name} is {change.status}, not final")
         job = self._transforms.transform_job(change.job_name)
+        found = self._find_batch(change, job)
+        if isinstance(found, TransformOutcome):
+            return found
+        dataset, batch_id = found
+        if job.status != COMPLETED:
+            return self._settle_unfinished(change, job, dataset, batch_id)
+        try:
+            request = self._labeling_request(job, dataset, batch_id)
+        except IcflowError as error:
+            return self._fail(dataset, batch_id, f"labeling {change.job_name}'s outputs: {error}")
+        return self._record_labeled(job, dataset, batch_id, label_batch(self._s3, request))
+
+    def _find_batch(self, change: TransformChange, job: TransformJob) -> tuple[str, str] | TransformOutcome:
+        """(dataset, batch id) of the transforming batch the job belongs to, or why there is nothing to do."""
         try:
             bucket, dataset, batch_id = parse_output_uri(job.output_uri)
         except IcflowError as error:
-            return {"action": "ignored", "reason": str(error)}
+            return TransformOutcome("ignored", reason=str(error))
         logger.set_correlation_id(batch_id)
         batch = self._state.get_item(dataset, batch_sk(batch_id))
         if bucket != self._bucket or batch is None or batch.get("transform_job_name") != change.job_name:
-            return {"action": "ignored", "dataset": dataset, "batch_id": batch_id, "reason": "no such batch in this stack"}
+            return TransformOutcome("ignored", dataset, batch_id, reason="no such batch in this stack")
         if batch["status"] not in _IN_FLIGHT:
-            return {"action": "duplicate", "dataset": dataset, "batch_id": batch_id, "reason": f"batch is already {batch['status']}"}
-        if job.status != COMPLETED:
-            reason = f"{change.job_name}: {job.failure_reason or change.failure_reason or 'the transform job was ' + job.status.lower()}"
-            return self._ended(dataset, batch_id, _ENDED_AS.get(job.status, BatchStatus.FAILED), reason)
-        try:
-            config = read_pipeline_config(self._objects, dataset)
-            names = load_class_names(self._s3, bucket, dataset, config.class_names)
-        except IcflowError as error:
-            return self._starter.fail(dataset, batch_id, _IN_FLIGHT, f"labeling {change.job_name}'s outputs: {error}")
-        result = label_batch(
-            self._s3,
-            LabelingRequest(
-                bucket=bucket,
-                dataset=dataset,
-                batch_id=batch_id,
-                model_name=job.model_name,
-                transform_job_name=job.name,
-                class_names=names,
-                top_k=config.deploy.top_k,
-                copy_to_labeled=config.deploy.copy_labeled_images,
-                job_timings=job.timings,
-            ),
+            return TransformOutcome("duplicate", dataset, batch_id, reason=f"batch is already {batch['status']}")
+        return dataset, batch_id
+
+    def _settle_unfinished(
+        self, change: TransformChange, job: TransformJob, dataset: str, batch_id: str
+    ) -> TransformOutcome:
+        """A job that failed or was stopped: the batch is marked so, and the user is told why."""
+        reason = f"{change.job_name}: {job.failure_reason or change.failure_reason or 'the transform job was ' + job.status.lower()}"
+        status = _ENDED_AS.get(job.status, BatchStatus.FAILED)
+        if status is BatchStatus.FAILED:
+            return self._fail(dataset, batch_id, reason)
+        item = self._state.transition_item(dataset, batch_sk(batch_id), status.value, _IN_FLIGHT, reason=reason)
+        if item is not None:
+            self._notifier.notify(f"icflow: batch {batch_id} of {dataset} {status.value}", reason, dataset)
+        return TransformOutcome(status.value, dataset, batch_id, reason=reason)
+
+    def _fail(self, dataset: str, batch_id: str, reason: str) -> TransformOutcome:
+        failed = self._starter.fail(dataset, batch_id, _IN_FLIGHT, reason)
+        return TransformOutcome(failed.action, failed.dataset, failed.batch_id, reason=failed.reason)
+
+    def _labeling_request(self, job: TransformJob, dataset: str, batch_id: str) -> LabelingRequest:
+        """What labeling the job's outputs needs from the dataset's pipeline.json and class names."""
+        config = read_pipeline_config(self._objects, dataset)
+        names = load_class_names(self._s3, self._bucket, dataset, config.class_names)
+        return LabelingRequest(
+            bucket=self._bucket,
+            dataset=dataset,
+            batch_id=batch_id,
+            model_name=job.model_name,
+            transform_job_name=job.name,
+            class_names=names,
+            top_k=config.deploy.top_k,
+            copy_to_labeled=config.deploy.copy_labeled_images,
+            job_timings=job.timings,
         )
+
+    def _record_labeled(
+        self, job: TransformJob, dataset: str, batch_id: str, result: LabelingResult
+    ) -> TransformOutcome:
+        """Marks the batch labeled and tells the user where its predictions are; a duplicate delivery finds it done."""
         images = result.summary["images"]
         item = self._state.transition_item(
             dataset,
@@ -113,26 +160,17 @@ class HandleTransformState:
             },
         )
         if item is None:
-            return {"action": "duplicate", "dataset": dataset, "batch_id": batch_id, "reason": "another delivery labeled it"}
+            return TransformOutcome("duplicate", dataset, batch_id, reason="another delivery labeled it")
         metrics.add_metric(name="ImagesLabeled", unit=MetricUnit.Count, value=images["labeled"])
         prefix = layout.predictions_prefix(dataset, batch_id)
         self._notifier.notify(
             f"icflow: batch {batch_id} of {dataset} labeled",
             f"{images['labeled']} images of dataset {dataset} were labeled by model {job.model_name} "
             f"({images['failed']} failed, {images['skipped']} skipped as not images).\n"
-            f"Predictions: s3://{bucket}/{prefix} (predictions.csv, predictions.jsonl, summary.json).",
+            f"Predictions: s3://{self._bucket}/{prefix} (predictions.csv, predictions.jsonl, summary.json).",
             dataset,
         )
-        return {"action": "labeled", "dataset": dataset, "batch_id": batch_id, "labeled": images["labeled"],
-                "summary_uri": result.summary_uri}
-
-    def _ended(self, dataset: str, batch_id: str, status: BatchStatus, reason: str) -> dict[str, Any]:
-        if status is BatchStatus.FAILED:
-            return self._starter.fail(dataset, batch_id, _IN_FLIGHT, reason)
-        item = self._state.transition_item(dataset, batch_sk(batch_id), status.value, _IN_FLIGHT, reason=reason)
-        if item is not None:
-            self._notifier.notify(f"icflow: batch {batch_id} of {dataset} {status.value}", reason, dataset)
-        return {"action": status.value, "dataset": dataset, "batch_id": batch_id, "reason": reason}
+        return TransformOutcome("labeled", dataset, batch_id, labeled=images["labeled"], summary_uri=result.summary_uri)
 
 
 def build_handle_transform_state(adapters: Adapters) -> HandleTransformState:

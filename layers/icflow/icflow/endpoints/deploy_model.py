@@ -10,9 +10,10 @@ names are deterministic, so a repeated "model ready" finds them and changes noth
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from icflow.batch.starter import BatchStarter, build_batch_starter
+from icflow.batch.starter import BatchStarter, BatchStartOutcome, build_batch_starter
 from icflow.core import naming
 from icflow.core.errors import IcflowError
 from icflow.core.model_ready import ModelReadyDetail
@@ -25,10 +26,31 @@ from icflow.core.state import (
     BatchStatus,
     StateTable,
 )
-from icflow.endpoints.deployer import EndpointDeployer, build_endpoint_deployer
+from icflow.endpoints.deployer import EndpointDeployer, EndpointDeployOutcome, build_endpoint_deployer
 
 if TYPE_CHECKING:
     from icflow.wiring import Adapters
+
+
+@dataclass(frozen=True)
+class DeployModelOutcome:
+    """What a ready model set off. No action of its own: each batch start and the endpoint carry theirs."""
+
+    dataset: str
+    model_name: str
+    batches: tuple[BatchStartOutcome, ...]
+    endpoint: EndpointDeployOutcome | None = None  # None: pipeline.json asks for no endpoint
+
+    def as_dict(self) -> dict[str, Any]:
+        outcome: dict[str, Any] = {
+            "dataset": self.dataset,
+            "model_name": self.model_name,
+            "batches": [batch.as_dict() for batch in self.batches],
+        }
+        if self.endpoint is not None:
+            outcome["endpoint"] = self.endpoint.as_dict()
+        return outcome
+
 
 class DeployModel:
     def __init__(
@@ -40,22 +62,23 @@ class DeployModel:
         self.endpoints = deployer
         self._notifier = notifier
 
-    def __call__(self, ready: ModelReadyDetail) -> dict[str, Any]:
+    def __call__(self, ready: ModelReadyDetail) -> DeployModelOutcome:
         dataset = ready.dataset
         logger.set_correlation_id(ready.run_id)
         pending = [item for item in self._state.query(dataset, BATCH_SK_PREFIX) if item["status"] == BatchStatus.PENDING]
-        batches = [self._starter.start(dataset, item["batch_id"], ready.model_name) for item in pending]
-        outcome: dict[str, Any] = {"dataset": dataset, "model_name": ready.model_name, "batches": batches}
+        batches = tuple(self._starter.start(dataset, item["batch_id"], ready.model_name) for item in pending)
         try:
             realtime = read_pipeline_config(self._objects, dataset).deploy.realtime
         except IcflowError as error:
             reason = f"the model was not deployed to an endpoint: {error}"
             self._notifier.notify(f"icflow: endpoint of {dataset} not updated", reason, dataset)
-            return {**outcome, "endpoint": {"action": "rejected", "reason": reason}}
-        if realtime.enabled:
-            config_name = naming.endpoint_config_name(dataset, ready.run_id)
-            outcome["endpoint"] = self.endpoints.deploy(dataset, config_name, ready.model_name, realtime)
-        return outcome
+            rejected = EndpointDeployOutcome("rejected", reason=reason)
+            return DeployModelOutcome(dataset, ready.model_name, batches, rejected)
+        if not realtime.enabled:
+            return DeployModelOutcome(dataset, ready.model_name, batches)
+        config_name = naming.endpoint_config_name(dataset, ready.run_id)
+        endpoint = self.endpoints.deploy(dataset, config_name, ready.model_name, realtime)
+        return DeployModelOutcome(dataset, ready.model_name, batches, endpoint)
 
 
 def build_deploy_model(adapters: Adapters) -> DeployModel:

@@ -4,7 +4,8 @@ endpoint-state function's deferred updates; the one writer of the dataset's endp
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -22,6 +23,23 @@ if TYPE_CHECKING:
 BUSY = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
 
 
+# rejected is DeployModel's: pipeline.json could not be read, so nothing was deployed.
+EndpointDeployAction = Literal[
+    "endpoint_creating", "endpoint_unchanged", "endpoint_update_deferred", "endpoint_updating", "rejected"
+]
+
+
+@dataclass(frozen=True)
+class EndpointDeployOutcome:
+    action: EndpointDeployAction
+    endpoint_name: str | None = None
+    endpoint_config_name: str | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+
 class EndpointDeployer:
     """Points the dataset's endpoint at a config; shared with the endpoint-state function's deferred updates."""
 
@@ -30,7 +48,9 @@ class EndpointDeployer:
         self._deploy = deploy
         self._alarms = alarms
 
-    def deploy(self, dataset: str, config_name: str, model_name: str, realtime: RealtimeSettings) -> dict[str, Any]:
+    def deploy(
+        self, dataset: str, config_name: str, model_name: str, realtime: RealtimeSettings
+    ) -> EndpointDeployOutcome:
         endpoint_name = naming.endpoint_name(dataset)
         tags = {naming.TAG_DATASET: dataset}
         self._deploy.create_endpoint_config(config_name, model_name, realtime.instance_type, realtime.instance_count, tags)
@@ -44,20 +64,20 @@ class EndpointDeployer:
             self._deploy.create_endpoint(endpoint_name, config_name, tags)
             self.record(dataset, EndpointStatus.CREATING, {**fields, "target_config": config_name})
             metrics.add_metric(name="EndpointsCreated", unit=MetricUnit.Count, value=1)
-            return {"action": "endpoint_creating", "endpoint_name": endpoint_name, "endpoint_config_name": config_name}
+            return EndpointDeployOutcome("endpoint_creating", endpoint_name, config_name)
         if config_name in (endpoint.config_name, record.get("target_config")):
             self.record(dataset, None, fields)
-            return {"action": "endpoint_unchanged", "endpoint_name": endpoint_name, "endpoint_config_name": config_name}
+            return EndpointDeployOutcome("endpoint_unchanged", endpoint_name, config_name)
         if endpoint.status in BUSY:
             self.record(dataset, None, fields)
-            return {"action": "endpoint_update_deferred", "endpoint_name": endpoint_name, "endpoint_config_name": config_name,
-                    "reason": f"the endpoint is {endpoint.status}; the update follows when it is in service"}
+            reason = f"the endpoint is {endpoint.status}; the update follows when it is in service"
+            return EndpointDeployOutcome("endpoint_update_deferred", endpoint_name, config_name, reason)
         alarm = self._alarms.put_rollback_alarm(endpoint_name, VARIANT_NAME) if realtime.blue_green and realtime.auto_rollback else None
         self._deploy.update_endpoint(endpoint_name, config_name, realtime.blue_green, alarm)
         self.record(dataset, EndpointStatus.UPDATING, {**fields, "target_config": config_name,
                                                        "previous_config": endpoint.config_name})
         metrics.add_metric(name="EndpointsUpdated", unit=MetricUnit.Count, value=1)
-        return {"action": "endpoint_updating", "endpoint_name": endpoint_name, "endpoint_config_name": config_name}
+        return EndpointDeployOutcome("endpoint_updating", endpoint_name, config_name)
 
     def record(self, dataset: str, status: EndpointStatus | None, fields: dict[str, Any], reason: str | None = None) -> None:
         """Writes the dataset's endpoint item: `status` (None keeps the current one) and `fields`; creates it

@@ -8,8 +8,8 @@ their models when nothing uses them (the endpoint, the dataset's current model, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from icflow.core import naming
 from icflow.core.notifier import Notifier
@@ -23,7 +23,7 @@ from icflow.core.state import (
     EndpointStatus,
     StateTable,
 )
-from icflow.endpoints.deployer import EndpointDeployer, build_endpoint_deployer
+from icflow.endpoints.deployer import EndpointDeployer, EndpointDeployOutcome, build_endpoint_deployer
 from icflow.endpoints.endpoint_events import api_status
 from icflow.endpoints.sagemaker_endpoints import Endpoint, SageMakerEndpoints
 
@@ -38,6 +38,40 @@ class EndpointChange:
     tags: dict[str, str]
 
 
+EndpointStateAction = Literal["ignored", "stale", "failed", "updating", "in_service", "rolled_back"]
+
+
+@dataclass(frozen=True)
+class EndpointStateOutcome:
+    action: EndpointStateAction
+    dataset: str | None = None
+    status: str | None = None  # stale: DescribeEndpoint's status, which the event is behind
+    endpoint_config_name: str | None = None
+    deleted: tuple[str, ...] | None = None  # the superseded configs and models
+    update: EndpointDeployOutcome | None = None  # updating: the wanted config, applied now that it is in service
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        values = {
+            **asdict(self),
+            "deleted": list(self.deleted) if self.deleted is not None else None,
+            "update": self.update.as_dict() if self.update is not None else None,
+        }
+        return {key: value for key, value in values.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class EndpointProgressOutcome:
+    """The endpoint is creating or updating. reason is SageMaker's and always carried, None while it gives none."""
+
+    action: Literal["creating", "updating"]
+    dataset: str
+    reason: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 class HandleEndpointState:
     def __init__(
         self, state: StateTable, deploy: SageMakerEndpoints, deployer: EndpointDeployer, notifier: Notifier
@@ -47,31 +81,31 @@ class HandleEndpointState:
         self._deployer = deployer
         self._notifier = notifier
 
-    def __call__(self, change: EndpointChange) -> dict[str, Any]:
+    def __call__(self, change: EndpointChange) -> EndpointStateOutcome | EndpointProgressOutcome:
         if not naming.is_icflow_name(change.endpoint_name):
-            return {"action": "ignored", "reason": f"{change.endpoint_name} is not an icflow endpoint"}
+            return EndpointStateOutcome("ignored", reason=f"{change.endpoint_name} is not an icflow endpoint")
         endpoint = self._deploy.endpoint(change.endpoint_name)
         if endpoint is None:
-            return {"action": "ignored", "reason": f"{change.endpoint_name} no longer exists"}
+            return EndpointStateOutcome("ignored", reason=f"{change.endpoint_name} no longer exists")
         dataset = change.tags.get(naming.TAG_DATASET) or self._deploy.endpoint_tags(change.endpoint_name).get(naming.TAG_DATASET)
         record = self._state.get_item(dataset, ENDPOINT_SK) if dataset else None
         if dataset is None or record is None or naming.endpoint_name(dataset) != change.endpoint_name:
-            return {"action": "ignored", "reason": f"{change.endpoint_name} is not an endpoint of this stack"}
+            return EndpointStateOutcome("ignored", reason=f"{change.endpoint_name} is not an endpoint of this stack")
         if api_status(change.status) != endpoint.status:
             # A late event: the endpoint has moved on, and its own event will come.
-            return {"action": "stale", "dataset": dataset, "status": endpoint.status}
+            return EndpointStateOutcome("stale", dataset, status=endpoint.status)
         if endpoint.status == "InService":
             return self._in_service(dataset, endpoint, record)
         if endpoint.status == "Failed":
             reason = endpoint.failure_reason or "the endpoint failed"
             self._deployer.record(dataset, EndpointStatus.FAILED, {"current_config": endpoint.config_name}, reason)
             self._notifier.notify(f"icflow: endpoint {endpoint.name} failed", f"{endpoint.name}: {reason}", dataset)
-            return {"action": "failed", "dataset": dataset, "reason": reason}
+            return EndpointStateOutcome("failed", dataset, reason=reason)
         progress = EndpointStatus.CREATING if endpoint.status == "Creating" else EndpointStatus.UPDATING
         self._deployer.record(dataset, progress, {"current_config": endpoint.config_name}, endpoint.failure_reason)
-        return {"action": progress.value, "dataset": dataset, "reason": endpoint.failure_reason}
+        return EndpointProgressOutcome(progress.value, dataset, endpoint.failure_reason)
 
-    def _in_service(self, dataset: str, endpoint: Endpoint, record: dict[str, Any]) -> dict[str, Any]:
+    def _in_service(self, dataset: str, endpoint: Endpoint, record: dict[str, Any]) -> EndpointStateOutcome:
         target = record.get("target_config")
         rolled_back = target is not None and target != endpoint.config_name
         if rolled_back:
@@ -91,10 +125,10 @@ class HandleEndpointState:
             realtime = RealtimeSettings(enabled=True, blue_green=record.get("blue_green", False),
                                         auto_rollback=record.get("auto_rollback", True))
             update = self._deployer.deploy(dataset, wanted, record["wanted_model"], realtime)
-            return {"action": "updating", "dataset": dataset, "update": update}
+            return EndpointStateOutcome("updating", dataset, update=update)
         deleted = self._delete_superseded(dataset, endpoint, {wanted} if wanted else set())
         action = EndpointStatus.ROLLED_BACK.value if rolled_back else EndpointStatus.IN_SERVICE.value
-        return {"action": action, "dataset": dataset, "endpoint_config_name": endpoint.config_name, "deleted": deleted}
+        return EndpointStateOutcome(action, dataset, endpoint_config_name=endpoint.config_name, deleted=tuple(deleted))
 
     def _delete_superseded(self, dataset: str, endpoint: Endpoint, keep: set[str]) -> list[str]:
         record = self._state.get_item(dataset, ENDPOINT_SK) or {}

@@ -6,8 +6,9 @@ An endpoint changed within the window is not judged yet: its metrics do not cove
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -22,6 +23,15 @@ if TYPE_CHECKING:
     from icflow.wiring import Adapters
 
 
+@dataclass(frozen=True)
+class IdleCheckOutcome:
+    action: Literal["disabled", "checked"]
+    deleted: tuple[str, ...] = ()  # the endpoints deleted as idle
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "deleted": list(self.deleted)}
+
+
 class DeleteIdleEndpoints:
     def __init__(
         self, idle_hours: int, state: StateTable, deploy: SageMakerEndpoints, cloudwatch: EndpointMetrics, notifier: Notifier
@@ -32,9 +42,9 @@ class DeleteIdleEndpoints:
         self._cloudwatch = cloudwatch
         self._notifier = notifier
 
-    def __call__(self, now: datetime) -> dict[str, Any]:
+    def __call__(self, now: datetime) -> IdleCheckOutcome:
         if self._idle_hours == 0:
-            return {"action": "disabled", "deleted": []}
+            return IdleCheckOutcome("disabled")
         window = timedelta(hours=self._idle_hours)
         deleted: list[str] = []
         for name in self._deploy.endpoint_names(naming.NAME_PREFIX):
@@ -56,7 +66,7 @@ class DeleteIdleEndpoints:
                                            fields={"target_config": None}, reason=reason)
             self._notifier.notify(f"icflow: idle endpoint {name} deleted",
                                   f"{name}: {reason}. The next model of the dataset creates it again.", dataset or "")
-        return {"action": "checked", "deleted": deleted}
+        return IdleCheckOutcome("checked", tuple(deleted))
 
 
 def build_delete_idle_endpoints(adapters: Adapters) -> DeleteIdleEndpoints:

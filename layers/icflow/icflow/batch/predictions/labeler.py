@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -134,10 +134,25 @@ def label_batch(
     summary.json is written last, so its presence means the batch's predictions are complete. Running
     again overwrites the same keys with the same content.
     """
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     started = time.perf_counter()
+    summary = _start_summary(s3, request)
+    count = request.class_names.count
+    top_k = min(request.top_k, count) if count else request.top_k
+    prefix = layout.predictions_prefix(request.dataset, request.batch_id)
+
+    with tempfile.TemporaryDirectory(prefix="icflow-labels-", dir=spill_dir) as spill:
+        with PredictionWriters(Path(spill), top_k) as writers:
+            _label_outputs(s3, request, writers, summary, max_in_flight)
+        _upload_predictions(s3, request, writers, prefix)
+
+    return _write_summary(s3, request, summary, prefix, started_at, time.perf_counter() - started)
+
+
+def _start_summary(s3: Any, request: LabelingRequest) -> SummaryBuilder:
+    """summary.json's builder, with what the batch's inputs report says was submitted and skipped."""
     report = _inputs_report(s3, request)
-    summary = SummaryBuilder(
+    return SummaryBuilder(
         dataset=request.dataset,
         batch_id=request.batch_id,
         model_name=request.model_name,
@@ -146,45 +161,48 @@ def label_batch(
         images_submitted=report.get("images"),
         skipped=report.get("skipped", ()),
     )
-    count = request.class_names.count
-    top_k = min(request.top_k, count) if count else request.top_k
-    prefix = layout.predictions_prefix(request.dataset, request.batch_id)
 
-    with tempfile.TemporaryDirectory(prefix="icflow-labels-", dir=spill_dir) as spill:
-        with (
-            PredictionWriters(Path(spill), top_k) as writers,
-            ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="icflow-label") as pool,
-        ):
 
-            def take(future: Future[_Labeled]) -> None:
-                labeled = future.result()
-                if isinstance(labeled.result, ImageError):
-                    summary.add_error(labeled.result)
-                    return
-                writers.write(labeled.result)
-                summary.add_prediction(labeled.result)
-                summary.labeled_copies += labeled.copied
+def _label_outputs(
+    s3: Any, request: LabelingRequest, writers: PredictionWriters, summary: SummaryBuilder, max_in_flight: int
+) -> None:
+    """Labels every output on a pool of threads, writing each prediction and counting it in the summary."""
+    with ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="icflow-label") as pool:
 
-            pending: deque[Future[_Labeled]] = deque()
-            for output_key, relative in _outputs(s3, request):
-                pending.append(pool.submit(_label_one, s3, request, output_key, relative))
-                # Taking results in submission order keeps the files in listing order and bounds memory.
-                if len(pending) >= 2 * max_in_flight:
-                    take(pending.popleft())
-            while pending:
+        def take(future: Future[_Labeled]) -> None:
+            labeled = future.result()
+            if isinstance(labeled.result, ImageError):
+                summary.add_error(labeled.result)
+                return
+            writers.write(labeled.result)
+            summary.add_prediction(labeled.result)
+            summary.labeled_copies += labeled.copied
+
+        pending: deque[Future[_Labeled]] = deque()
+        for output_key, relative in _outputs(s3, request):
+            pending.append(pool.submit(_label_one, s3, request, output_key, relative))
+            # Taking results in submission order keeps the files in listing order and bounds memory.
+            if len(pending) >= 2 * max_in_flight:
                 take(pending.popleft())
+        while pending:
+            take(pending.popleft())
 
-        s3.upload_file(
-            str(writers.jsonl_path),
-            request.bucket,
-            prefix + PREDICTIONS_JSONL,
-            ExtraArgs={"ContentType": JSONL_CONTENT_TYPE},
-        )
-        s3.upload_file(
-            str(writers.csv_path), request.bucket, prefix + PREDICTIONS_CSV, ExtraArgs={"ContentType": CSV_CONTENT_TYPE}
-        )
 
-    seconds = time.perf_counter() - started
+def _upload_predictions(s3: Any, request: LabelingRequest, writers: PredictionWriters, prefix: str) -> None:
+    s3.upload_file(
+        str(writers.jsonl_path),
+        request.bucket,
+        prefix + PREDICTIONS_JSONL,
+        ExtraArgs={"ContentType": JSONL_CONTENT_TYPE},
+    )
+    s3.upload_file(
+        str(writers.csv_path), request.bucket, prefix + PREDICTIONS_CSV, ExtraArgs={"ContentType": CSV_CONTENT_TYPE}
+    )
+
+
+def _write_summary(
+    s3: Any, request: LabelingRequest, summary: SummaryBuilder, prefix: str, started_at: datetime, seconds: float
+) -> LabelingResult:
     outputs = {
         "predictions_jsonl": s3_uri(request.bucket, prefix + PREDICTIONS_JSONL),
         "predictions_csv": s3_uri(request.bucket, prefix + PREDICTIONS_CSV),

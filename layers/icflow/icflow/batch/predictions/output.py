@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from enum import Enum
+from enum import StrEnum
 
 from icflow.core.errors import IcflowError
 
@@ -17,7 +17,7 @@ from icflow.core.errors import IcflowError
 MAX_OUTPUT_BYTES = 1_000_000
 
 
-class OutputProblem(str, Enum):
+class OutputProblem(StrEnum):
     TOO_LARGE = "output-too-large"
     MALFORMED = "malformed-json"
     NO_PREDICTION = "no-prediction"
