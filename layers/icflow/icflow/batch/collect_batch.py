@@ -46,7 +46,9 @@ class CollectOutcome:
 
 
 class CollectBatch:
-    def __init__(self, bucket: str, s3_client: Any, state: StateTable, starter: BatchStarter, notifier: Notifier) -> None:
+    def __init__(
+        self, bucket: str, s3_client: Any, state: StateTable, starter: BatchStarter, notifier: Notifier
+    ) -> None:
         self._bucket = bucket
         self._s3 = s3_client
         self._state = state
@@ -94,5 +96,6 @@ def _outcome(plan: BatchPlan, action: CollectAction, **details: str | None) -> C
 
 
 def build_collect_batch(adapters: Adapters) -> CollectBatch:
-    return CollectBatch(adapters.settings.data_bucket, adapters.s3, adapters.state, build_batch_starter(adapters),
-                        adapters.notifier)
+    return CollectBatch(
+        adapters.settings.data_bucket, adapters.s3, adapters.state, build_batch_starter(adapters), adapters.notifier
+    )

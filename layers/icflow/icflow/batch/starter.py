@@ -43,7 +43,9 @@ class BatchStartOutcome:
 
 
 class BatchStarter:
-    def __init__(self, bucket: str, objects: S3Objects, state: StateTable, transforms: SageMakerTransforms, notifier: Notifier) -> None:
+    def __init__(
+        self, bucket: str, objects: S3Objects, state: StateTable, transforms: SageMakerTransforms, notifier: Notifier
+    ) -> None:
         self._bucket = bucket
         self._objects = objects
         self._state = state
@@ -57,11 +59,17 @@ class BatchStarter:
             settings = read_pipeline_config(self._objects, dataset).deploy.batch
             # Only the manifest's and the output's locations matter here: both derive from the batch id.
             request = BatchPlan(self._bucket, dataset, batch_id, ()).transform_job_request(
-                job_name, model_name, settings.instance_type, settings.instance_count, settings.max_concurrent_transforms
+                job_name,
+                model_name,
+                settings.instance_type,
+                settings.instance_count,
+                settings.max_concurrent_transforms,
             )
         except IcflowError as error:
             return self.fail(dataset, batch_id, (BatchStatus.PENDING.value,), str(error))
-        started = self._transforms.create_transform_job(request, {naming.TAG_DATASET: dataset, naming.TAG_BATCH_ID: batch_id})
+        started = self._transforms.create_transform_job(
+            request, {naming.TAG_DATASET: dataset, naming.TAG_BATCH_ID: batch_id}
+        )
         item = self._state.transition_item(
             dataset,
             batch_sk(batch_id),
@@ -76,7 +84,9 @@ class BatchStarter:
         return BatchStartOutcome(action, dataset, batch_id, job_name, model_name)
 
     def fail(self, dataset: str, batch_id: str, allowed_from: tuple[str, ...], reason: str) -> BatchStartOutcome:
-        item = self._state.transition_item(dataset, batch_sk(batch_id), BatchStatus.FAILED.value, allowed_from, reason=reason)
+        item = self._state.transition_item(
+            dataset, batch_sk(batch_id), BatchStatus.FAILED.value, allowed_from, reason=reason
+        )
         if item is not None:
             metrics.add_metric(name="BatchesFailed", unit=MetricUnit.Count, value=1)
             self._notifier.notify(
@@ -90,5 +100,6 @@ class BatchStarter:
 
 
 def build_batch_starter(adapters: Adapters) -> BatchStarter:
-    return BatchStarter(adapters.settings.data_bucket, adapters.objects, adapters.state, adapters.transforms,
-                        adapters.notifier)
+    return BatchStarter(
+        adapters.settings.data_bucket, adapters.objects, adapters.state, adapters.transforms, adapters.notifier
+    )

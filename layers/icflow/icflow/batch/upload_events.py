@@ -28,13 +28,21 @@ def batch_objects(body: str) -> list[tuple[str, S3Object]]:
     if isinstance(event, dict) and "Records" in event:
         notification = parse(event=event, model=S3Model)
         return [
-            (record.s3.bucket.name, S3Object(unquote_plus(record.s3.object.key), _size(record.s3.object.size), record.s3.object.eTag or ""))
+            (
+                record.s3.bucket.name,
+                S3Object(unquote_plus(record.s3.object.key), _size(record.s3.object.size), record.s3.object.eTag or ""),
+            )
             for record in notification.Records
             if record.s3.object is not None
         ]
     if isinstance(event, dict) and "detail" in event:
         detail = parse(event=event, model=S3EventNotificationEventBridgeModel).detail
-        return [(detail.bucket.name, S3Object(unquote_plus(detail.object.key), _size(detail.object.size), detail.object.etag))]
+        return [
+            (
+                detail.bucket.name,
+                S3Object(unquote_plus(detail.object.key), _size(detail.object.size), detail.object.etag),
+            )
+        ]
     raise IcflowError(
         "the message body is neither an S3 notification (Records) nor an EventBridge 'Object Created' event "
         "(detail): send S3 events from the data bucket to the batch queue"

@@ -54,7 +54,12 @@ class DeployModelOutcome:
 
 class DeployModel:
     def __init__(
-        self, objects: S3Objects, state: StateTable, starter: BatchStarter, deployer: EndpointDeployer, notifier: Notifier
+        self,
+        objects: S3Objects,
+        state: StateTable,
+        starter: BatchStarter,
+        deployer: EndpointDeployer,
+        notifier: Notifier,
     ) -> None:
         self._objects = objects
         self._state = state
@@ -65,7 +70,9 @@ class DeployModel:
     def __call__(self, ready: ModelReadyDetail) -> DeployModelOutcome:
         dataset = ready.dataset
         logger.set_correlation_id(ready.run_id)
-        pending = [item for item in self._state.query(dataset, BATCH_SK_PREFIX) if item["status"] == BatchStatus.PENDING]
+        pending = [
+            item for item in self._state.query(dataset, BATCH_SK_PREFIX) if item["status"] == BatchStatus.PENDING
+        ]
         batches = tuple(self._starter.start(dataset, item["batch_id"], ready.model_name) for item in pending)
         try:
             realtime = read_pipeline_config(self._objects, dataset).deploy.realtime
@@ -82,5 +89,10 @@ class DeployModel:
 
 
 def build_deploy_model(adapters: Adapters) -> DeployModel:
-    return DeployModel(adapters.objects, adapters.state, build_batch_starter(adapters), build_endpoint_deployer(adapters),
-                       adapters.notifier)
+    return DeployModel(
+        adapters.objects,
+        adapters.state,
+        build_batch_starter(adapters),
+        build_endpoint_deployer(adapters),
+        adapters.notifier,
+    )

@@ -53,12 +53,19 @@ class EndpointDeployer:
     ) -> EndpointDeployOutcome:
         endpoint_name = naming.endpoint_name(dataset)
         tags = {naming.TAG_DATASET: dataset}
-        self._deploy.create_endpoint_config(config_name, model_name, realtime.instance_type, realtime.instance_count, tags)
+        self._deploy.create_endpoint_config(
+            config_name, model_name, realtime.instance_type, realtime.instance_count, tags
+        )
         record = self._state.get_item(dataset, ENDPOINT_SK) or {}
         configs = sorted({*record.get("configs", []), config_name})
         settings = {"blue_green": realtime.blue_green, "auto_rollback": realtime.auto_rollback}
-        fields = {"endpoint_name": endpoint_name, "configs": configs, "wanted_config": config_name, "wanted_model": model_name,
-                  **settings}
+        fields = {
+            "endpoint_name": endpoint_name,
+            "configs": configs,
+            "wanted_config": config_name,
+            "wanted_model": model_name,
+            **settings,
+        }
         endpoint = self._deploy.endpoint(endpoint_name)
         if endpoint is None:
             self._deploy.create_endpoint(endpoint_name, config_name, tags)
@@ -72,23 +79,39 @@ class EndpointDeployer:
             self.record(dataset, None, fields)
             reason = f"the endpoint is {endpoint.status}; the update follows when it is in service"
             return EndpointDeployOutcome("endpoint_update_deferred", endpoint_name, config_name, reason)
-        alarm = self._alarms.put_rollback_alarm(endpoint_name, VARIANT_NAME) if realtime.blue_green and realtime.auto_rollback else None
+        alarm = (
+            self._alarms.put_rollback_alarm(endpoint_name, VARIANT_NAME)
+            if realtime.blue_green and realtime.auto_rollback
+            else None
+        )
         self._deploy.update_endpoint(endpoint_name, config_name, realtime.blue_green, alarm)
-        self.record(dataset, EndpointStatus.UPDATING, {**fields, "target_config": config_name,
-                                                       "previous_config": endpoint.config_name})
+        self.record(
+            dataset,
+            EndpointStatus.UPDATING,
+            {**fields, "target_config": config_name, "previous_config": endpoint.config_name},
+        )
         metrics.add_metric(name="EndpointsUpdated", unit=MetricUnit.Count, value=1)
         return EndpointDeployOutcome("endpoint_updating", endpoint_name, config_name)
 
-    def record(self, dataset: str, status: EndpointStatus | None, fields: dict[str, Any], reason: str | None = None) -> None:
+    def record(
+        self, dataset: str, status: EndpointStatus | None, fields: dict[str, Any], reason: str | None = None
+    ) -> None:
         """Writes the dataset's endpoint item: `status` (None keeps the current one) and `fields`; creates it
         when the dataset has none yet."""
         record = self._state.get_item(dataset, ENDPOINT_SK)
         if record is None:
-            self._state.create_item(dataset, ENDPOINT_SK, "endpoint", (status or EndpointStatus.CREATING).value, fields,
-                                   reason)
+            self._state.create_item(
+                dataset, ENDPOINT_SK, "endpoint", (status or EndpointStatus.CREATING).value, fields, reason
+            )
             return
-        self._state.transition_item(dataset, ENDPOINT_SK, status.value if status else record["status"],
-                                   ANY_ENDPOINT_STATUS, fields=fields, reason=reason)
+        self._state.transition_item(
+            dataset,
+            ENDPOINT_SK,
+            status.value if status else record["status"],
+            ANY_ENDPOINT_STATUS,
+            fields=fields,
+            reason=reason,
+        )
 
 
 def build_endpoint_deployer(adapters: Adapters) -> EndpointDeployer:

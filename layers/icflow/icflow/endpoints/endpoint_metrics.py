@@ -28,7 +28,10 @@ class EndpointMetrics:
             response = self._cloudwatch.get_metric_statistics(
                 Namespace=NAMESPACE,
                 MetricName=INVOCATIONS,
-                Dimensions=[{"Name": "EndpointName", "Value": endpoint_name}, {"Name": "VariantName", "Value": variant}],
+                Dimensions=[
+                    {"Name": "EndpointName", "Value": endpoint_name},
+                    {"Name": "VariantName", "Value": variant},
+                ],
                 StartTime=start,
                 EndTime=end,
                 Period=period,
@@ -45,7 +48,10 @@ class EndpointMetrics:
             AlarmDescription=f"icflow: rolls back a blue/green update of {endpoint_name} that answers server errors",
             Namespace=NAMESPACE,
             MetricName=SERVER_ERRORS,
-            Dimensions=[{"Name": "EndpointName", "Value": endpoint_name}, {"Name": "VariantName", "Value": variant_name}],
+            Dimensions=[
+                {"Name": "EndpointName", "Value": endpoint_name},
+                {"Name": "VariantName", "Value": variant_name},
+            ],
             Statistic="Sum",
             Period=60,
             EvaluationPeriods=1,

@@ -87,7 +87,9 @@ class HandleEndpointState:
         endpoint = self._deploy.endpoint(change.endpoint_name)
         if endpoint is None:
             return EndpointStateOutcome("ignored", reason=f"{change.endpoint_name} no longer exists")
-        dataset = change.tags.get(naming.TAG_DATASET) or self._deploy.endpoint_tags(change.endpoint_name).get(naming.TAG_DATASET)
+        dataset = change.tags.get(naming.TAG_DATASET) or self._deploy.endpoint_tags(change.endpoint_name).get(
+            naming.TAG_DATASET
+        )
         record = self._state.get_item(dataset, ENDPOINT_SK) if dataset else None
         if dataset is None or record is None or naming.endpoint_name(dataset) != change.endpoint_name:
             return EndpointStateOutcome("ignored", reason=f"{change.endpoint_name} is not an endpoint of this stack")
@@ -109,12 +111,24 @@ class HandleEndpointState:
         target = record.get("target_config")
         rolled_back = target is not None and target != endpoint.config_name
         if rolled_back:
-            reason = endpoint.failure_reason or f"the update to {target} did not complete; {endpoint.config_name} still serves"
-            self._deployer.record(dataset, EndpointStatus.ROLLED_BACK, {"current_config": endpoint.config_name, "target_config": None}, reason)
-            self._notifier.notify(f"icflow: endpoint {endpoint.name} rolled back", f"{endpoint.name}: {reason}", dataset)
+            reason = (
+                endpoint.failure_reason
+                or f"the update to {target} did not complete; {endpoint.config_name} still serves"
+            )
+            self._deployer.record(
+                dataset,
+                EndpointStatus.ROLLED_BACK,
+                {"current_config": endpoint.config_name, "target_config": None},
+                reason,
+            )
+            self._notifier.notify(
+                f"icflow: endpoint {endpoint.name} rolled back", f"{endpoint.name}: {reason}", dataset
+            )
         else:
             models = self._deploy.endpoint_config_models(endpoint.config_name)
-            self._deployer.record(dataset, EndpointStatus.IN_SERVICE, {"current_config": endpoint.config_name, "current_models": models})
+            self._deployer.record(
+                dataset, EndpointStatus.IN_SERVICE, {"current_config": endpoint.config_name, "current_models": models}
+            )
             self._notifier.notify(
                 f"icflow: endpoint {endpoint.name} in service",
                 f"{endpoint.name} serves {', '.join(models)}. Try it: icflow predict --endpoint {endpoint.name} IMAGE",
@@ -122,8 +136,11 @@ class HandleEndpointState:
             )
         wanted = record.get("wanted_config")
         if wanted and wanted not in (endpoint.config_name, target):
-            realtime = RealtimeSettings(enabled=True, blue_green=record.get("blue_green", False),
-                                        auto_rollback=record.get("auto_rollback", True))
+            realtime = RealtimeSettings(
+                enabled=True,
+                blue_green=record.get("blue_green", False),
+                auto_rollback=record.get("auto_rollback", True),
+            )
             update = self._deployer.deploy(dataset, wanted, record["wanted_model"], realtime)
             return EndpointStateOutcome("updating", dataset, update=update)
         deleted = self._delete_superseded(dataset, endpoint, {wanted} if wanted else set())
@@ -138,8 +155,11 @@ class HandleEndpointState:
         in_use = {
             *self._deploy.endpoint_config_models(endpoint.config_name),
             (self._state.get_item(dataset, DATASET_SK) or {}).get("current_model_name"),
-            *(item.get("model_name") for item in self._state.query(dataset, BATCH_SK_PREFIX)
-              if item["status"] in BATCHES_USING_A_MODEL),
+            *(
+                item.get("model_name")
+                for item in self._state.query(dataset, BATCH_SK_PREFIX)
+                if item["status"] in BATCHES_USING_A_MODEL
+            ),
         }
         deleted: list[str] = []
         for config in superseded:

@@ -34,7 +34,12 @@ class IdleCheckOutcome:
 
 class DeleteIdleEndpoints:
     def __init__(
-        self, idle_hours: int, state: StateTable, deploy: SageMakerEndpoints, cloudwatch: EndpointMetrics, notifier: Notifier
+        self,
+        idle_hours: int,
+        state: StateTable,
+        deploy: SageMakerEndpoints,
+        cloudwatch: EndpointMetrics,
+        notifier: Notifier,
     ) -> None:
         self._idle_hours = idle_hours
         self._state = state
@@ -62,13 +67,27 @@ class DeleteIdleEndpoints:
             reason = f"no invocations for {self._idle_hours} hours (EndpointIdleHours); deleted to stop its cost"
             logger.info("idle endpoint deleted", extra={"endpoint_name": name, "dataset": dataset})
             if dataset:  # an endpoint without an item of its own has nothing to record
-                self._state.transition_item(dataset, ENDPOINT_SK, EndpointStatus.DELETED_IDLE.value, ANY_ENDPOINT_STATUS,
-                                           fields={"target_config": None}, reason=reason)
-            self._notifier.notify(f"icflow: idle endpoint {name} deleted",
-                                  f"{name}: {reason}. The next model of the dataset creates it again.", dataset or "")
+                self._state.transition_item(
+                    dataset,
+                    ENDPOINT_SK,
+                    EndpointStatus.DELETED_IDLE.value,
+                    ANY_ENDPOINT_STATUS,
+                    fields={"target_config": None},
+                    reason=reason,
+                )
+            self._notifier.notify(
+                f"icflow: idle endpoint {name} deleted",
+                f"{name}: {reason}. The next model of the dataset creates it again.",
+                dataset or "",
+            )
         return IdleCheckOutcome("checked", tuple(deleted))
 
 
 def build_delete_idle_endpoints(adapters: Adapters) -> DeleteIdleEndpoints:
-    return DeleteIdleEndpoints(adapters.settings.endpoint_idle_hours, adapters.state, adapters.endpoints,
-                               adapters.endpoint_metrics, adapters.notifier)
+    return DeleteIdleEndpoints(
+        adapters.settings.endpoint_idle_hours,
+        adapters.state,
+        adapters.endpoints,
+        adapters.endpoint_metrics,
+        adapters.notifier,
+    )

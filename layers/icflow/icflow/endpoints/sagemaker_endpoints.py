@@ -88,7 +88,10 @@ class SageMakerEndpoints:
         deployment: dict[str, Any] = {}
         if blue_green:
             deployment["BlueGreenUpdatePolicy"] = {
-                "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": BLUE_GREEN_WAIT_SECONDS},
+                "TrafficRoutingConfiguration": {
+                    "Type": "ALL_AT_ONCE",
+                    "WaitIntervalInSeconds": BLUE_GREEN_WAIT_SECONDS,
+                },
                 "TerminationWaitInSeconds": BLUE_GREEN_TERMINATION_WAIT_SECONDS,
             }
         if rollback_alarm is not None:
@@ -107,7 +110,9 @@ class SageMakerEndpoints:
         names: list[str] = []
         for page in self._sagemaker.get_paginator("list_endpoint_configs").paginate(NameContains=prefix):
             names.extend(
-                item["EndpointConfigName"] for item in page["EndpointConfigs"] if item["EndpointConfigName"].startswith(prefix)
+                item["EndpointConfigName"]
+                for item in page["EndpointConfigs"]
+                if item["EndpointConfigName"].startswith(prefix)
             )
         return names
 

@@ -8,17 +8,19 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from moto.events.models import EventPattern
 
+from icflow.batch.transform_events import TRANSFORM_STATE_CHANGE
 from icflow.core import layout, naming
-from icflow.endpoints.endpoint_events import ENDPOINT_STATE_CHANGE
 from icflow.core.model_ready import MODEL_READY_DETAIL_TYPE, MODEL_READY_SOURCE
 from icflow.core.sagemaker_events import FINAL_STATES, SAGEMAKER_SOURCE
-from icflow.batch.transform_events import TRANSFORM_STATE_CHANGE
+from icflow.endpoints.endpoint_events import ENDPOINT_STATE_CHANGE
 
 if TYPE_CHECKING:
-    from conftest import Stack
+    from support.stack import Stack
 
 
-def test_the_queue_handler_reports_a_poison_message_alone(handler_of, stack: Stack, sample_event, lambda_context) -> None:
+def test_the_queue_handler_reports_a_poison_message_alone(
+    handler_of, stack: Stack, sample_event, lambda_context
+) -> None:
     s3 = stack.client("s3")
     s3.put_object(Bucket=stack.bucket, Key="batch/caltech256/holiday/day 1/IMG_0001.jpg", Body=b"\xff\xd8\xff\xe0jpeg")
     s3.put_object(Bucket=stack.bucket, Key="batch/caltech256/IMG_0002.png", Body=b"\x89PNG\r\n\x1a\npng")
@@ -40,25 +42,40 @@ def test_the_model_ready_handler_takes_the_sample_event(handler_of, stack: Stack
 
 
 @pytest.mark.parametrize("event_file", ["transform_job_completed.json", "transform_job_failed.json"])
-def test_the_transform_handler_ignores_jobs_this_stack_did_not_start(handler_of, stack: Stack, sample_event, lambda_context, event_file: str) -> None:
-    stack.client("sagemaker").create_model(ModelName="icflow-caltech256-3f2a9c41d0b7", PrimaryContainer={"Image": "x"},
-                                           ExecutionRoleArn=stack.settings.sagemaker_role_arn)
+def test_the_transform_handler_ignores_jobs_this_stack_did_not_start(
+    handler_of, stack: Stack, sample_event, lambda_context, event_file: str
+) -> None:
+    stack.client("sagemaker").create_model(
+        ModelName="icflow-caltech256-3f2a9c41d0b7",
+        PrimaryContainer={"Image": "x"},
+        ExecutionRoleArn=stack.settings.sagemaker_role_arn,
+    )
     detail = sample_event(event_file)["detail"]
     stack.client("sagemaker").create_transform_job(
-        TransformJobName=detail["TransformJobName"], ModelName=detail["ModelName"], TransformInput=detail["TransformInput"],
-        TransformOutput=detail["TransformOutput"], TransformResources=detail["TransformResources"],
+        TransformJobName=detail["TransformJobName"],
+        ModelName=detail["ModelName"],
+        TransformInput=detail["TransformInput"],
+        TransformOutput=detail["TransformOutput"],
+        TransformResources=detail["TransformResources"],
     )
     outcome = handler_of("transform_state")(sample_event(event_file), lambda_context)
     assert outcome["action"] == "ignored" and outcome["reason"] == "no such batch in this stack"
 
 
-@pytest.mark.parametrize("event_file", ["endpoint_in_service.json", "endpoint_failed.json", "endpoint_updating_rollback.json"])
-def test_the_endpoint_handler_ignores_endpoints_that_do_not_exist(handler_of, stack: Stack, sample_event, lambda_context, event_file: str) -> None:
+@pytest.mark.parametrize(
+    "event_file", ["endpoint_in_service.json", "endpoint_failed.json", "endpoint_updating_rollback.json"]
+)
+def test_the_endpoint_handler_ignores_endpoints_that_do_not_exist(
+    handler_of, stack: Stack, sample_event, lambda_context, event_file: str
+) -> None:
     assert handler_of("endpoint_state")(sample_event(event_file), lambda_context)["action"] == "ignored"
 
 
 def test_the_scheduled_guard_runs_with_the_sample_event(handler_of, stack: Stack, sample_event, lambda_context) -> None:
-    assert handler_of("idle_endpoints")(sample_event("scheduled_idle_check.json"), lambda_context) == {"action": "checked", "deleted": []}
+    assert handler_of("idle_endpoints")(sample_event("scheduled_idle_check.json"), lambda_context) == {
+        "action": "checked",
+        "deleted": [],
+    }
 
 
 def _rule_pattern(template: dict[str, Any], function: str) -> dict[str, Any]:
@@ -74,10 +91,16 @@ def test_batch_uploads_are_watched_exactly_under_the_batch_prefix(template: dict
     pattern = template["Resources"]["BatchUploadsRule"]["Properties"]["EventPattern"]
     assert pattern["detail"]["object"]["key"] == [{"prefix": layout.BATCH}] and layout.BATCH in layout.WATCHED_PREFIXES
     event = sample_event("s3_object_created_batch.json")
-    concrete = json.loads(json.dumps(pattern).replace('{"Ref": "DataBucket"}', json.dumps(event["detail"]["bucket"]["name"])))
+    concrete = json.loads(
+        json.dumps(pattern).replace('{"Ref": "DataBucket"}', json.dumps(event["detail"]["bucket"]["name"]))
+    )
     assert _matches(concrete, event)
-    for written in (layout.transform_input_prefix("caltech256", "b"), layout.predictions_prefix("caltech256", "b"),
-                    layout.labeled_prefix("caltech256", "cat"), layout.transform_output_prefix("caltech256", "b")):
+    for written in (
+        layout.transform_input_prefix("caltech256", "b"),
+        layout.predictions_prefix("caltech256", "b"),
+        layout.labeled_prefix("caltech256", "cat"),
+        layout.transform_output_prefix("caltech256", "b"),
+    ):
         event["detail"]["object"]["key"] = written + "x.jpg"
         assert not _matches(concrete, event), written
     (target,) = template["Resources"]["BatchUploadsRule"]["Properties"]["Targets"]
@@ -109,7 +132,9 @@ def test_the_batch_function_batches_with_parameters_and_reports_partial_failures
         ("ModelDeployFunction", "training_job_completed.json", False),
     ],
 )
-def test_deploy_rules_deliver_their_events(template: dict[str, Any], sample_event, function: str, event_file: str, delivered: bool) -> None:
+def test_deploy_rules_deliver_their_events(
+    template: dict[str, Any], sample_event, function: str, event_file: str, delivered: bool
+) -> None:
     assert _matches(_rule_pattern(template, function), sample_event(event_file)) is delivered
 
 
@@ -121,7 +146,9 @@ def test_deploy_rules_use_the_shapes_defined_in_code(template: dict[str, Any]) -
     ready = _rule_pattern(template, "ModelDeployFunction")
     assert ready == {"source": [MODEL_READY_SOURCE], "detail-type": [MODEL_READY_DETAIL_TYPE]}
     endpoint = _rule_pattern(template, "EndpointStateFunction")
-    assert endpoint["detail-type"] == [ENDPOINT_STATE_CHANGE] and endpoint["detail"]["EndpointName"] == [{"prefix": naming.NAME_PREFIX}]
+    assert endpoint["detail-type"] == [ENDPOINT_STATE_CHANGE] and endpoint["detail"]["EndpointName"] == [
+        {"prefix": naming.NAME_PREFIX}
+    ]
 
 
 def test_only_the_transform_state_function_writes_predictions(template: dict[str, Any]) -> None:
@@ -132,7 +159,9 @@ def test_only_the_transform_state_function_writes_predictions(template: dict[str
         for policy in resource["Properties"]["Policies"]:
             for statement in policy["Statement"]:
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                resources = (
+                    statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                )
                 if "s3:PutObject" in actions and any(layout.PREDICTIONS in json.dumps(item) for item in resources):
                     writers.add(logical_id)
                 # Inputs are never moved or deleted: no function may delete objects.
@@ -150,14 +179,21 @@ def test_the_model_ready_event_model_agrees_with_the_published_shape() -> None:
 
 def test_deploy_functions_use_wildcard_resources_only_for_actions_without_resources(template: dict[str, Any]) -> None:
     unscoped = set()
-    for logical_id in ("BatchCollectFunction", "TransformStateFunction", "ModelDeployFunction", "EndpointStateFunction",
-                       "IdleEndpointsFunction"):
+    for logical_id in (
+        "BatchCollectFunction",
+        "TransformStateFunction",
+        "ModelDeployFunction",
+        "EndpointStateFunction",
+        "IdleEndpointsFunction",
+    ):
         for policy in template["Resources"][logical_id]["Properties"]["Policies"]:
             for statement in policy["Statement"]:
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                 if statement["Resource"] == "*":
                     unscoped.update(actions)
-                for resource in statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]:
+                for resource in (
+                    statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                ):
                     arn = resource.get("Fn::Sub", "") if isinstance(resource, dict) else ""
                     if ":sagemaker:" in arn or ":alarm:" in arn:
                         assert arn.endswith(f"{naming.NAME_PREFIX}*"), arn

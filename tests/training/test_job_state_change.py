@@ -14,16 +14,16 @@ from aws_lambda_powertools.utilities.parser import parse
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker.models import sagemaker_backends
 
-from icflow.core import layout, naming
-from icflow.core.state import StateTable
 from icflow.algorithm.image_uris import image_uri
+from icflow.core import layout, naming
 from icflow.core.model_ready import MODEL_READY_DETAIL_TYPE, MODEL_READY_SOURCE
-from icflow.training.upload_events import UploadedObject
-from icflow.training.job_events import SageMakerStateChange, job_state_change
 from icflow.core.naming import TAG_DATASET, TAG_RUN_ID
+from icflow.core.state import StateTable
+from icflow.training.job_events import SageMakerStateChange, job_state_change
+from icflow.training.upload_events import UploadedObject
 
 if TYPE_CHECKING:
-    from conftest import Stack
+    from support.stack import Stack
 
 
 def _change(event: dict[str, Any]):
@@ -71,7 +71,9 @@ def _model_ready_queue(stack: Stack) -> str:
     events = stack.client("events")
     pattern = {"source": [MODEL_READY_SOURCE], "detail-type": [MODEL_READY_DETAIL_TYPE]}
     events.put_rule(Name="model-ready", EventBusName=stack.settings.event_bus_name, EventPattern=json.dumps(pattern))
-    events.put_targets(Rule="model-ready", EventBusName=stack.settings.event_bus_name, Targets=[{"Id": "q", "Arn": arn}])
+    events.put_targets(
+        Rule="model-ready", EventBusName=stack.settings.event_bus_name, Targets=[{"Id": "q", "Arn": arn}]
+    )
     return url
 
 
@@ -101,7 +103,10 @@ def test_completed_training_creates_the_model_and_announces_it(stack: Stack, com
     model = stack.client("sagemaker").describe_model(ModelName=outcome.model_name)
     job_name = completed["detail"]["TrainingJobName"]
     assert model["PrimaryContainer"]["Image"] == image_uri(stack.settings.region)
-    assert model["PrimaryContainer"]["ModelDataUrl"] == f"s3://{stack.bucket}/artifacts/{dataset}/{job_name}/output/model.tar.gz"
+    assert (
+        model["PrimaryContainer"]["ModelDataUrl"]
+        == f"s3://{stack.bucket}/artifacts/{dataset}/{job_name}/output/model.tar.gz"
+    )
     assert model["ExecutionRoleArn"] == stack.settings.sagemaker_role_arn
     (announced,) = _received(stack, queue)
     assert announced["detail"]["model_name"] == outcome.model_name
@@ -190,7 +195,9 @@ def test_trials_and_progress_are_ignored(stack: Stack, sample_event, event_file:
     outcome = stack.handle_job_state_change()(_change(event))
 
     assert outcome.action == "ignored"
-    assert StateTable(stack.client("dynamodb"), stack.settings.runs_table).get_run(dataset, run_id)["status"] == "training"
+    assert (
+        StateTable(stack.client("dynamodb"), stack.settings.runs_table).get_run(dataset, run_id)["status"] == "training"
+    )
 
 
 def test_jobs_that_are_not_icflows_are_ignored(stack: Stack, completed: dict[str, Any]) -> None:

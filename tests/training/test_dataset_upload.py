@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import json
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import pytest
 
 from icflow.core import layout, naming
+from icflow.core.naming import TAG_DATASET, TAG_RUN_ID
 from icflow.core.state import StateTable
 from icflow.training.upload_events import UploadedObject, uploaded_objects
-from icflow.core.naming import TAG_DATASET, TAG_RUN_ID
 
 if TYPE_CHECKING:
-    from conftest import Stack
+    from support.stack import Stack
 
 DATASET = "caltech256"
 TRAIN = [index % 4 for index in range(40)]
@@ -52,7 +51,10 @@ def test_both_channels_start_one_training_job_with_inferred_hyperparameters(stac
     assert job["HyperParameters"]["num_classes"] == "4"
     assert [channel["ChannelName"] for channel in job["InputDataConfig"]] == [layout.TRAIN, layout.VALIDATION]
     assert job["ResourceConfig"]["InstanceType"] == stack.settings.training_instance_type
-    tags = {tag["Key"]: tag["Value"] for tag in stack.client("sagemaker").list_tags(ResourceArn=job["TrainingJobArn"])["Tags"]}
+    tags = {
+        tag["Key"]: tag["Value"]
+        for tag in stack.client("sagemaker").list_tags(ResourceArn=job["TrainingJobArn"])["Tags"]
+    }
     assert tags == {TAG_DATASET: DATASET, TAG_RUN_ID: outcome.run_id}
     status = stack.latest_status(DATASET)
     assert status["status"] == "training" and status["job_name"] == outcome.job_name
@@ -133,7 +135,11 @@ def test_new_configuration_is_a_new_run_and_tuning_when_asked(stack: Stack) -> N
     first = stack.evaluate_dataset()(_upload(stack, _train_key()))
     pipeline = {
         "hyperparameters": {"epochs": 3},
-        "tuning": {"max_jobs": 4, "max_parallel_jobs": 2, "parameter_ranges": {"mini_batch_size": {"min": 8, "max": 32}}},
+        "tuning": {
+            "max_jobs": 4,
+            "max_parallel_jobs": 2,
+            "parameter_ranges": {"mini_batch_size": {"min": 8, "max": 32}},
+        },
     }
     stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(DATASET), Body=json.dumps(pipeline))
     second = stack.evaluate_dataset()(_upload(stack, layout.pipeline_key(DATASET)))
@@ -151,7 +157,9 @@ def test_new_configuration_is_a_new_run_and_tuning_when_asked(stack: Stack) -> N
 def test_invalid_configuration_starts_nothing_and_says_why(stack: Stack) -> None:
     stack.put_recordio_dataset(DATASET, TRAIN, VALIDATION)
     stack.client("s3").put_object(
-        Bucket=stack.bucket, Key=layout.pipeline_key(DATASET), Body=json.dumps({"hyperparameters": {"optimizer": "lion"}})
+        Bucket=stack.bucket,
+        Key=layout.pipeline_key(DATASET),
+        Body=json.dumps({"hyperparameters": {"optimizer": "lion"}}),
     )
     queue = stack.subscribe_queue()
     outcome = stack.evaluate_dataset()(_upload(stack, layout.pipeline_key(DATASET)))
@@ -220,9 +228,13 @@ def test_image_datasets_train_on_four_image_channels(stack: Stack) -> None:
             s3.put_object(Bucket=stack.bucket, Key=key, Body=b"\xff\xd8jpeg")
             lines.append(f"{index}\t{index % 2}\tclass{index % 2}/img{index}.jpg\n")
         lst_channel = layout.TRAIN_LST if channel == layout.TRAIN else layout.VALIDATION_LST
-        s3.put_object(Bucket=stack.bucket, Key=f"{layout.channel_prefix(DATASET, lst_channel)}{channel}.lst", Body="".join(lines))
+        s3.put_object(
+            Bucket=stack.bucket, Key=f"{layout.channel_prefix(DATASET, lst_channel)}{channel}.lst", Body="".join(lines)
+        )
 
-    outcome = stack.evaluate_dataset()(_upload(stack, f"{layout.channel_prefix(DATASET, layout.VALIDATION_LST)}validation.lst"))
+    outcome = stack.evaluate_dataset()(
+        _upload(stack, f"{layout.channel_prefix(DATASET, layout.VALIDATION_LST)}validation.lst")
+    )
 
     assert outcome.action == "started"
     job = stack.client("sagemaker").describe_training_job(TrainingJobName=outcome.job_name)

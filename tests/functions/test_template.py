@@ -9,10 +9,10 @@ import pytest
 from moto.events.models import EventPattern
 
 from icflow.core import layout, naming
-from icflow.core.sagemaker_events import FINAL_STATES, SAGEMAKER_SOURCE
-from icflow.training.job_events import TRAINING_STATE_CHANGE, TUNING_STATE_CHANGE
 from icflow.core.pipeline_config import INSTANCE_TYPE, MAX_RUNTIME_LIMIT
+from icflow.core.sagemaker_events import FINAL_STATES, SAGEMAKER_SOURCE
 from icflow.core.settings import Settings
+from icflow.training.job_events import TRAINING_STATE_CHANGE, TUNING_STATE_CHANGE
 
 FUNCTIONS = ("DatasetUploadFunction", "TrainingStateFunction")
 
@@ -24,7 +24,11 @@ def _rule(template: dict[str, Any], function: str) -> dict[str, Any]:
 
 
 def _statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
-    return [statement for policy in template["Resources"][function]["Properties"]["Policies"] for statement in policy["Statement"]]
+    return [
+        statement
+        for policy in template["Resources"][function]["Properties"]["Policies"]
+        for statement in policy["Statement"]
+    ]
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -72,7 +76,9 @@ def test_functions_run_python_313_on_arm64_with_the_layer(template: dict[str, An
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_every_asynchronous_function_has_retries_and_a_dead_letter_queue(template: dict[str, Any], function: str) -> None:
+def test_every_asynchronous_function_has_retries_and_a_dead_letter_queue(
+    template: dict[str, Any], function: str
+) -> None:
     properties = template["Resources"][function]["Properties"]
     assert properties["DeadLetterQueue"]["Type"] == "SQS"
     assert properties["EventInvokeConfig"]["MaximumRetryAttempts"] >= 1
@@ -81,7 +87,9 @@ def test_every_asynchronous_function_has_retries_and_a_dead_letter_queue(templat
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_pass_role_is_only_for_the_execution_role_and_only_to_sagemaker(template: dict[str, Any], function: str) -> None:
+def test_pass_role_is_only_for_the_execution_role_and_only_to_sagemaker(
+    template: dict[str, Any], function: str
+) -> None:
     passing = [s for s in _statements(template, function) if "iam:PassRole" in _as_list(s["Action"])]
     assert len(passing) == 1
     (statement,) = passing
@@ -91,7 +99,9 @@ def test_pass_role_is_only_for_the_execution_role_and_only_to_sagemaker(template
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_lambda_policies_name_icflows_prefixes_and_no_wildcard_resources(template: dict[str, Any], function: str) -> None:
+def test_lambda_policies_name_icflows_prefixes_and_no_wildcard_resources(
+    template: dict[str, Any], function: str
+) -> None:
     for statement in _statements(template, function):
         assert statement["Effect"] == "Allow"
         assert "*" not in _as_list(statement["Resource"]), statement["Sid"]
@@ -124,7 +134,12 @@ def test_the_execution_role_writes_only_where_sagemaker_outputs_go(template: dic
         for arn in _sub_strings(s["Resource"])
     }
     assert written == {layout.ARTIFACTS, layout.CHECKPOINTS, layout.TRANSFORM_OUTPUT}
-    s3_resources = [r for s in statements if any(a.startswith("s3:") for a in _as_list(s["Action"])) for r in _as_list(s["Resource"])]
+    s3_resources = [
+        r
+        for s in statements
+        if any(a.startswith("s3:") for a in _as_list(s["Action"]))
+        for r in _as_list(s["Resource"])
+    ]
     assert all("DataBucket" in str(resource) for resource in s3_resources)
 
 
@@ -149,12 +164,15 @@ def _matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
 
 
 @pytest.mark.parametrize(
-    "event_file", ["s3_object_created_train.json", "s3_object_created_validation.json", "s3_object_created_pipeline.json"]
+    "event_file",
+    ["s3_object_created_train.json", "s3_object_created_validation.json", "s3_object_created_pipeline.json"],
 )
 def test_upload_rule_delivers_dataset_uploads_only(template: dict[str, Any], sample_event, event_file: str) -> None:
     event = sample_event(event_file)
     bucket = json.dumps(event["detail"]["bucket"]["name"])
-    pattern = json.loads(json.dumps(_rule(template, "DatasetUploadFunction")["Pattern"]).replace('{"Ref": "DataBucket"}', bucket))
+    pattern = json.loads(
+        json.dumps(_rule(template, "DatasetUploadFunction")["Pattern"]).replace('{"Ref": "DataBucket"}', bucket)
+    )
     assert _matches(pattern, event)
     event["detail"]["object"]["key"] = layout.latest_status_key("caltech256")
     assert not _matches(pattern, event)

@@ -5,7 +5,7 @@ request against the service model, and moto serves the rest."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.stub import Stubber
@@ -13,19 +13,18 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker import models as sagemaker_models
 
 from icflow.core import layout, naming
-from icflow.endpoints.endpoint_metrics import EndpointMetrics, rollback_alarm_name
-from icflow.core.notifier import Notifier
-from icflow.core.state import StateTable
-from icflow.endpoints.sagemaker_endpoints import SageMakerEndpoints
 from icflow.core.model_ready import ModelReadyDetail
+from icflow.core.notifier import Notifier
 from icflow.core.pipeline_config import RealtimeSettings
+from icflow.core.state import ENDPOINT_SK, BatchStatus, EndpointStatus, StateTable, batch_sk
 from icflow.endpoints.deploy_model import EndpointDeployer, build_deploy_model
-from icflow.core.state import ENDPOINT_SK, BatchStatus, EndpointStatus, batch_sk
+from icflow.endpoints.endpoint_metrics import EndpointMetrics, rollback_alarm_name
 from icflow.endpoints.endpoint_state import EndpointChange, build_handle_endpoint_state
 from icflow.endpoints.idle_endpoints import DeleteIdleEndpoints
+from icflow.endpoints.sagemaker_endpoints import SageMakerEndpoints
 
 if TYPE_CHECKING:
-    from conftest import Stack
+    from support.stack import Stack
 
 DATASET = "caltech256"
 FIRST, SECOND = "3f2a9c41d0b7", "0a1b2c3d4e5f"
@@ -35,13 +34,21 @@ REALTIME = b'{"deploy": {"realtime": {"enabled": true}}}'
 def _model(stack: Stack, run_id: str) -> ModelReadyDetail:
     name = naming.model_name(DATASET, run_id)
     stack.client("sagemaker").create_model(
-        ModelName=name, PrimaryContainer={"Image": "image-classification:1"}, ExecutionRoleArn=stack.settings.sagemaker_role_arn
+        ModelName=name,
+        PrimaryContainer={"Image": "image-classification:1"},
+        ExecutionRoleArn=stack.settings.sagemaker_role_arn,
     )
     StateTable(stack.client("dynamodb"), stack.settings.runs_table).update_dataset(
         DATASET, {"current_model_name": name, "current_model_run_id": run_id}
     )
-    return ModelReadyDetail(dataset=DATASET, run_id=run_id, model_name=name, job_name=name,
-                            model_data_url=f"s3://{stack.bucket}/artifacts/{DATASET}/{name}/output/model.tar.gz", metrics={})
+    return ModelReadyDetail(
+        dataset=DATASET,
+        run_id=run_id,
+        model_name=name,
+        job_name=name,
+        model_data_url=f"s3://{stack.bucket}/artifacts/{DATASET}/{name}/output/model.tar.gz",
+        metrics={},
+    )
 
 
 def _runs(stack: Stack) -> StateTable:
@@ -85,7 +92,9 @@ def test_the_first_model_creates_the_endpoint_and_a_repeat_changes_nothing(stack
     endpoints = stack.client("sagemaker").list_endpoints()["Endpoints"]
     assert [endpoint["EndpointName"] for endpoint in endpoints] == [naming.endpoint_name(DATASET)]
     record = _endpoint_record(stack)
-    assert record["status"] == EndpointStatus.CREATING and record["configs"] == [naming.endpoint_config_name(DATASET, FIRST)]
+    assert record["status"] == EndpointStatus.CREATING and record["configs"] == [
+        naming.endpoint_config_name(DATASET, FIRST)
+    ]
 
 
 def test_a_later_model_updates_the_endpoint_in_place_blue_green_with_rollback(stack: Stack) -> None:
@@ -108,7 +117,9 @@ def test_a_later_model_updates_the_endpoint_in_place_blue_green_with_rollback(st
                     "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 300},
                     "TerminationWaitInSeconds": 600,
                 },
-                "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": rollback_alarm_name(naming.endpoint_name(DATASET))}]},
+                "AutoRollbackConfiguration": {
+                    "Alarms": [{"AlarmName": rollback_alarm_name(naming.endpoint_name(DATASET))}]
+                },
             },
         },
     )
@@ -124,7 +135,9 @@ def test_a_later_model_updates_the_endpoint_in_place_blue_green_with_rollback(st
     alarms = stack.client("cloudwatch").describe_alarms()["MetricAlarms"]
     assert [alarm["AlarmName"] for alarm in alarms] == [rollback_alarm_name(naming.endpoint_name(DATASET))]
     record = _endpoint_record(stack)
-    assert record["status"] == EndpointStatus.UPDATING and record["target_config"] == naming.endpoint_config_name(DATASET, SECOND)
+    assert record["status"] == EndpointStatus.UPDATING and record["target_config"] == naming.endpoint_config_name(
+        DATASET, SECOND
+    )
 
 
 class _PassThroughDeploy(SageMakerEndpoints):
@@ -156,9 +169,18 @@ def _two_configs(stack: Stack) -> None:
     runs = _runs(stack)
     record = runs.get_item(DATASET, ENDPOINT_SK)
     configs = sorted({*record["configs"], naming.endpoint_config_name(DATASET, SECOND)})
-    runs.transition_item(DATASET, ENDPOINT_SK, EndpointStatus.UPDATING.value, (record["status"],),
-                         fields={"configs": configs, "target_config": naming.endpoint_config_name(DATASET, SECOND),
-                                 "wanted_config": naming.endpoint_config_name(DATASET, SECOND), "wanted_model": second.model_name})
+    runs.transition_item(
+        DATASET,
+        ENDPOINT_SK,
+        EndpointStatus.UPDATING.value,
+        (record["status"],),
+        fields={
+            "configs": configs,
+            "target_config": naming.endpoint_config_name(DATASET, SECOND),
+            "wanted_config": naming.endpoint_config_name(DATASET, SECOND),
+            "wanted_model": second.model_name,
+        },
+    )
 
 
 def _change(status: str) -> EndpointChange:
@@ -185,13 +207,20 @@ def test_in_service_on_the_new_config_deletes_the_superseded_config_and_its_unus
 def test_a_model_a_pending_batch_needs_is_kept(stack: Stack) -> None:
     _two_configs(stack)
     _serve(stack, SECOND)
-    _runs(stack).create_item(DATASET, batch_sk("c" * 20), "batch", BatchStatus.TRANSFORMING.value,
-                             {"batch_id": "c" * 20, "model_name": naming.model_name(DATASET, FIRST)})
+    _runs(stack).create_item(
+        DATASET,
+        batch_sk("c" * 20),
+        "batch",
+        BatchStatus.TRANSFORMING.value,
+        {"batch_id": "c" * 20, "model_name": naming.model_name(DATASET, FIRST)},
+    )
 
     outcome = build_handle_endpoint_state(stack.adapters())(_change("IN_SERVICE"))
 
     assert outcome.deleted == (naming.endpoint_config_name(DATASET, FIRST),)
-    assert naming.model_name(DATASET, FIRST) in [m["ModelName"] for m in stack.client("sagemaker").list_models()["Models"]]
+    assert naming.model_name(DATASET, FIRST) in [
+        m["ModelName"] for m in stack.client("sagemaker").list_models()["Models"]
+    ]
 
 
 def test_in_service_on_the_old_config_is_a_rollback_and_is_recorded(stack: Stack) -> None:
@@ -202,9 +231,14 @@ def test_in_service_on_the_old_config_is_a_rollback_and_is_recorded(stack: Stack
 
     assert outcome.action == "rolled_back"
     record = _endpoint_record(stack)
-    assert record["status"] == EndpointStatus.ROLLED_BACK and naming.endpoint_config_name(DATASET, SECOND) in record["reason"]
+    assert (
+        record["status"] == EndpointStatus.ROLLED_BACK
+        and naming.endpoint_config_name(DATASET, SECOND) in record["reason"]
+    )
     # The model that failed to deploy is the dataset's current model: never deleted.
-    assert naming.model_name(DATASET, SECOND) in [m["ModelName"] for m in stack.client("sagemaker").list_models()["Models"]]
+    assert naming.model_name(DATASET, SECOND) in [
+        m["ModelName"] for m in stack.client("sagemaker").list_models()["Models"]
+    ]
 
 
 def test_a_failed_endpoint_is_recorded_and_notified(stack: Stack) -> None:
@@ -230,9 +264,13 @@ def test_a_stale_event_changes_nothing(stack: Stack) -> None:
 
 
 def _guard(stack: Stack, hours: int) -> DeleteIdleEndpoints:
-    return DeleteIdleEndpoints(hours, _runs(stack), SageMakerEndpoints(stack.client("sagemaker")),
-                               EndpointMetrics(stack.client("cloudwatch")),
-                               Notifier(stack.client("sns"), stack.settings.notifications_topic_arn))
+    return DeleteIdleEndpoints(
+        hours,
+        _runs(stack),
+        SageMakerEndpoints(stack.client("sagemaker")),
+        EndpointMetrics(stack.client("cloudwatch")),
+        Notifier(stack.client("sns"), stack.settings.notifications_topic_arn),
+    )
 
 
 def _idle_endpoint(stack: Stack) -> str:
@@ -244,7 +282,7 @@ def _idle_endpoint(stack: Stack) -> str:
 
 def test_the_idle_guard_deletes_an_endpoint_without_invocations_and_records_it(stack: Stack) -> None:
     name = _idle_endpoint(stack)
-    later = datetime.now(timezone.utc) + timedelta(hours=25)
+    later = datetime.now(UTC) + timedelta(hours=25)
 
     outcome = _guard(stack, 24)(later)
 
@@ -255,11 +293,17 @@ def test_the_idle_guard_deletes_an_endpoint_without_invocations_and_records_it(s
 
 def test_the_idle_guard_keeps_a_used_endpoint_and_does_nothing_at_zero(stack: Stack) -> None:
     name = _idle_endpoint(stack)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     stack.client("cloudwatch").put_metric_data(
         Namespace="AWS/SageMaker",
-        MetricData=[{"MetricName": "Invocations", "Value": 3, "Timestamp": now + timedelta(hours=1),
-                     "Dimensions": [{"Name": "EndpointName", "Value": name}, {"Name": "VariantName", "Value": "AllTraffic"}]}],
+        MetricData=[
+            {
+                "MetricName": "Invocations",
+                "Value": 3,
+                "Timestamp": now + timedelta(hours=1),
+                "Dimensions": [{"Name": "EndpointName", "Value": name}, {"Name": "VariantName", "Value": "AllTraffic"}],
+            }
+        ],
     )
 
     assert _guard(stack, 24)(now + timedelta(hours=24, minutes=30)).deleted == ()

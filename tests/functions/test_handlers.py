@@ -8,7 +8,7 @@ import pytest
 from aws_lambda_powertools.utilities.parser import ValidationError
 
 if TYPE_CHECKING:
-    from conftest import Stack
+    from support.stack import Stack
 
 
 def test_classic_and_eventbridge_uploads_start_one_job(handler_of, stack: Stack, sample_event, lambda_context) -> None:

@@ -3,16 +3,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from icflow.batch.manifest import output_key, plan_batches, write_batch_inputs
-from icflow.core.class_names import choose_class_names, load_class_names
-from icflow.core.images import S3Object
 from icflow.batch.predictions import labeler
 from icflow.batch.predictions.labeler import LabelingRequest, label_batch
 from icflow.batch.predictions.writers import csv_columns
+from icflow.core.class_names import choose_class_names, load_class_names
+from icflow.core.images import S3Object
 
 NAMES = "cat\ndog\nbird\n"
 
@@ -58,7 +58,7 @@ def transformed(s3, helpers):
 
 def test_predictions_summary_and_labeled_copies(s3, helpers, transformed, tmp_path):
     inputs_before = helpers.snapshot(s3, "batch/")
-    started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     result = label_batch(
         s3,
         request_for(transformed, helpers, copy_to_labeled=True, job_timings={"TransformStartTime": started}),

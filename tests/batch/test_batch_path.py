@@ -14,16 +14,15 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker.exceptions import ResourceInUseException
 
-from icflow.core import layout, naming
-from icflow.core.state import StateTable
-from icflow.batch.manifest import output_key
-from icflow.batch.upload_events import batch_objects
 from icflow.batch.collect_batch import CollectOutcome, build_collect_batch
-from icflow.core.state import BatchStatus, batch_sk
+from icflow.batch.manifest import output_key
 from icflow.batch.transform_state import TransformChange, build_handle_transform_state
+from icflow.batch.upload_events import batch_objects
+from icflow.core import layout, naming
+from icflow.core.state import BatchStatus, StateTable, batch_sk
 
 if TYPE_CHECKING:
-    from conftest import Stack
+    from support.stack import Stack
 
 DATASET = "caltech256"
 RUN_ID = "3f2a9c41d0b7"
@@ -74,9 +73,13 @@ def _collect(stack: Stack, records: list[dict[str, Any]]) -> list[CollectOutcome
 def _give_model(stack: Stack) -> str:
     model = naming.model_name(DATASET, RUN_ID)
     stack.client("sagemaker").create_model(
-        ModelName=model, PrimaryContainer={"Image": "image-classification:1"}, ExecutionRoleArn=stack.settings.sagemaker_role_arn
+        ModelName=model,
+        PrimaryContainer={"Image": "image-classification:1"},
+        ExecutionRoleArn=stack.settings.sagemaker_role_arn,
     )
-    StateTable(stack.client("dynamodb"), stack.settings.runs_table).update_dataset(DATASET, {"current_model_name": model})
+    StateTable(stack.client("dynamodb"), stack.settings.runs_table).update_dataset(
+        DATASET, {"current_model_name": model}
+    )
     return model
 
 
@@ -102,13 +105,17 @@ def test_a_burst_of_uploads_becomes_one_transform_job_without_the_non_images(sta
     assert job["TransformInput"]["ContentType"] == "application/x-image"
     output = job["TransformOutput"]["S3OutputPath"]
     assert output.startswith(f"s3://{stack.bucket}/{layout.TRANSFORM_OUTPUT}")
-    assert not any(output.removeprefix(f"s3://{stack.bucket}/").startswith(watched) for watched in layout.WATCHED_PREFIXES)
+    assert not any(
+        output.removeprefix(f"s3://{stack.bucket}/").startswith(watched) for watched in layout.WATCHED_PREFIXES
+    )
     manifest_uri = job["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
     manifest = _read_json(stack, manifest_uri.removeprefix(f"s3://{stack.bucket}/"))
     assert manifest[1:] == ["holiday/day 1/cat.jpg", "holiday/dog.png"]
     report = _read_json(stack, _batch(stack, outcome.batch_id)["inputs_report_key"])
     assert {item["uri"].rsplit("/", 1)[1]: item["reason"] for item in report["skipped"]} == {
-        ".DS_Store": "hidden-or-system-file", "notes.txt": "not-jpeg-or-png", "empty.jpg": "empty"
+        ".DS_Store": "hidden-or-system-file",
+        "notes.txt": "not-jpeg-or-png",
+        "empty.jpg": "empty",
     }
     assert _batch(stack, outcome.batch_id)["status"] == BatchStatus.TRANSFORMING
 
@@ -155,7 +162,11 @@ def test_a_completed_transform_job_becomes_labeled_predictions(stack: Stack) -> 
     model = _give_model(stack)
     s3 = stack.client("s3")
     s3.put_object(Bucket=stack.bucket, Key=layout.classes_key(DATASET), Body=b"cat\ndog\nemu\n")
-    s3.put_object(Bucket=stack.bucket, Key=layout.pipeline_key(DATASET), Body=b'{"deploy": {"top_k": 2, "copy_labeled_images": true}}')
+    s3.put_object(
+        Bucket=stack.bucket,
+        Key=layout.pipeline_key(DATASET),
+        Body=b'{"deploy": {"top_k": 2, "copy_labeled_images": true}}',
+    )
     (outcome,) = _collect(stack, _upload(stack, UPLOADS))
     _finish_transform(stack, outcome, {"holiday/day 1/cat.jpg": [0.7, 0.2, 0.1], "holiday/dog.png": [0.1, 0.6, 0.3]})
     queue = stack.subscribe_queue()
@@ -168,11 +179,19 @@ def test_a_completed_transform_job_becomes_labeled_predictions(stack: Stack) -> 
     assert summary["count_per_label"] == {"cat": 1, "dog": 1}
     assert summary["model_name"] == model and summary["transform_job_name"] == outcome.job_name
     assert summary["images"]["skipped"] == 3 and summary["images"]["missing_outputs"] == 0
-    rows = list(csv.DictReader(io.StringIO(s3.get_object(Bucket=stack.bucket, Key=prefix + "predictions.csv")["Body"].read().decode())))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(s3.get_object(Bucket=stack.bucket, Key=prefix + "predictions.csv")["Body"].read().decode())
+        )
+    )
     assert {(row["image_uri"].rsplit("/", 1)[1], row["label"], row["top2_label"]) for row in rows} == {
-        ("cat.jpg", "cat", "dog"), ("dog.png", "dog", "emu")
+        ("cat.jpg", "cat", "dog"),
+        ("dog.png", "dog", "emu"),
     }
-    assert s3.get_object(Bucket=stack.bucket, Key=f"{layout.labeled_prefix(DATASET, 'dog')}holiday/dog.png")["Body"].read() == PNG
+    assert (
+        s3.get_object(Bucket=stack.bucket, Key=f"{layout.labeled_prefix(DATASET, 'dog')}holiday/dog.png")["Body"].read()
+        == PNG
+    )
     # Inputs are never moved or deleted.
     assert s3.get_object(Bucket=stack.bucket, Key=f"{layout.BATCH}{DATASET}/holiday/dog.png")["Body"].read() == PNG
     assert _batch(stack, outcome.batch_id)["status"] == BatchStatus.LABELED
