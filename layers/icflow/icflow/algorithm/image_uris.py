@@ -1,7 +1,7 @@
 """The algorithm's container image (`image-classification:1`, for training and for hosting) per region.
 
 The registry accounts come from the sagemaker SDK's image_uri_config (the source of truth); a test in
-tests/domain compares this table with `sagemaker.core.image_uris.retrieve` for every region the SDK lists.
+tests/algorithm/test_image_uris.py compares this table with `sagemaker.core.image_uris.retrieve` for every region the SDK lists.
 The Lambdas never import the SDK, so the table lives here.
 """
 
