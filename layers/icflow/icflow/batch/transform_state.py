@@ -24,14 +24,12 @@ from icflow.core.observability import logger, metrics
 from icflow.core.pipeline_config import read_pipeline_config
 from icflow.core.s3_objects import S3Objects
 from icflow.core.sagemaker_events import COMPLETED, FINAL_STATES
-from icflow.core.state import BatchStatus, StateTable, batch_sk
+from icflow.core.state import BATCH_IN_FLIGHT, BatchStatus, StateTable, batch_sk
 
 if TYPE_CHECKING:
     from icflow.wiring import Adapters
 
 _ENDED_AS = {"Failed": BatchStatus.FAILED, "Stopped": BatchStatus.STOPPED}
-# Both are reached only from a transform that icflow started.
-_IN_FLIGHT = (BatchStatus.TRANSFORMING.value,)
 
 
 @dataclass(frozen=True)
@@ -104,7 +102,7 @@ class HandleTransformState:
         batch = self._state.get_item(dataset, batch_sk(batch_id))
         if bucket != self._bucket or batch is None or batch.get("transform_job_name") != change.job_name:
             return TransformOutcome("ignored", dataset, batch_id, reason="no such batch in this stack")
-        if batch["status"] not in _IN_FLIGHT:
+        if batch["status"] not in BATCH_IN_FLIGHT:
             return TransformOutcome("duplicate", dataset, batch_id, reason=f"batch is already {batch['status']}")
         return dataset, batch_id
 
@@ -116,13 +114,13 @@ class HandleTransformState:
         status = _ENDED_AS.get(job.status, BatchStatus.FAILED)
         if status is BatchStatus.FAILED:
             return self._fail(dataset, batch_id, reason)
-        item = self._state.transition_item(dataset, batch_sk(batch_id), status.value, _IN_FLIGHT, reason=reason)
+        item = self._state.transition_item(dataset, batch_sk(batch_id), status.value, BATCH_IN_FLIGHT, reason=reason)
         if item is not None:
             self._notifier.notify(f"icflow: batch {batch_id} of {dataset} {status.value}", reason, dataset)
         return TransformOutcome(status.value, dataset, batch_id, reason=reason)
 
     def _fail(self, dataset: str, batch_id: str, reason: str) -> TransformOutcome:
-        failed = self._starter.fail(dataset, batch_id, _IN_FLIGHT, reason)
+        failed = self._starter.fail(dataset, batch_id, BATCH_IN_FLIGHT, reason)
         return TransformOutcome(failed.action, failed.dataset, failed.batch_id, reason=failed.reason)
 
     def _labeling_request(self, job: TransformJob, dataset: str, batch_id: str) -> LabelingRequest:
@@ -150,7 +148,7 @@ class HandleTransformState:
             dataset,
             batch_sk(batch_id),
             BatchStatus.LABELED.value,
-            _IN_FLIGHT,
+            BATCH_IN_FLIGHT,
             fields={
                 "labeled": images["labeled"],
                 "failed_images": images["failed"],

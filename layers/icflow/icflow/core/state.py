@@ -77,6 +77,9 @@ class EndpointStatus(StrEnum):
 ANY_ENDPOINT_STATUS = tuple(status.value for status in EndpointStatus)
 
 
+# A batch whose transform job may still end: the only status a transform state change moves a batch from.
+BATCH_IN_FLIGHT = (BatchStatus.TRANSFORMING.value,)
+
 # Batches whose model must not be deleted while they may still need it.
 BATCHES_USING_A_MODEL = (BatchStatus.PENDING.value, BatchStatus.TRANSFORMING.value)
 
