@@ -16,7 +16,7 @@ from botocore.config import Config
 
 from icflow.batch.sagemaker_transforms import SageMakerTransforms
 from icflow.core.notifier import Notifier
-from icflow.core.s3_objects import S3Objects
+from icflow.core.s3_objects import MAX_CONNECTIONS, S3Objects
 from icflow.core.settings import Settings, current_settings
 from icflow.core.state import StateTable
 from icflow.core.status_mirror import StatusMirror
@@ -38,10 +38,7 @@ class Adapters:
 
     @cached_property
     def s3(self) -> Any:
-        from icflow.batch.predictions.labeler import DEFAULT_MAX_IN_FLIGHT
-
-        # The labeler's threads each hold a connection; botocore's default pool of 10 would make them wait.
-        return self.session.client("s3", config=Config(max_pool_connections=DEFAULT_MAX_IN_FLIGHT))
+        return self.session.client("s3", config=Config(max_pool_connections=MAX_CONNECTIONS))
 
     @cached_property
     def sagemaker(self) -> Any:

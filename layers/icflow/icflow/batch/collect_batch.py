@@ -9,7 +9,7 @@ finds its item and its job name taken.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -19,6 +19,7 @@ from icflow.batch.starter import BatchStarter, build_batch_starter
 from icflow.core.images import S3Object
 from icflow.core.notifier import Notifier
 from icflow.core.observability import logger, metrics
+from icflow.core.outcome import Outcome
 from icflow.core.state import DATASET_SK, BatchStatus, StateTable, batch_sk
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ CollectAction = Literal["empty", "pending", "started", "already_started", "faile
 
 
 @dataclass(frozen=True)
-class CollectOutcome:
+class CollectOutcome(Outcome):
     dataset: str
     batch_id: str
     images: int
@@ -40,9 +41,6 @@ class CollectOutcome:
     job_name: str | None = None
     model_name: str | None = None
     reason: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if value is not None}
 
 
 class CollectBatch:

@@ -7,8 +7,8 @@ so a repeated start is "already started", never a second job.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -18,6 +18,7 @@ from icflow.core import layout, naming
 from icflow.core.errors import IcflowError
 from icflow.core.notifier import Notifier
 from icflow.core.observability import logger, metrics
+from icflow.core.outcome import Outcome
 from icflow.core.pipeline_config import read_pipeline_config
 from icflow.core.s3_objects import S3Objects
 from icflow.core.state import BatchStatus, StateTable, batch_sk
@@ -30,16 +31,13 @@ BatchStartAction = Literal["started", "already_started", "failed"]
 
 
 @dataclass(frozen=True)
-class BatchStartOutcome:
+class BatchStartOutcome(Outcome):
     action: BatchStartAction
     dataset: str
     batch_id: str
     job_name: str | None = None
     model_name: str | None = None
     reason: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if value is not None}
 
 
 class BatchStarter:

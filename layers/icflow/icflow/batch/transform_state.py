@@ -7,7 +7,7 @@ retry after a crash mid-labeling writes the same keys again with the same conten
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -21,6 +21,7 @@ from icflow.core.class_names import load_class_names
 from icflow.core.errors import IcflowError
 from icflow.core.notifier import Notifier
 from icflow.core.observability import logger, metrics
+from icflow.core.outcome import Outcome
 from icflow.core.pipeline_config import read_pipeline_config
 from icflow.core.s3_objects import S3Objects
 from icflow.core.sagemaker_events import COMPLETED, FINAL_STATES
@@ -43,16 +44,13 @@ TransformAction = Literal["ignored", "duplicate", "failed", "stopped", "labeled"
 
 
 @dataclass(frozen=True)
-class TransformOutcome:
+class TransformOutcome(Outcome):
     action: TransformAction
     dataset: str | None = None
     batch_id: str | None = None
     labeled: int | None = None
     summary_uri: str | None = None
     reason: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if value is not None}
 
 
 class HandleTransformState:

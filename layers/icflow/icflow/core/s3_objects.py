@@ -7,6 +7,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+# The S3 client's connection pool, and so how many requests the labeler keeps in flight: each holds one, and
+# botocore's default pool of 10 would make the rest wait.
+MAX_CONNECTIONS = 16
+
 
 @dataclass(frozen=True)
 class StoredObject:

@@ -11,7 +11,7 @@ names are deterministic, so a repeated "model ready" finds them and changes noth
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from icflow.batch.starter import BatchStarter, BatchStartOutcome, build_batch_starter
 from icflow.core import naming
@@ -19,6 +19,7 @@ from icflow.core.errors import IcflowError
 from icflow.core.model_ready import ModelReadyDetail
 from icflow.core.notifier import Notifier
 from icflow.core.observability import logger
+from icflow.core.outcome import Outcome
 from icflow.core.pipeline_config import read_pipeline_config
 from icflow.core.s3_objects import S3Objects
 from icflow.core.state import (
@@ -33,23 +34,13 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class DeployModelOutcome:
+class DeployModelOutcome(Outcome):
     """What a ready model set off. No action of its own: each batch start and the endpoint carry theirs."""
 
     dataset: str
     model_name: str
     batches: tuple[BatchStartOutcome, ...]
     endpoint: EndpointDeployOutcome | None = None  # None: pipeline.json asks for no endpoint
-
-    def as_dict(self) -> dict[str, Any]:
-        outcome: dict[str, Any] = {
-            "dataset": self.dataset,
-            "model_name": self.model_name,
-            "batches": [batch.as_dict() for batch in self.batches],
-        }
-        if self.endpoint is not None:
-            outcome["endpoint"] = self.endpoint.as_dict()
-        return outcome
 
 
 class DeployModel:

@@ -4,13 +4,14 @@ endpoint-state function's deferred updates; the one writer of the dataset's endp
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from icflow.core import naming
 from icflow.core.observability import metrics
+from icflow.core.outcome import Outcome
 from icflow.core.pipeline_config import RealtimeSettings
 from icflow.core.state import ANY_ENDPOINT_STATUS, ENDPOINT_SK, EndpointStatus, StateTable
 from icflow.endpoints.endpoint_metrics import EndpointMetrics
@@ -30,14 +31,11 @@ EndpointDeployAction = Literal[
 
 
 @dataclass(frozen=True)
-class EndpointDeployOutcome:
+class EndpointDeployOutcome(Outcome):
     action: EndpointDeployAction
     endpoint_name: str | None = None
     endpoint_config_name: str | None = None
     reason: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if value is not None}
 
 
 class EndpointDeployer:

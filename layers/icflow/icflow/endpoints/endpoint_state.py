@@ -8,12 +8,13 @@ their models when nothing uses them (the endpoint, the dataset's current model, 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from icflow.core import naming
 from icflow.core.notifier import Notifier
 from icflow.core.observability import logger
+from icflow.core.outcome import Outcome
 from icflow.core.pipeline_config import RealtimeSettings
 from icflow.core.state import (
     BATCH_SK_PREFIX,
@@ -42,7 +43,7 @@ EndpointStateAction = Literal["ignored", "stale", "failed", "updating", "in_serv
 
 
 @dataclass(frozen=True)
-class EndpointStateOutcome:
+class EndpointStateOutcome(Outcome):
     action: EndpointStateAction
     dataset: str | None = None
     status: str | None = None  # stale: DescribeEndpoint's status, which the event is behind
@@ -51,25 +52,16 @@ class EndpointStateOutcome:
     update: EndpointDeployOutcome | None = None  # updating: the wanted config, applied now that it is in service
     reason: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        values = {
-            **asdict(self),
-            "deleted": list(self.deleted) if self.deleted is not None else None,
-            "update": self.update.as_dict() if self.update is not None else None,
-        }
-        return {key: value for key, value in values.items() if value is not None}
-
 
 @dataclass(frozen=True)
-class EndpointProgressOutcome:
+class EndpointProgressOutcome(Outcome):
     """The endpoint is creating or updating. reason is SageMaker's and always carried, None while it gives none."""
+
+    always = ("reason",)
 
     action: Literal["creating", "updating"]
     dataset: str
     reason: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class HandleEndpointState:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from icflow.core import naming
 from icflow.core.notifier import Notifier
 from icflow.core.observability import logger, metrics
+from icflow.core.outcome import Outcome
 from icflow.core.state import ANY_ENDPOINT_STATUS, ENDPOINT_SK, EndpointStatus, StateTable
 from icflow.endpoints.endpoint_metrics import EndpointMetrics
 from icflow.endpoints.sagemaker_endpoints import SageMakerEndpoints
@@ -24,12 +25,9 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class IdleCheckOutcome:
+class IdleCheckOutcome(Outcome):
     action: Literal["disabled", "checked"]
     deleted: tuple[str, ...] = ()  # the endpoints deleted as idle
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "deleted": list(self.deleted)}
 
 
 class DeleteIdleEndpoints:

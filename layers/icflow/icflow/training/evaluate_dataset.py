@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -28,6 +28,7 @@ from icflow.core.class_names import load_class_names
 from icflow.core.errors import IcflowError
 from icflow.core.notifier import Notifier
 from icflow.core.observability import logger, metrics
+from icflow.core.outcome import Outcome
 from icflow.core.pipeline_config import (
     PipelineConfig,
     parse_pipeline_config,
@@ -62,15 +63,12 @@ UploadAction = Literal["ignored", "waiting", "started", "already_started", "in_p
 
 
 @dataclass(frozen=True)
-class UploadOutcome:
+class UploadOutcome(Outcome):
     action: UploadAction
     dataset: str | None = None
     run_id: str | None = None
     job_name: str | None = None
     reason: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if value is not None}
 
 
 def _rejection_id(objects: dict[str, str]) -> str:

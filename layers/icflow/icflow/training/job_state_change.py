@@ -8,7 +8,7 @@ retry rather than never: deployment reacts to it idempotently (the model name id
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -19,6 +19,7 @@ from icflow.core import layout, naming
 from icflow.core.model_ready import ModelReadyDetail
 from icflow.core.notifier import Notifier
 from icflow.core.observability import logger, metrics
+from icflow.core.outcome import Outcome
 from icflow.core.sagemaker_events import COMPLETED, FAILED, STOPPED
 from icflow.core.settings import Settings
 from icflow.core.state import RUNNING, RunStatus, StateTable
@@ -37,15 +38,12 @@ StateAction = Literal["ignored", "duplicate", "model_ready", "rejected", "failed
 
 
 @dataclass(frozen=True)
-class StateOutcome:
+class StateOutcome(Outcome):
     action: StateAction
     dataset: str | None = None
     run_id: str | None = None
     model_name: str | None = None
     reason: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if value is not None}
 
 
 class HandleJobStateChange:

@@ -34,10 +34,10 @@ from icflow.batch.predictions.writers import (
 )
 from icflow.core import layout
 from icflow.core.class_names import ClassNames
+from icflow.core.s3_objects import MAX_CONNECTIONS
 
-# The boto3 client's connection pool (botocore's max_pool_connections, 10 by default) should be at least
-# this large, or threads wait for connections instead of S3.
-DEFAULT_MAX_IN_FLIGHT = 16
+# As many requests as the S3 client has connections (icflow.wiring builds it with MAX_CONNECTIONS).
+DEFAULT_MAX_IN_FLIGHT = MAX_CONNECTIONS
 # S3's own maximum; one page of keys is the most the listing holds at a time.
 LIST_PAGE_SIZE = 1000
 
