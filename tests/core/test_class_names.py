@@ -12,6 +12,7 @@ from icflow.core.class_names import (
     parse_pipeline_classes,
 )
 from icflow.core.errors import IcflowError
+from icflow.core.s3_objects import S3Objects
 
 
 def test_line_i_names_class_i():
@@ -81,6 +82,6 @@ def test_classes_txt_wins_then_pipeline_then_index():
 
 def test_load_reads_the_datasets_classes_txt(s3, helpers):
     helpers.put(s3, "datasets/pets/classes.txt", b"cat\ndog\n")
-    assert load_class_names(s3, helpers.BUCKET, "pets", ["x", "y"]).source == FROM_CLASSES_FILE
-    other = load_class_names(s3, helpers.BUCKET, "birds", ["robin"])
+    assert load_class_names(S3Objects(s3, helpers.BUCKET), "pets", ["x", "y"]).source == FROM_CLASSES_FILE
+    other = load_class_names(S3Objects(s3, helpers.BUCKET), "birds", ["robin"])
     assert (other.names, other.source) == (("robin",), FROM_PIPELINE)

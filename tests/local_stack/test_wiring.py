@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from icflow_tools.local_stack.environment import FAKE_CREDENTIALS
+from icflow_tools.local_stack.environment import OPERATOR_CREDENTIALS
 
 TEMPLATE = """\
 Transform: AWS::Serverless-2016-10-31
@@ -53,6 +53,9 @@ Resources:
     Properties:
       CodeUri: recorder/
       Environment: {Variables: {QUEUE_ARN: !GetAtt Work.Arn}}
+      # A SAM policy template, expanded by samtranslator: the recorder writes what it saw to the bucket.
+      Policies:
+        - S3WritePolicy: {BucketName: !Ref Bucket}
       EventInvokeConfig: {MaximumRetryAttempts: 1}
       DeadLetterQueue: {Type: SQS, TargetArn: !GetAtt DeadLetters.Arn}
       Events:
@@ -116,7 +119,7 @@ def small_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         sagemaker=False,
     )
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in FAKE_CREDENTIALS.items():
+        for name, value in OPERATOR_CREDENTIALS.items():
             patch.setenv(name, value)
         with LocalStack(options) as stack:
             yield stack

@@ -31,6 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--epochs", type=int, default=4, help="training epochs (default: 4)")
     parser.add_argument("--no-endpoint", action="store_true", help="skip the realtime endpoint")
     parser.add_argument(
+        "--no-iam",
+        dest="iam",
+        action="store_false",
+        help="do not enforce the template's IAM roles (for debugging only: AWS would refuse what this allows)",
+    )
+    parser.add_argument(
         "--keep-running",
         action="store_true",
         help="leave the local stack up at the end, to look around with the AWS CLI, until Ctrl-C",
@@ -59,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from icflow.core.errors import IcflowError
     from icflow_tools.demo.flow import STACK_PARAMETERS, DemoFlow, DemoOptions, run_cli, say
     from icflow_tools.demo.report import render_report
-    from icflow_tools.local_stack.environment import FAKE_CREDENTIALS
+    from icflow_tools.local_stack.environment import OPERATOR_CREDENTIALS
     from icflow_tools.local_stack.stack import LocalStack, StackOptions
 
     if not args.template.is_file():
@@ -70,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         raise IcflowError("--epochs must be at least 1")
     started = time.monotonic()
     prepare_work_dir(args.work_dir)
-    os.environ.update(FAKE_CREDENTIALS)  # the in-process local SageMaker signs its S3 calls with these
+    os.environ.update(OPERATOR_CREDENTIALS)  # the in-process local SageMaker signs its S3 calls with these
     # The stack's own INFO lines go to its log file; the console shows the demo and what went wrong.
     console = logging.StreamHandler()
     console.setLevel(logging.WARNING)
@@ -85,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         port=0,
         sagemaker_port=0,
         parameters=STACK_PARAMETERS,
+        iam=args.iam,
     )
     say(f"[0/6] start the local stack from {args.template} (moto, the local SageMaker, the template's functions)")
     with LocalStack(options) as stack:

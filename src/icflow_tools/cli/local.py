@@ -35,6 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=8090,
         help="the local SageMaker's port on 127.0.0.1 (0 picks a free one; default 8090)",
     )
+    up.add_argument(
+        "--no-iam",
+        dest="iam",
+        action="store_false",
+        help="do not enforce the template's IAM roles (for debugging only: AWS would refuse what this allows)",
+    )
     up.add_argument("--region", default="us-east-1")
     up.add_argument("--stack-name", default="icflow", help="prefix of resource names (default: icflow)")
     up.add_argument(
@@ -67,7 +73,7 @@ def run_up(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from icflow.core.errors import IcflowError
-    from icflow_tools.local_stack.environment import FAKE_CREDENTIALS
+    from icflow_tools.local_stack.environment import OPERATOR_CREDENTIALS
     from icflow_tools.local_stack.stack import LocalStack, StackOptions
 
     template = Path(args.template)
@@ -77,7 +83,7 @@ def run_up(args: argparse.Namespace) -> int:
     state_file = Path(args.state_file) if args.state_file else work_dir / "local.json"
     # The local SageMaker in this process signs its S3 and EventBridge calls with the process's credentials:
     # fake ones, so that real credentials never leave for the local stack.
-    os.environ.update(FAKE_CREDENTIALS)
+    os.environ.update(OPERATOR_CREDENTIALS)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     options = StackOptions(
         template=template,
@@ -88,6 +94,7 @@ def run_up(args: argparse.Namespace) -> int:
         region=args.region,
         stack_name=args.stack_name,
         parameters=parse_parameters(args.parameter),
+        iam=args.iam,
     )
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -46,6 +46,7 @@ def _class_names(args: argparse.Namespace, sagemaker: Any, resources: Any) -> An
 
     from icflow.core.class_names import choose_class_names, load_class_names
     from icflow.core.naming import TAG_DATASET
+    from icflow.core.s3_objects import S3Objects
 
     if args.classes:
         return choose_class_names(args.classes.read_bytes(), None)
@@ -58,7 +59,7 @@ def _class_names(args: argparse.Namespace, sagemaker: Any, resources: Any) -> An
         except ClientError:
             dataset = None
         if dataset:
-            return load_class_names(resources.client("s3"), resources.bucket, dataset, None)
+            return load_class_names(S3Objects(resources.client("s3"), resources.bucket), dataset, None)
     return choose_class_names(None, None)
 
 

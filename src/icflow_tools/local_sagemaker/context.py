@@ -49,6 +49,8 @@ class ServiceContext:
     algorithm_loader: Callable[[], Algorithm]
     # After StopTrainingJob, a training that has not reached its next epoch end is interrupted at its next log line.
     stop_grace_seconds: float = 10.0
+    # Role ARN -> an S3 client with that role's credentials; None: every job uses `s3`.
+    s3_as: Callable[[str], Any] | None = None
     _controls: dict[tuple[str, str], JobControl] = field(default_factory=dict)
     _algorithm: Algorithm | None = None
     _algorithm_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -59,6 +61,10 @@ class ServiceContext:
             if self._algorithm is None:
                 self._algorithm = self.algorithm_loader()
             return self._algorithm
+
+    def s3_for(self, role_arn: str | None) -> Any:
+        """The S3 client of a job or model that runs as `role_arn`."""
+        return self.s3_as(role_arn) if self.s3_as is not None and role_arn else self.s3
 
     def folder(self, kind: str, name: str) -> Path:
         """work_dir/<kind>s/<name>/: the job's log, metrics and scratch files."""

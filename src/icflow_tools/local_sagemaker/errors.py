@@ -62,3 +62,7 @@ class JobFailure(Exception):
 def failure_prefix(error: AlgorithmError) -> str:
     """How SageMaker's FailureReason names who failed: the customer's input (ClientError) or the algorithm."""
     return "ClientError" if isinstance(error, ClientError) else "AlgorithmError"
+
+
+class AccessDenied(ServiceError):
+    code = "AccessDeniedException"

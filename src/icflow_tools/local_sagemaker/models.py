@@ -35,7 +35,7 @@ class ModelLoader:
         self._ctx = ctx
         self._lock = threading.Lock()
 
-    def folder(self, url: str) -> Path:
+    def folder(self, url: str, role_arn: str | None = None) -> Path:
         folder = self._ctx.work_dir / "models" / hashlib.sha256(url.encode()).hexdigest()[:16]
         with self._lock:
             if not (folder / "model").is_dir():
@@ -43,7 +43,7 @@ class ModelLoader:
                 tarball = folder / PurePosixPath(url).name
                 bucket, key = s3io.split_uri(url)
                 try:
-                    self._ctx.s3.download_file(bucket, key, str(tarball))
+                    self._ctx.s3_for(role_arn).download_file(bucket, key, str(tarball))
                 except (BotoCoreError, ClientError) as error:
                     raise JobFailure(f"ClientError: Could not download model data from {url}: {error}") from error
                 shutil.rmtree(folder / "partial", ignore_errors=True)
@@ -57,7 +57,7 @@ class ModelLoader:
     def load(self, model: Record) -> Classifier:
         url = model_data_url(model)
         try:
-            return self._ctx.algorithm.load_model(self.folder(url))
+            return self._ctx.algorithm.load_model(self.folder(url, model.get("ExecutionRoleArn")))
         except AlgorithmError as error:
             raise JobFailure(
                 f"{failure_prefix(error)}: Could not load model {model['ModelName']} from {url}: {error}"

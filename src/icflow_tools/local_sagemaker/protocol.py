@@ -1,7 +1,8 @@
 """HTTP on one port for both APIs: SageMaker's JSON 1.1 (routed by X-Amz-Target) and the runtime's REST-JSON
 (`POST /endpoints/<name>/invocations`), so AWS_ENDPOINT_URL_SAGEMAKER and ..._SAGEMAKER_RUNTIME may both point here.
 
-Requests are not authenticated: the service binds to 127.0.0.1 and ignores signatures.
+Signatures are not checked (the service binds to 127.0.0.1); the access key they name is passed on, so that
+the service can authorize its callers when it runs under IAM.
 """
 
 from __future__ import annotations
@@ -24,9 +25,14 @@ TARGET_PREFIX = "SageMaker."
 JSON_11 = "application/x-amz-json-1.1"
 INVOCATIONS = re.compile(r"^/endpoints/(?P<name>[^/]+)/invocations/?$")
 
-# (operation, params) -> answer; (endpoint name, body, headers) -> (body, content type, variant name)
-JsonDispatch = Callable[[str, dict[str, Any]], dict[str, Any]]
+# (operation, params, access key) -> answer; (endpoint name, body, headers) -> (body, content type, variant name)
+JsonDispatch = Callable[[str, dict[str, Any], str], dict[str, Any]]
 Invoke = Callable[[str, bytes, dict[str, str]], tuple[bytes, str, str]]
+
+
+def access_key(authorization: str) -> str:
+    """The access key a SigV4 Authorization header names ("" when unsigned)."""
+    return authorization.split("Credential=", 1)[1].split("/", 1)[0] if "Credential=" in authorization else ""
 
 
 def handler_class(dispatch: JsonDispatch, invoke: Invoke) -> type[BaseHTTPRequestHandler]:
@@ -68,7 +74,9 @@ def handler_class(dispatch: JsonDispatch, invoke: Invoke) -> type[BaseHTTPReques
                     params = json.loads(body or b"{}")
                 except ValueError:
                     raise ValidationException("The request body is not valid JSON.") from None
-                answer = dispatch(target[len(TARGET_PREFIX) :], params)
+                answer = dispatch(
+                    target[len(TARGET_PREFIX) :], params, access_key(self.headers.get("Authorization", ""))
+                )
                 self._send(200, json.dumps(answer).encode(), JSON_11)
             except ServiceError as error:
                 payload = {"__type": error.code, "message": error.message, **error.fields}

@@ -21,8 +21,9 @@ from icflow_tools.local_sagemaker.endpoints import EndpointRuntime
 from icflow_tools.local_sagemaker.errors import UnknownOperation
 from icflow_tools.local_sagemaker.events import EventPublisher
 from icflow_tools.local_sagemaker.hosting_api import Hosting
+from icflow_tools.local_sagemaker.iam import SageMakerIam
 from icflow_tools.local_sagemaker.models import ModelLoader
-from icflow_tools.local_sagemaker.protocol import handler_class
+from icflow_tools.local_sagemaker.protocol import access_key, handler_class
 from icflow_tools.local_sagemaker.store import Account, Store
 from icflow_tools.local_sagemaker.validation import validate_request
 
@@ -51,9 +52,11 @@ class LocalSageMaker:
         algorithm: Algorithm | str = DEFAULT_ALGORITHM,
         account_id: str = DEFAULT_ACCOUNT_ID,
         stop_grace_seconds: float = 10.0,
+        iam: SageMakerIam | None = None,
     ) -> None:
         """`port=0` picks a free port (see `url` after start()); `event_bus_name=None` publishes no events;
-        `algorithm` is a module name or an object with the trainer's `train` and `load_model`."""
+        `algorithm` is a module name or an object with the trainer's `train` and `load_model`; `iam` authorizes
+        every call and gives jobs their execution role's credentials (None: anyone may do anything)."""
         self._host = host
         self._port = port
         loader: Callable[[], Algorithm] = (
@@ -72,7 +75,9 @@ class LocalSageMaker:
             max_running_jobs=max_running_jobs,
             algorithm_loader=loader,
             stop_grace_seconds=stop_grace_seconds,
+            s3_as=iam.s3_as if iam else None,
         )
+        self.iam = iam
         self.runtime = EndpointRuntime(self.ctx, ModelLoader(self.ctx))
         self._operations: dict[str, Callable[[ServiceContext, dict[str, Any]], dict[str, Any]]] = {
             **training_api.OPERATIONS,
@@ -90,16 +95,26 @@ class LocalSageMaker:
             raise RuntimeError("the local SageMaker is not started")
         return f"http://{self._host}:{self._server.server_address[1]}"
 
-    def dispatch(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    def dispatch(self, operation: str, params: dict[str, Any], caller: str = "") -> dict[str, Any]:
+        """`caller` is the request's access key."""
         handler = self._operations.get(operation)
         if handler is None:
             raise UnknownOperation(f"The local SageMaker does not implement {operation}.")
         validate_request(self.ctx.model.operation_model(operation).input_shape, params)
+        if self.iam is not None:
+            self.iam.authorize(caller, operation, params)
         return handler(self.ctx, params)
+
+    def invoke(self, endpoint: str, body: bytes, headers: dict[str, str]) -> tuple[bytes, str, str]:
+        if self.iam is not None:
+            self.iam.authorize(
+                access_key(headers.get("authorization", "")), "InvokeEndpoint", {"EndpointName": endpoint}
+            )
+        return self.runtime.invoke(endpoint, body, headers)
 
     def start(self) -> LocalSageMaker:
         self.ctx.work_dir.mkdir(parents=True, exist_ok=True)
-        self._server = ThreadingHTTPServer((self._host, self._port), handler_class(self.dispatch, self.runtime.invoke))
+        self._server = ThreadingHTTPServer((self._host, self._port), handler_class(self.dispatch, self.invoke))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-sagemaker", daemon=True)
         self._thread.start()

@@ -91,6 +91,8 @@ class TrainingJob:
         self.control = control
         self.on_epoch = on_epoch
         self.folder = ctx.folder(TRAINING_JOB, name)
+        record = ctx.store.get(TRAINING_JOB, name)
+        self.s3 = ctx.s3_for(record.get("RoleArn") if record else None)
         self._log_lock = threading.Lock()
         self._epochs: list[dict[str, float]] = []
         self._deadline = math.inf
@@ -132,7 +134,7 @@ class TrainingJob:
 
     def _sync_checkpoints(self) -> None:
         if self._checkpoints is not None:
-            s3io.upload_folder(self.ctx.s3, *self._checkpoints)
+            s3io.upload_folder(self.s3, *self._checkpoints)
 
     def check_interrupt(self) -> None:
         if time.time() >= self._deadline:
@@ -190,8 +192,8 @@ class TrainingJob:
             folder = self.folder / "input" / "data" / channel["ChannelName"]
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
-            objects = s3io.objects_for(self.ctx.s3, source["S3DataType"], source["S3Uri"])
-            s3io.download(self.ctx.s3, objects, folder)
+            objects = s3io.objects_for(self.s3, source["S3DataType"], source["S3Uri"])
+            s3io.download(self.s3, objects, folder)
             self.log(
                 f"[local-sagemaker] channel {channel['ChannelName']}: {len(objects)} objects from {source['S3Uri']}"
             )
@@ -205,10 +207,10 @@ class TrainingJob:
         folder = self.folder / "checkpoints"
         folder.mkdir(exist_ok=True)
         try:
-            objects = s3io.list_prefix(self.ctx.s3, config["S3Uri"].rstrip("/") + "/")
+            objects = s3io.list_prefix(self.s3, config["S3Uri"].rstrip("/") + "/")
         except JobFailure:
             objects = []  # a first run has no checkpoints yet
-        s3io.download(self.ctx.s3, objects, folder)
+        s3io.download(self.s3, objects, folder)
         self._checkpoints = (folder, config["S3Uri"])
         return folder
 
@@ -223,7 +225,7 @@ class TrainingJob:
             tarball = self.folder / MODEL_TARBALL
             s3io.tar_folder(model_dir, tarball)
             uri = model_artifact_uri(record)
-            s3io.upload_file(self.ctx.s3, tarball, uri)
+            s3io.upload_file(self.s3, tarball, uri)
             fields["ModelArtifacts"] = {"S3ModelArtifacts": uri}
         self._sync_checkpoints()
         final = result.final_metrics if result is not None else (self._epochs[-1] if self._epochs else {})

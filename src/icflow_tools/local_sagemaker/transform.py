@@ -76,12 +76,14 @@ class TransformJob:
                 "algorithm takes one image per record (SplitType None)."
             )
         source = data_input["DataSource"]["S3DataSource"]
-        objects = s3io.objects_for(self.ctx.s3, source["S3DataType"], source["S3Uri"])
         model = self.ctx.store.get(MODEL, record["ModelName"])
         if model is None:
             raise JobFailure(
                 f'ClientError: Could not find model "{self.ctx.store.account.arn(MODEL, record["ModelName"])}".'
             )
+        # A transform job runs as its model's execution role.
+        self.s3 = self.ctx.s3_for(model.get("ExecutionRoleArn"))
+        objects = s3io.objects_for(self.s3, source["S3DataType"], source["S3Uri"])
         classifier = self.loader.load(model)
         output = record["TransformOutput"]["S3OutputPath"]
         limit = record.get("MaxPayloadInMB", 6) * MEGABYTE
@@ -101,7 +103,7 @@ class TransformJob:
     def _one(self, classifier: Classifier, item: s3io.S3Object, output: str, limit: int) -> None:
         if self.control.stop.is_set():
             return
-        body = s3io.read_bytes(self.ctx.s3, item.uri)
+        body = s3io.read_bytes(self.s3, item.uri)
         if len(body) > limit:
             raise JobFailure(
                 f"ClientError: {item.uri}: the object is larger than MaxPayloadInMB ({limit // MEGABYTE} MB)."
@@ -114,7 +116,7 @@ class TransformJob:
                 f"evaluate payload provided: {error}"
             ) from error
         s3io.upload_bytes(
-            self.ctx.s3,
+            self.s3,
             s3io.join_uri(output, item.relative + OUTPUT_SUFFIX),
             json.dumps({"prediction": probabilities}).encode(),
             "application/json",

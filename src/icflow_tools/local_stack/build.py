@@ -20,6 +20,7 @@ from icflow_tools.local_stack.functions import (
 )
 from icflow_tools.local_stack.intrinsics import Resolver, parameter_values
 from icflow_tools.local_stack.resources import Attributes, Target
+from icflow_tools.local_stack.roles import sam_roles
 from icflow_tools.local_stack.template import SERVERLESS_FUNCTION
 
 logger = logging.getLogger(__name__)
@@ -54,8 +55,10 @@ class StackBuilder:
         self.template = template
         self.root = root
         self.target = target
-        self.resources: dict[str, Any] = template["Resources"]
         self.parameters = parameter_values(template.get("Parameters") or {}, overrides)
+        # The functions' roles are SAM's: the template's resources plus the roles its translation adds.
+        self.sam_roles = sam_roles(template, self.parameters, target.region, target.account_id)
+        self.resources: dict[str, Any] = {**template["Resources"], **self.sam_roles.generated}
         pseudo = {
             "AWS::Region": target.region,
             "AWS::AccountId": target.account_id,
@@ -162,7 +165,13 @@ class StackBuilder:
                 self.ensure(logical_id)
         functions = {
             logical_id: build_function(
-                self.template, logical_id, self.resolver, self.target, self.root, self._layer_paths
+                self.template,
+                logical_id,
+                self.resolver,
+                self.target,
+                self.root,
+                self._layer_paths,
+                self.resolver.text(self.sam_roles.function_roles[logical_id]),
             )
             for logical_id, resource in self.resources.items()
             if resource.get("Type") == SERVERLESS_FUNCTION and self.included(logical_id)

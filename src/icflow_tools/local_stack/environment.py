@@ -5,8 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-# moto accepts any credentials; fixed fake ones keep real ones out of the functions' reach.
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+# The account owner's credentials in the local stack (the user's CLI, the demo, provisioning): IAM allows them
+# everything. Functions get their own role's instead. Fixed fake ones keep real ones out of the functions' reach.
+OPERATOR_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
 
 
 def client_environment(region: str, endpoint_url: str, sagemaker_url: str | None) -> dict[str, str]:
@@ -15,7 +20,7 @@ def client_environment(region: str, endpoint_url: str, sagemaker_url: str | None
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
-        **FAKE_CREDENTIALS,
+        **OPERATOR_CREDENTIALS,
     }
     if sagemaker_url:
         environment["AWS_ENDPOINT_URL_SAGEMAKER"] = sagemaker_url

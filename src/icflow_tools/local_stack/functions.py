@@ -64,6 +64,7 @@ class FunctionSpec:
     queues: tuple[QueueSource, ...] = ()
     async_retries: int = DEFAULT_ASYNC_RETRIES
     dead_letter_arn: str | None = None
+    role_arn: str = ""  # the execution role, whose credentials the function's calls are signed with
 
 
 def function_names(target: Target, logical_id: str) -> dict[str, str]:
@@ -132,6 +133,7 @@ def build_function(
     target: Target,
     root: Path,
     layer_paths: dict[str, Path],
+    role_arn: str,
 ) -> FunctionSpec:
     props = function_properties(template, logical_id)
     runtime = resolver.text(props.get("Runtime", ""))
@@ -181,6 +183,7 @@ def build_function(
         queues=tuple(queues),
         async_retries=int(invoke_config.get("MaximumRetryAttempts", DEFAULT_ASYNC_RETRIES)),
         dead_letter_arn=dead_letter_arn,
+        role_arn=role_arn,
     )
 
 

@@ -72,11 +72,14 @@ class AsyncPoller(Poller):
         retries: int,
         dead_letter_url: str | None,
         target_options: dict[str, Any],
+        dead_letter_sqs: Any = None,
     ) -> None:
+        """`dead_letter_sqs` sends to the dead-letter queue: Lambda does it as the function's role."""
         super().__init__(name, sqs, queue_url, function, stop)
         self._target_options = target_options
         self._retries = retries
         self._dead_letter_url = dead_letter_url
+        self._dead_letter_sqs = dead_letter_sqs or sqs
 
     def poll_once(self) -> None:
         for message in self._receive(10, POLL_SECONDS):
@@ -96,7 +99,7 @@ class AsyncPoller(Poller):
             if self._stop.wait(delay):
                 break
         if not invocation.ok and self._dead_letter_url:
-            self._sqs.send_message(
+            self._dead_letter_sqs.send_message(
                 QueueUrl=self._dead_letter_url,
                 MessageBody=json.dumps(event),
                 MessageAttributes={

@@ -1,8 +1,9 @@
 """Creates the template's resources in moto, from their resolved CloudFormation properties.
 
 Each creator returns the resource's attributes: "Ref" (what !Ref gives) and what !GetAtt may ask for.
-IAM policies, bucket and queue policies are not created: moto does not enforce them, and locally every
-caller holds the same fake credentials.
+Roles are created with their inline and managed policies, which the local IAM enforces; resource-based
+policies (bucket, queue and topic policies, Lambda permissions) are not created: the local stack's own
+plumbing delivers S3 events and rule targets, and identity policies are what the functions' calls need.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import boto3
 
 from icflow.core.errors import IcflowError
+from icflow_tools.local_iam.moto_store import MotoStore
 
 logger = logging.getLogger(__name__)
 
@@ -180,11 +182,23 @@ def _queue(target: Target, logical_id: str, props: dict[str, Any]) -> Attributes
 
 def _role(target: Target, logical_id: str, props: dict[str, Any]) -> Attributes:
     name = props.get("RoleName") or target.physical_name(logical_id, 64)
-    answer = target.client("iam").create_role(
+    iam = target.client("iam")
+    answer = iam.create_role(
         RoleName=name,
         Path=props.get("Path", "/"),
         AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"]),
+        MaxSessionDuration=int(props.get("MaxSessionDuration", 3600)),
+        Tags=props.get("Tags", []),
     )["Role"]
+    for policy in props.get("Policies", []):
+        # SAM's policy templates carry no Version: IAM then reads them as 2008-10-17, which moto refuses.
+        # The versions differ only in policy variables, which those templates do not use.
+        document = {"Version": "2012-10-17", **policy["PolicyDocument"]}
+        iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(document))
+    managed = props.get("ManagedPolicyArns", [])
+    MotoStore(target.account_id).ensure_aws_managed_policies(managed)
+    for arn in managed:
+        iam.attach_role_policy(RoleName=name, PolicyArn=arn)
     return {"Ref": name, "Arn": answer["Arn"], "RoleId": answer["RoleId"]}
 
 
@@ -219,14 +233,12 @@ CREATORS: dict[str, Creator] = {
     "AWS::Events::EventBus": _event_bus,
 }
 
-# Access policies: nothing to enforce locally (see the module's docstring).
+# Resource-based policies (see the module's docstring).
 NOT_CREATED = frozenset(
     {
         "AWS::S3::BucketPolicy",
         "AWS::SQS::QueuePolicy",
         "AWS::SNS::TopicPolicy",
-        "AWS::IAM::Policy",
-        "AWS::IAM::ManagedPolicy",
         "AWS::Lambda::Permission",
     }
 )

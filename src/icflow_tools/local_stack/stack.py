@@ -15,12 +15,23 @@ from typing import Any
 import boto3
 
 from icflow.core.errors import IcflowError
+from icflow_tools.local_iam.authorizer import Authorizer
+from icflow_tools.local_iam.middleware import AuthorizingMiddleware
+from icflow_tools.local_iam.moto_store import MotoStore
+from icflow_tools.local_sagemaker.iam import SageMakerIam
 from icflow_tools.local_stack.build import BuiltStack, StackBuilder, describe
-from icflow_tools.local_stack.environment import client_environment, function_environment, lambda_environment
+from icflow_tools.local_stack.environment import (
+    OPERATOR_CREDENTIALS,
+    client_environment,
+    function_environment,
+    lambda_environment,
+)
 from icflow_tools.local_stack.intrinsics import ACCOUNT_ID
+from icflow_tools.local_stack.moto_server import MotoServer
 from icflow_tools.local_stack.pollers import AsyncPoller, Poller, QueuePoller, ScheduleTimer
 from icflow_tools.local_stack.process import FunctionProcess
 from icflow_tools.local_stack.resources import Target
+from icflow_tools.local_stack.roles import assume_execution_role
 from icflow_tools.local_stack.s3_events import aws_shaped_s3_events
 from icflow_tools.local_stack.state import write_state
 from icflow_tools.local_stack.template import load_template
@@ -44,6 +55,8 @@ class StackOptions:
     parameters: dict[str, str] = field(default_factory=dict)
     sagemaker: bool = True
     algorithm: Any = None  # the local SageMaker's algorithm (module name or object); None: its default
+    # Every call is authorized against the caller's role, as in AWS; off only to debug something else.
+    iam: bool = True
 
 
 class LocalStack:
@@ -60,6 +73,8 @@ class LocalStack:
         self._stop = threading.Event()
         self._exit = ExitStack()
         self._log_handler: logging.Handler | None = None
+        self.authorizer = Authorizer(MotoStore(ACCOUNT_ID), [OPERATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"]], options.region)
+        self.credentials: dict[str, dict[str, str]] = {}  # function logical id -> its role's credentials
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> LocalStack:
@@ -73,8 +88,6 @@ class LocalStack:
         return self
 
     def _start(self) -> None:
-        from moto.server import ThreadedMotoServer
-
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request otherwise
         template = load_template(self.options.template)
         self.logs_dir.mkdir(parents=True, exist_ok=True)
@@ -83,23 +96,16 @@ class LocalStack:
         logging.getLogger("icflow_tools").addHandler(self._log_handler)
         logging.getLogger("icflow_tools").setLevel(logging.INFO)
 
-        moto = ThreadedMotoServer(ip_address=HOST, port=self.options.port, verbose=False)
-        moto.start()
+        middleware = (lambda app: AuthorizingMiddleware(app, self.authorizer, ACCOUNT_ID)) if self.options.iam else None
+        moto = MotoServer(HOST, self.options.port, middleware).start()
         self._exit.callback(moto.stop)
-        host, port = moto.get_host_and_port()
-        self.endpoint_url = f"http://{host}:{port}"
+        self.endpoint_url = moto.url
         self._exit.enter_context(aws_shaped_s3_events())
 
         if self.options.sagemaker:
             self._start_sagemaker()
 
-        session = boto3.Session(
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            aws_session_token="testing",
-            region_name=self.options.region,
-        )
-        target = Target(session, self.endpoint_url, self.options.stack_name, self.options.region, ACCOUNT_ID)
+        target = Target(self.session(), self.endpoint_url, self.options.stack_name, self.options.region, ACCOUNT_ID)
         self.built = StackBuilder(template, self.root, target, self.options.parameters).build()
         self._start_functions()
         self._wire()
@@ -108,7 +114,10 @@ class LocalStack:
     def _start_sagemaker(self) -> None:
         from icflow_tools.local_sagemaker import LocalSageMaker
 
-        extra = {} if self.options.algorithm is None else {"algorithm": self.options.algorithm}
+        extra: dict[str, Any] = {} if self.options.algorithm is None else {"algorithm": self.options.algorithm}
+        if self.options.iam:
+            sts = self.session().client("sts", endpoint_url=self.endpoint_url)
+            extra["iam"] = SageMakerIam(self.authorizer, sts, self.endpoint_url, self.options.region, ACCOUNT_ID)
         service = LocalSageMaker(
             work_dir=self.options.work_dir / "sagemaker",
             host=HOST,
@@ -132,9 +141,14 @@ class LocalStack:
             reserved = lambda_environment(
                 spec.name, spec.arn, spec.handler, str(spec.code_dir), spec.memory_mb, self.options.region
             )
-            self.functions[logical_id] = FunctionProcess(
-                spec, function_environment(spec.environment, reserved, clients), self.logs_dir / f"{logical_id}.log"
+            if self.options.iam:
+                self.credentials[logical_id] = assume_execution_role(
+                    self.authorizer, self.session().client("sts", endpoint_url=self.endpoint_url), spec
+                )
+            environment = function_environment(
+                spec.environment, reserved, {**clients, **self.credentials.get(logical_id, {})}
             )
+            self.functions[logical_id] = FunctionProcess(spec, environment, self.logs_dir / f"{logical_id}.log")
         # Cold starts in parallel: each imports boto3 and Powertools in a fresh interpreter.
         with ThreadPoolExecutor(max_workers=max(1, len(self.functions))) as pool:
             failures = [
@@ -162,6 +176,8 @@ class LocalStack:
         sqs = target.client("sqs")
         for logical_id, spec in self.built.functions.items():
             function = self.functions[logical_id]
+            # What Lambda does for the function (its SQS event source, its dead-letter queue) it does as its role.
+            role_sqs = self.function_client(logical_id, "sqs")
             dead_letter_url = self._queue_url(sqs, spec.dead_letter_arn) if spec.dead_letter_arn else None
             for wired in wire_function_rules(target, spec):
                 name = f"{logical_id}<-{wired.source.rule_name}"
@@ -175,6 +191,7 @@ class LocalStack:
                         spec.async_retries,
                         dead_letter_url,
                         wired.source.target_options,
+                        role_sqs,
                     )
                 )
                 if wired.source.schedule:
@@ -205,6 +222,7 @@ class LocalStack:
                     spec.async_retries,
                     dead_letter_url,
                     delivery.target_options,
+                    self.function_client(delivery.function_logical_id, "sqs"),
                 )
             )
         for poller in [*self.pollers, *self.timers]:
@@ -250,12 +268,29 @@ class LocalStack:
         return client_environment(self.options.region, self.endpoint_url, self.sagemaker_url)
 
     def session(self) -> boto3.Session:
+        """The operator's session: the account owner, whom IAM allows everything."""
         return boto3.Session(
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            aws_session_token="testing",
+            aws_access_key_id=OPERATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=OPERATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=OPERATOR_CREDENTIALS["AWS_SESSION_TOKEN"],
             region_name=self.options.region,
         )
+
+    def function_session(self, logical_id: str) -> boto3.Session:
+        """A session with the function's own role, as its code has it (the operator's when IAM is off)."""
+        credentials = self.credentials.get(logical_id)
+        if credentials is None:
+            return self.session()
+        return boto3.Session(
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=credentials["AWS_SESSION_TOKEN"],
+            region_name=self.options.region,
+        )
+
+    def function_client(self, logical_id: str, service: str) -> Any:
+        url = self.sagemaker_url if service in ("sagemaker", "sagemaker-runtime") else self.endpoint_url
+        return self.function_session(logical_id).client(service, endpoint_url=url)
 
     def client(self, service: str) -> Any:
         url = self.sagemaker_url if service in ("sagemaker", "sagemaker-runtime") else self.endpoint_url
@@ -270,6 +305,7 @@ class LocalStack:
             "endpoint_url": self.endpoint_url,
             "sagemaker_endpoint_url": self.sagemaker_url,
             "environment": self.client_environment(),
+            "iam": self.options.iam,
             "template": str(self.options.template.resolve()),
             "parameters": self.built.parameters,
             "outputs": self.built.outputs,
@@ -280,6 +316,7 @@ class LocalStack:
                     "arn": spec.arn,
                     "code_dir": str(spec.code_dir),
                     "handler": spec.handler,
+                    "role_arn": spec.role_arn,
                     "timeout_seconds": spec.timeout_seconds,
                     "memory_mb": spec.memory_mb,
                     "layer_dirs": [str(path) for path in spec.layer_dirs],

@@ -13,6 +13,7 @@ from icflow.batch.predictions.labeler import LabelingRequest, label_batch
 from icflow.batch.predictions.writers import csv_columns
 from icflow.core.class_names import choose_class_names, load_class_names
 from icflow.core.images import S3Object
+from icflow.core.s3_objects import S3Objects
 
 NAMES = "cat\ndog\nbird\n"
 
@@ -138,7 +139,7 @@ def test_missing_outputs_are_counted(s3, helpers, transformed, tmp_path):
 
 
 def test_index_labels_when_the_dataset_has_no_names(s3, helpers, transformed, tmp_path):
-    class_names = load_class_names(s3, helpers.BUCKET, "pets", None)
+    class_names = load_class_names(S3Objects(s3, helpers.BUCKET), "pets", None)
     summary = label_batch(s3, request_for(transformed, helpers, class_names=class_names), spill_dir=tmp_path).summary
     # Without names any length is accepted, so the two-class output is labeled too.
     assert summary["count_per_label"] == {"0": 2, "1": 1, "2": 1}

@@ -124,7 +124,7 @@ class HandleTransformState:
     def _labeling_request(self, job: TransformJob, dataset: str, batch_id: str) -> LabelingRequest:
         """What labeling the job's outputs needs from the dataset's pipeline.json and class names."""
         config = read_pipeline_config(self._objects, dataset)
-        names = load_class_names(self._s3, self._bucket, dataset, config.class_names)
+        names = load_class_names(self._objects, dataset, config.class_names)
         return LabelingRequest(
             bucket=self._bucket,
             dataset=dataset,

@@ -11,10 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from icflow.core import layout
 from icflow.core.errors import IcflowError
+from icflow.core.s3_objects import S3Objects
 
 FROM_CLASSES_FILE = layout.CLASSES_FILE
 FROM_PIPELINE = layout.PIPELINE_FILE
@@ -103,13 +102,6 @@ def choose_class_names(classes_txt: bytes | str | None, pipeline_classes: Sequen
     return ClassNames((), FROM_INDEX)
 
 
-def load_class_names(s3: Any, bucket: str, dataset: str, pipeline_classes: Sequence[str] | None) -> ClassNames:
+def load_class_names(objects: S3Objects, dataset: str, pipeline_classes: Sequence[str] | None) -> ClassNames:
     """choose_class_names with the dataset's classes.txt read from the bucket, if it has one."""
-    try:
-        response = s3.get_object(Bucket=bucket, Key=layout.classes_key(dataset))
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
-            raise
-        return choose_class_names(None, pipeline_classes)
-    with response["Body"] as body:
-        return choose_class_names(body.read(), pipeline_classes)
+    return choose_class_names(objects.read_optional(layout.classes_key(dataset)), pipeline_classes)

@@ -15,6 +15,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from icflow.core.s3_objects import missing
+
 # CreateTransformJob's MaxPayloadInMB for one image per record.
 MAX_PAYLOAD_MB = 6
 # SageMaker does not say whether its MB is 10**6 or 2**20 bytes; the smaller reading means an image that
@@ -117,7 +119,7 @@ def read_head(s3: Any, bucket: str, key: str) -> Head | None:
         code = error.response.get("Error", {}).get("Code")
         if code == "InvalidRange":  # S3's answer to a range of a zero-byte object
             return Head(b"", 0)
-        if code in ("NoSuchKey", "404"):
+        if missing(s3, bucket, key, error):
             return None
         raise
     with response["Body"] as body:

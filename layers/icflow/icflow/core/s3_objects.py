@@ -7,6 +7,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+# What S3 answers for a key that does not exist: 404 NoSuchKey to a caller with s3:ListBucket on the bucket,
+# 403 AccessDenied to one without (or with a grant scoped to prefixes), so that a key's existence never leaks.
+_NOT_FOUND = ("NoSuchKey", "404")
+_FORBIDDEN = ("AccessDenied", "403")
+
 # The S3 client's connection pool, and so how many requests the labeler keeps in flight: each holds one, and
 # botocore's default pool of 10 would make the rest wait.
 MAX_CONNECTIONS = 16
@@ -17,6 +22,21 @@ class StoredObject:
     key: str
     etag: str  # without the quotes S3 puts around it
     size: int
+
+
+def missing(s3: Any, bucket: str, key: str, error: ClientError) -> bool:
+    """Whether a read of `key` failed because there is no such object. A 403 is settled with a listing of the
+    key itself, which a prefix-scoped s3:ListBucket allows; a 403 on an object that exists is a real refusal."""
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    if code in _NOT_FOUND:
+        return True
+    if code not in _FORBIDDEN:
+        return False
+    try:
+        listing = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+    except ClientError:
+        return False  # not allowed to look either: the original refusal stands
+    return not any(item["Key"] == key for item in listing.get("Contents", []))
 
 
 class S3Objects:
@@ -33,10 +53,16 @@ class S3Objects:
 
     def read_text(self, key: str) -> str | None:
         """The object's text, or None when there is no such object."""
+        data = self.read_optional(key)
+        return None if data is None else data.decode("utf-8")
+
+    def read_optional(self, key: str) -> bytes | None:
+        """The object's bytes, or None when there is no such object."""
         try:
-            body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+            response = self._s3.get_object(Bucket=self.bucket, Key=key)
         except ClientError as error:
-            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            if missing(self._s3, self.bucket, key, error):
                 return None
             raise
-        return body.read().decode("utf-8")
+        with response["Body"] as body:
+            return body.read()

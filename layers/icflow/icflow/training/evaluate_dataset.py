@@ -241,7 +241,7 @@ class EvaluateDataset:
                 self._s3, settings.data_bucket, layout.channel_prefix(dataset, validation_channel)
             ),
         )
-        class_names = load_class_names(self._s3, settings.data_bucket, dataset, config.class_names)
+        class_names = load_class_names(self._objects, dataset, config.class_names)
         hyperparameters = resolve_data_hyperparameters(config.hyperparameters, facts, list(class_names.names) or None)
         return TrainingPlan(
             dataset=dataset,

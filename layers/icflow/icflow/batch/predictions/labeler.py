@@ -21,7 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from icflow.batch.manifest import input_prefix, input_relative, read_inputs_report, s3_uri
+from icflow.batch.manifest import input_prefix, input_relative, inputs_report_key, read_inputs_report, s3_uri
 from icflow.batch.predictions.labeled import DEFAULT_TOP_K, ImageError, LabeledPrediction, label_prediction
 from icflow.batch.predictions.output import MAX_OUTPUT_BYTES, InvalidOutput, OutputProblem, parse_output
 from icflow.batch.predictions.summary import SUMMARY_FILE, SummaryBuilder
@@ -34,7 +34,7 @@ from icflow.batch.predictions.writers import (
 )
 from icflow.core import layout
 from icflow.core.class_names import ClassNames
-from icflow.core.s3_objects import MAX_CONNECTIONS
+from icflow.core.s3_objects import MAX_CONNECTIONS, missing
 
 # As many requests as the S3 client has connections (icflow.wiring builds it with MAX_CONNECTIONS).
 DEFAULT_MAX_IN_FLIGHT = MAX_CONNECTIONS
@@ -110,7 +110,7 @@ def _label_one(s3: Any, request: LabelingRequest, output_key: str, relative: str
         )
     except ClientError as error:
         # The user may have deleted the image since; its prediction still stands.
-        if _error_code(error) not in ("NoSuchKey", "404"):
+        if not missing(s3, request.bucket, image_key, error):
             raise
         return _Labeled(prediction)
     return _Labeled(prediction, copied=True)
@@ -121,7 +121,7 @@ def _inputs_report(s3: Any, request: LabelingRequest) -> Mapping[str, Any]:
         return read_inputs_report(s3, request.bucket, request.dataset, request.batch_id)
     except ClientError as error:
         # A transform icflow did not plan has no report: nothing was skipped and the count is unknown.
-        if _error_code(error) not in ("NoSuchKey", "404"):
+        if not missing(s3, request.bucket, inputs_report_key(request.dataset, request.batch_id), error):
             raise
         return {}
 

@@ -1,0 +1,171 @@
+"""Which resource each call of a JSON or query API authorizes on (DynamoDB, SQS, SNS, EventBridge, CloudWatch,
+STS, SageMaker), as the Service Authorization Reference lists them. An operation not listed authorizes on "*",
+so only a policy that grants it on every resource allows it.
+
+SageMaker's create calls also need iam:PassRole for the role they hand over (with iam:PassedToService), and
+sagemaker:AddTags when they carry Tags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from icflow_tools.local_iam.policy import AuthRequest
+
+SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
+# Signing names that differ from the action prefix policies use.
+ACTION_PREFIX = {"monitoring": "cloudwatch", "runtime.sagemaker": "sagemaker"}
+
+
+@dataclass(frozen=True)
+class Call:
+    service: str  # the action prefix: dynamodb, sqs, sns, events, cloudwatch, sts, sagemaker, ...
+    operation: str
+    params: Mapping[str, Any]
+    region: str
+    account: str
+
+    def arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{self.account}:{resource}"
+
+    def request(self, resource: str, context: Mapping[str, Any] | None = None, action: str = "") -> AuthRequest:
+        return AuthRequest(action or f"{self.service}:{self.operation}", resource, context or {})
+
+
+def _dynamodb(call: Call) -> list[AuthRequest]:
+    params = call.params
+    tables = list(params.get("RequestItems") or {})  # BatchGetItem, BatchWriteItem
+    for item in params.get("TransactItems") or []:
+        tables += [part["TableName"] for part in item.values() if isinstance(part, Mapping) and "TableName" in part]
+    if tables:
+        return [call.request(call.arn("dynamodb", f"table/{table}")) for table in dict.fromkeys(tables)]
+    if "TableName" not in params:
+        return [call.request("*")]
+    resource = f"table/{params['TableName']}"
+    if params.get("IndexName"):
+        resource += f"/index/{params['IndexName']}"
+    return [call.request(call.arn("dynamodb", resource))]
+
+
+def _sqs(call: Call) -> list[AuthRequest]:
+    params = call.params
+    url = params.get("QueueUrl")
+    name = url.rstrip("/").rsplit("/", 1)[-1] if url else params.get("QueueName")
+    return [call.request(call.arn("sqs", name) if name else "*")]
+
+
+def _sns(call: Call) -> list[AuthRequest]:
+    params = call.params
+    arn = params.get("TopicArn") or params.get("TargetArn")
+    if not arn and params.get("SubscriptionArn"):
+        arn = params["SubscriptionArn"].rsplit(":", 1)[0]
+    if not arn and call.operation == "CreateTopic":
+        arn = call.arn("sns", params.get("Name", ""))
+    return [call.request(arn or "*")]
+
+
+def _bus_arn(call: Call, bus: str | None) -> str:
+    bus = bus or "default"
+    return bus if bus.startswith("arn:") else call.arn("events", f"event-bus/{bus}")
+
+
+def _events(call: Call) -> list[AuthRequest]:
+    params = call.params
+    if call.operation == "PutEvents":
+        buses = dict.fromkeys(_bus_arn(call, entry.get("EventBusName")) for entry in params.get("Entries") or [])
+        return [call.request(bus) for bus in buses] or [call.request(_bus_arn(call, None))]
+    if "Rule" in params or (call.operation.endswith("Rule") and "Name" in params):
+        bus = params.get("EventBusName") or "default"
+        rule = params.get("Rule") or params["Name"]
+        return [call.request(call.arn("events", f"rule/{rule}" if bus == "default" else f"rule/{bus}/{rule}"))]
+    return [call.request("*")]
+
+
+def _cloudwatch(call: Call) -> list[AuthRequest]:
+    params = call.params
+    names = params.get("AlarmNames") or ([params["AlarmName"]] if "AlarmName" in params else [])
+    if names:
+        return [call.request(call.arn("cloudwatch", f"alarm:{name}")) for name in names]
+    if call.operation == "PutMetricData":
+        return [call.request("*", {"cloudwatch:namespace": params.get("Namespace", "")})]
+    return [call.request("*")]
+
+
+def _sts(call: Call) -> list[AuthRequest]:
+    return [call.request(call.params.get("RoleArn") or "*")]
+
+
+# SageMaker's resources by the noun its operations end with, longest first so "EndpointConfig" wins over "Endpoint".
+_SAGEMAKER_NOUNS = (
+    ("TrainingJobsForHyperParameterTuningJob", "hyper-parameter-tuning-job", "HyperParameterTuningJobName"),
+    ("HyperParameterTuningJob", "hyper-parameter-tuning-job", "HyperParameterTuningJobName"),
+    ("TrainingJob", "training-job", "TrainingJobName"),
+    ("TransformJob", "transform-job", "TransformJobName"),
+    ("EndpointConfig", "endpoint-config", "EndpointConfigName"),
+    ("Endpoint", "endpoint", "EndpointName"),
+    ("Model", "model", "ModelName"),
+)
+_PASSED_ROLES = ("RoleArn", "ExecutionRoleArn")
+
+
+def _passed_roles(params: Mapping[str, Any]) -> list[str]:
+    """RoleArn / ExecutionRoleArn anywhere in the request (a tuning job's definitions hold theirs)."""
+    found: list[str] = []
+    for name, value in params.items():
+        if name in _PASSED_ROLES and isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, Mapping):
+            found += _passed_roles(value)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, Mapping):
+                    found += _passed_roles(item)
+    return list(dict.fromkeys(found))
+
+
+def _sagemaker(call: Call) -> list[AuthRequest]:
+    params, operation = call.params, call.operation
+    if operation in ("AddTags", "ListTags", "DeleteTags"):
+        return [call.request(params.get("ResourceArn", "*"))]
+    # ListTrainingJobsForHyperParameterTuningJob acts on its tuning job; other List* calls on no resource.
+    match = next(
+        (
+            (resource_type, name_field)
+            for noun, resource_type, name_field in _SAGEMAKER_NOUNS
+            if operation == f"List{noun}" or (operation.endswith(noun) and not operation.startswith("List"))
+        ),
+        None,
+    )
+    name = params.get(match[1]) if match else None
+    if match is None or name is None:  # ListEndpoints, ListTrainingJobs, ...
+        return [call.request("*")]
+    resource_type = match[0]
+    # SageMaker's ARNs spell names in lower case.
+    arn = call.arn("sagemaker", f"{resource_type}/{name.lower()}")
+    requests = [call.request(arn)]
+    if operation.startswith("Create") and params.get("Tags"):
+        requests.append(call.request(arn, action="sagemaker:AddTags"))
+    requests += [
+        AuthRequest("iam:PassRole", role, {"iam:PassedToService": SAGEMAKER_SERVICE})
+        for role in _passed_roles(params)
+        if operation.startswith("Create")
+    ]
+    return requests
+
+
+_RESOURCES: dict[str, Callable[[Call], list[AuthRequest]]] = {
+    "dynamodb": _dynamodb,
+    "sqs": _sqs,
+    "sns": _sns,
+    "events": _events,
+    "cloudwatch": _cloudwatch,
+    "sts": _sts,
+    "sagemaker": _sagemaker,
+}
+
+
+def api_requests(call: Call) -> list[AuthRequest]:
+    resources = _RESOURCES.get(call.service)
+    return resources(call) if resources else [call.request("*")]

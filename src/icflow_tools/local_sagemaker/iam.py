@@ -1,0 +1,61 @@
+"""The local SageMaker under IAM: callers are authorized per operation (with iam:PassRole for the roles they
+hand over), the roles must trust sagemaker.amazonaws.com, and jobs and endpoints read and write S3 with their
+execution role's credentials, as SageMaker does."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+
+from icflow_tools.local_iam.api_actions import SAGEMAKER_SERVICE, Call, api_requests
+from icflow_tools.local_iam.authorizer import Authorizer
+from icflow_tools.local_sagemaker.errors import AccessDenied, ValidationException
+
+
+class SageMakerIam:
+    def __init__(
+        self, authorizer: Authorizer, sts: Any, s3_endpoint_url: str | None, region: str, account_id: str
+    ) -> None:
+        """`sts` holds the operator's credentials: SageMaker assumes execution roles as the service."""
+        self.authorizer = authorizer
+        self._sts = sts
+        self._s3_endpoint_url = s3_endpoint_url
+        self._region = region
+        self._account_id = account_id
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def authorize(self, access_key: str, operation: str, params: Mapping[str, Any]) -> None:
+        requests = api_requests(Call("sagemaker", operation, params, self._region, self._account_id))
+        denial = self.authorizer.check(access_key, requests)
+        if denial is not None:
+            raise AccessDenied(denial.message)
+        source = requests[0].resource
+        for request in requests:
+            if request.action == "iam:PassRole":
+                self._check_trust(request.resource, source)
+
+    def _check_trust(self, role_arn: str, source_arn: str) -> None:
+        context = {"aws:SourceAccount": self._account_id, "aws:SourceArn": source_arn}
+        if not self.authorizer.trusts(role_arn, SAGEMAKER_SERVICE, context).allowed:
+            raise ValidationException(
+                f"Could not assume role {role_arn}. Please ensure that the role exists and allows principal "
+                f"'{SAGEMAKER_SERVICE}' to assume the role."
+            )
+
+    def s3_as(self, role_arn: str) -> Any:
+        """An S3 client with the role's credentials (one session per role, as long as the service runs)."""
+        with self._lock:
+            if role_arn not in self._clients:
+                credentials = self._sts.assume_role(RoleArn=role_arn, RoleSessionName="SageMaker")["Credentials"]
+                session = boto3.Session(
+                    aws_access_key_id=credentials["AccessKeyId"],
+                    aws_secret_access_key=credentials["SecretAccessKey"],
+                    aws_session_token=credentials["SessionToken"],
+                    region_name=self._region,
+                )
+                self._clients[role_arn] = session.client("s3", endpoint_url=self._s3_endpoint_url)
+            return self._clients[role_arn]
