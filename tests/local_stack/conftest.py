@@ -93,6 +93,20 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             yield stack
 
 
+@pytest.fixture(autouse=True)
+def no_denials(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test on the real template's stack ends with no call refused: a denial is a deployment that would
+    fail in AWS, even when the flow recovers from it."""
+    if "local_stack" not in request.fixturenames:
+        yield
+        return
+    stack = request.getfixturevalue("local_stack")
+    before = len(stack.authorizer.denials)
+    yield
+    refused = [f"{d.caller.session if d.caller else '?'}: {d.message}" for d in stack.authorizer.denials[before:]]
+    assert not refused, "calls AWS would refuse:\n" + "\n".join(refused)
+
+
 @pytest.fixture
 def wait() -> Callable[..., Any]:
     return wait_for
