@@ -148,8 +148,3 @@ def test_transform_job_request_is_valid_for_sagemaker():
         stubber.add_response("create_transform_job", arn, request)
         sagemaker.create_transform_job(**request)
     assert "MaxConcurrentTransforms" not in plan.transform_job_request("j", "m", "ml.c5.xlarge", 1)
-
-
-def test_too_many_concurrent_transforms_for_6_mb_records():
-    with pytest.raises(IcflowError, match="at most 16"):
-        BatchPlan("bkt", "pets", "b", ("a.jpg",)).transform_job_request("j", "m", "ml.c5.xlarge", 1, 17)

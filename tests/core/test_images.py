@@ -44,7 +44,8 @@ def test_ordinary_names_are_not_hidden(key):
 
 
 def test_size_alone_decides_empty_and_too_large():
-    limit = MAX_PAYLOAD_MB * 1_000_000
+    limit = MAX_PAYLOAD_MB * 1024 * 1024  # MaxPayloadInMB counts MiB: 6,291,456 bytes fit
+    assert skip_reason_before_reading("batch/d/a.jpg", 6_000_001) is None
     assert skip_reason_before_reading("batch/d/a.jpg", 0) is SkipReason.EMPTY
     assert skip_reason_before_reading("batch/d/a.jpg", limit) is None
     assert skip_reason_before_reading("batch/d/a.jpg", limit + 1) is SkipReason.TOO_LARGE
@@ -70,7 +71,7 @@ def test_check_object_sniffs_content_with_a_ranged_get(s3, helpers):
 
 
 def test_too_large_is_found_from_content_range_when_the_event_had_no_size(s3, helpers):
-    helpers.put(s3, "batch/d/huge.jpg", helpers.JPEG + b"\x00" * (MAX_PAYLOAD_MB * 1_000_000))
+    helpers.put(s3, "batch/d/huge.jpg", helpers.JPEG + b"\x00" * (MAX_PAYLOAD_MB * 1024 * 1024))
     assert check_object(s3, helpers.BUCKET, S3Object("batch/d/huge.jpg")) is SkipReason.TOO_LARGE
 
 

@@ -197,3 +197,12 @@ def test_tuning_is_checked_against_the_fixed_hyperparameters_when_the_file_is_re
         "tuning.parameter_ranges.learning_rate: learning_rate is also fixed in hyperparameters (0.05); "
         "remove one of the two",
     ]
+
+
+def test_concurrent_transforms_are_refused_beyond_what_sagemaker_accepts():
+    # SageMaker refuses MaxConcurrentTransforms * MaxPayloadInMB over 100, and icflow sends 6 MB records.
+    assert parse_pipeline_config(json.dumps({"deploy": {"batch": {"max_concurrent_transforms": 16}}})).deploy
+    with pytest.raises(
+        IcflowError, match="deploy.batch.max_concurrent_transforms: input should be less than or equal to 16"
+    ):
+        parse_pipeline_config(json.dumps({"deploy": {"batch": {"max_concurrent_transforms": 100}}}))

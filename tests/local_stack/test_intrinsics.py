@@ -123,3 +123,22 @@ def test_templates_without_resources_are_refused(tmp_path: Path) -> None:
     path.write_text("Parameters: {}\n")
     with pytest.raises(IcflowError, match="no Resources section"):
         load_template(path)
+
+
+def test_an_sqs_source_over_ten_messages_needs_a_batching_window() -> None:
+    from icflow_tools.local_stack.functions import queue_source
+
+    queue = "arn:aws:sqs:us-east-1:123456789012:q"
+    assert queue_source("Uploads", {"Queue": queue, "BatchSize": 10}).batching_window_seconds == 0
+    assert (
+        queue_source("Uploads", {"Queue": queue, "BatchSize": 10000, "MaximumBatchingWindowInSeconds": 1}).batch_size
+        == 10000
+    )
+    with pytest.raises(IcflowError, match="BatchSize 10000 needs MaximumBatchingWindowInSeconds of at least 1"):
+        queue_source("Uploads", {"Queue": queue, "BatchSize": 10000, "MaximumBatchingWindowInSeconds": 0})
+
+
+def test_the_templates_batching_window_cannot_be_set_below_what_lambda_accepts() -> None:
+    declared = load_template(Path(__file__).resolve().parents[2] / "template.yaml")["Parameters"]
+    with pytest.raises(IcflowError, match="outside 1"):
+        parameter_values(declared, {"BatchMaximumBatchingWindowSeconds": "0"})

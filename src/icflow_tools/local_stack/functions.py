@@ -21,6 +21,7 @@ RULE_EVENT_TYPES = ("EventBridgeRule", "CloudWatchEvent", "Schedule")
 DEFAULT_TIMEOUT_SECONDS = 3  # Lambda's defaults, which SAM keeps
 DEFAULT_MEMORY_MB = 128
 DEFAULT_ASYNC_RETRIES = 2
+SQS_BATCH_WITHOUT_WINDOW = 10  # larger SQS batches need a batching window of at least 1 s
 
 
 @dataclass(frozen=True)
@@ -115,12 +116,19 @@ def _rule_source(target: Target, logical_id: str, event_name: str, props: dict[s
     )
 
 
-def _queue_source(event_name: str, props: dict[str, Any]) -> QueueSource:
+def queue_source(event_name: str, props: dict[str, Any]) -> QueueSource:
+    batch_size = int(props.get("BatchSize", 10))
+    window = float(props.get("MaximumBatchingWindowInSeconds", 0))
+    if batch_size > SQS_BATCH_WITHOUT_WINDOW and window < 1:
+        raise IcflowError(
+            f"SQS event {event_name}: BatchSize {batch_size} needs MaximumBatchingWindowInSeconds of at least 1 "
+            f"(Lambda refuses {window:g}); set a window, or a batch size of at most {SQS_BATCH_WITHOUT_WINDOW}"
+        )
     return QueueSource(
         event_name=event_name,
         queue_arn=props["Queue"],
-        batch_size=int(props.get("BatchSize", 10)),
-        batching_window_seconds=float(props.get("MaximumBatchingWindowInSeconds", 0)),
+        batch_size=batch_size,
+        batching_window_seconds=window,
         report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
         enabled=props.get("Enabled", True) not in (False, "false"),
     )
@@ -153,7 +161,7 @@ def build_function(
         if event_type in RULE_EVENT_TYPES:
             rules.append(_rule_source(target, logical_id, event_name, event_props))
         elif event_type == "SQS":
-            queues.append(_queue_source(event_name, event_props))
+            queues.append(queue_source(event_name, event_props))
         else:
             logger.warning(
                 "%s: event %s of type %s is not wired locally; use `icflow invoke` to run it",

@@ -27,8 +27,6 @@ INPUTS_REPORT_FILE = "inputs.json"
 OUTPUT_SUFFIX = ".out"
 BATCH_ID_HEX_DIGITS = 20
 IMAGE_CONTENT_TYPE = "application/x-image"
-# SageMaker refuses MaxConcurrentTransforms * MaxPayloadInMB above 100 MB.
-MAX_CONCURRENT_TRANSFORMS = 100 // MAX_PAYLOAD_MB
 
 
 @dataclass(frozen=True)
@@ -83,11 +81,6 @@ class BatchPlan:
         max_concurrent_transforms: int | None = None,
     ) -> dict[str, Any]:
         """CreateTransformJob arguments: the manifest's images, one per record, as the algorithm takes them."""
-        if max_concurrent_transforms is not None and max_concurrent_transforms > MAX_CONCURRENT_TRANSFORMS:
-            raise IcflowError(
-                f"max_concurrent_transforms {max_concurrent_transforms} is too high: with one image of up to "
-                f"{MAX_PAYLOAD_MB} MB per request SageMaker allows at most {MAX_CONCURRENT_TRANSFORMS}; lower it"
-            )
         request: dict[str, Any] = {
             "TransformJobName": job_name,
             "ModelName": model_name,

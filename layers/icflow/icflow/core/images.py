@@ -17,11 +17,13 @@ from botocore.exceptions import ClientError
 
 from icflow.core.s3_objects import missing
 
-# CreateTransformJob's MaxPayloadInMB for one image per record.
+# CreateTransformJob's MaxPayloadInMB for one image per record, and SageMaker's limit on it times
+# MaxConcurrentTransforms.
 MAX_PAYLOAD_MB = 6
-# SageMaker does not say whether its MB is 10**6 or 2**20 bytes; the smaller reading means an image that
-# passes here fits either way.
-BYTES_PER_MB = 1_000_000
+MAX_TRANSFORM_PAYLOAD_MB = 100
+# MaxPayloadInMB counts mebibytes (the AWS provider for Terraform documents it as "in MiB", and the local
+# SageMaker enforces it so): an image of up to 6 * 2**20 bytes fits one record.
+BYTES_PER_MB = 1024 * 1024
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -14,9 +14,9 @@ class Notifier:
         self._topic_arn = topic_arn
 
     def notify(self, subject: str, message: str, dataset: str) -> None:
+        """`dataset` becomes a message attribute subscribers can filter on; "" (an endpoint without the
+        dataset tag, say) sends none, since SNS refuses an attribute with an empty value."""
+        attributes = {"dataset": {"DataType": "String", "StringValue": dataset}} if dataset else {}
         self._sns.publish(
-            TopicArn=self._topic_arn,
-            Subject=subject[:_MAX_SUBJECT],
-            Message=message,
-            MessageAttributes={"dataset": {"DataType": "String", "StringValue": dataset}},
+            TopicArn=self._topic_arn, Subject=subject[:_MAX_SUBJECT], Message=message, MessageAttributes=attributes
         )

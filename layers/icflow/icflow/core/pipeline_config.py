@@ -35,6 +35,7 @@ from icflow.algorithm.tuning import (
 )
 from icflow.core import layout
 from icflow.core.errors import IcflowError
+from icflow.core.images import MAX_PAYLOAD_MB, MAX_TRANSFORM_PAYLOAD_MB
 from icflow.core.s3_objects import S3Objects
 from icflow.core.settings import TrainingEnv
 
@@ -139,7 +140,9 @@ class RealtimeSettings(_Section):
 class BatchSettings(_Section):
     instance_type: InstanceType = "ml.c5.xlarge"
     instance_count: PositiveInt = 1
-    max_concurrent_transforms: PositiveInt | None = None  # None: SageMaker chooses
+    # SageMaker refuses MaxConcurrentTransforms * MaxPayloadInMB over 100; icflow sends one image of up to
+    # MAX_PAYLOAD_MB per request. None: SageMaker chooses.
+    max_concurrent_transforms: Annotated[int, Field(ge=1, le=MAX_TRANSFORM_PAYLOAD_MB // MAX_PAYLOAD_MB)] | None = None
 
 
 class DeploySettings(_Section):

@@ -1,0 +1,105 @@
+"""template.yaml's roles as IAM will hold them (SAM's expansion included), asked through the local IAM
+evaluator: each grant a function's calls need, and none it does not (least privilege)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from icflow.batch.manifest import inputs_report_key
+from icflow.core import layout, naming
+from icflow.endpoints.endpoint_metrics import rollback_alarm_name
+from icflow_tools.local_iam.policy import AuthRequest, Principal, evaluate
+from support.policies import ACCOUNT, BUCKET, REGION, TemplatePolicies
+
+BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"
+DATASET = "digits"
+
+
+@pytest.fixture(scope="module")
+def policies() -> TemplatePolicies:
+    from support.stack import load_template
+
+    return TemplatePolicies(load_template())
+
+
+def obj(key: str) -> str:
+    return f"{BUCKET_ARN}/{key}"
+
+
+def sagemaker_arn(kind: str, name: str) -> str:
+    return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/{name.lower()}"
+
+
+@pytest.mark.parametrize(
+    ("function", "key"),
+    [
+        ("DatasetUploadFunction", layout.classes_key(DATASET)),
+        ("BatchCollectFunction", layout.pipeline_key(DATASET)),
+        ("BatchCollectFunction", f"{layout.BATCH}{DATASET}/deleted-before-collection.png"),
+        ("ModelDeployFunction", layout.pipeline_key(DATASET)),
+        ("TransformStateFunction", layout.classes_key(DATASET)),
+        ("TransformStateFunction", inputs_report_key(DATASET, "b1")),
+        ("TransformStateFunction", f"{layout.BATCH}{DATASET}/copied-to-labeled.png"),
+    ],
+)
+def test_every_optional_read_can_be_told_from_a_refusal_by_listing_the_key(
+    policies: TemplatePolicies, function: str, key: str
+) -> None:
+    # S3 answers 403 for a missing key to a caller without s3:ListBucket; icflow then lists that key.
+    assert policies.allows(function, "s3:GetObject", obj(key))
+    assert policies.allows(function, "s3:ListBucket", BUCKET_ARN, **{"s3:prefix": key})
+
+
+def test_the_execution_role_reads_only_what_jobs_read(policies: TemplatePolicies) -> None:
+    for key in ("datasets/d/train/a.rec", "transform-input/d/b/manifest.json", "batch/d/a.png", "artifacts/d/m.tar.gz"):
+        assert policies.allows("SageMakerExecutionRole", "s3:GetObject", obj(key)), key
+    for key in ("status/d/latest.json", "predictions/d/b/summary.json", "labeled/d/cat/a.png"):
+        assert not policies.allows("SageMakerExecutionRole", "s3:GetObject", obj(key)), key
+    assert policies.allows("SageMakerExecutionRole", "s3:ListBucket", BUCKET_ARN, **{"s3:prefix": "datasets/d/train/"})
+    assert not policies.allows("SageMakerExecutionRole", "s3:ListBucket", BUCKET_ARN, **{"s3:prefix": "status/"})
+
+
+def test_only_sagemaker_acting_for_this_account_may_assume_the_execution_role(policies: TemplatePolicies) -> None:
+    trust = policies.trust("SageMakerExecutionRole")
+    role = f"arn:aws:iam::{ACCOUNT}:role/icflow-SageMakerExecutionRole"
+
+    def assumes(service: str, account: str) -> bool:
+        request = AuthRequest("sts:AssumeRole", role, {"aws:SourceAccount": account})
+        return evaluate([trust], request, principal=Principal("Service", service)).allowed
+
+    assert assumes("sagemaker.amazonaws.com", ACCOUNT)
+    assert not assumes("sagemaker.amazonaws.com", "999999999999")
+    assert not assumes("lambda.amazonaws.com", ACCOUNT)
+
+
+def test_sagemaker_may_watch_the_rollback_alarms_icflow_creates(policies: TemplatePolicies) -> None:
+    alarm = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{rollback_alarm_name(naming.endpoint_name(DATASET))}"
+    assert policies.allows("SageMakerExecutionRole", "cloudwatch:DescribeAlarms", alarm)
+    assert policies.allows("ModelDeployFunction", "cloudwatch:PutMetricAlarm", alarm)
+
+
+def test_a_deferred_update_may_create_an_endpoint_gone_meanwhile(policies: TemplatePolicies) -> None:
+    endpoint = sagemaker_arn("endpoint", naming.endpoint_name(DATASET))
+    for function in ("ModelDeployFunction", "EndpointStateFunction"):
+        assert policies.allows(function, "sagemaker:CreateEndpoint", endpoint), function
+
+
+def test_grants_no_call_needs_are_gone(policies: TemplatePolicies) -> None:
+    table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/icflow-RunsTable"
+    assert not policies.allows("IdleEndpointsFunction", "dynamodb:GetItem", table)
+    assert policies.allows("IdleEndpointsFunction", "dynamodb:UpdateItem", table)
+
+
+def test_multipart_uploads_of_predictions_can_be_aborted(policies: TemplatePolicies) -> None:
+    key = obj(f"{layout.PREDICTIONS}{DATASET}/b1/predictions.jsonl")
+    assert policies.allows("TransformStateFunction", "s3:PutObject", key)
+    assert policies.allows("TransformStateFunction", "s3:AbortMultipartUpload", key)
+
+
+def test_sam_adds_the_dead_letter_queue_grant(policies: TemplatePolicies) -> None:
+    queue = f"arn:aws:sqs:{REGION}:{ACCOUNT}:icflow-DatasetUploadDeadLetterQueue"
+    assert policies.allows("DatasetUploadFunction", "sqs:SendMessage", queue)
+    role: dict[str, Any] = policies.role("BatchCollectFunction")
+    assert "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole" in role["ManagedPolicyArns"]
