@@ -214,6 +214,42 @@ def _event_bus(target: Target, logical_id: str, props: dict[str, Any]) -> Attrib
     return {"Ref": name, "Name": name, "Arn": arn}
 
 
+_ALARM_FIELDS = (
+    "AlarmDescription",
+    "ActionsEnabled",
+    "AlarmActions",
+    "OKActions",
+    "InsufficientDataActions",
+    "MetricName",
+    "Namespace",
+    "Statistic",
+    "Dimensions",
+    "Period",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "Threshold",
+    "ComparisonOperator",
+    "TreatMissingData",
+    "Metrics",
+)
+_ALARM_NUMBERS = ("Period", "EvaluationPeriods", "DatapointsToAlarm")
+
+
+def _alarm(target: Target, logical_id: str, props: dict[str, Any]) -> Attributes:
+    name = props.get("AlarmName") or target.physical_name(logical_id, 255)
+    request: dict[str, Any] = {key: props[key] for key in _ALARM_FIELDS if key in props}
+    for key in _ALARM_NUMBERS:
+        if key in request:
+            request[key] = int(request[key])
+    if "Threshold" in request:
+        request["Threshold"] = float(request["Threshold"])
+    for metric in request.get("Metrics", []):
+        if "MetricStat" in metric:
+            metric["MetricStat"]["Period"] = int(metric["MetricStat"]["Period"])
+    target.client("cloudwatch").put_metric_alarm(AlarmName=name, **request)
+    return {"Ref": name, "Arn": target.arn("cloudwatch", f"alarm:{name}")}
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -231,6 +267,7 @@ CREATORS: dict[str, Creator] = {
     "AWS::IAM::Role": _role,
     "AWS::SSM::Parameter": _parameter,
     "AWS::Events::EventBus": _event_bus,
+    "AWS::CloudWatch::Alarm": _alarm,
 }
 
 # Resource-based policies (see the module's docstring).
