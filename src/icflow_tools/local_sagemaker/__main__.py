@@ -2,11 +2,17 @@
 
 Runs in the foreground; prints one `ready` line with the URL once it accepts requests, and stops on Ctrl-C or
 SIGTERM (running jobs end as Stopped).
+
+`--faults` starts it with faults injected (a JSON file, or the JSON itself), e.g.
+  --faults '{"faults": [{"refuse": "CreateTrainingJob", "error": "ThrottlingException", "times": 2},
+                        {"fail": "spot-capacity", "name": "digits-*", "times": "always"}]}'
+While it runs, `curl http://127.0.0.1:8090/_icflow/faults` lists them; POST adds more, DELETE removes them all.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -14,6 +20,7 @@ import threading
 from pathlib import Path
 
 from icflow_tools.local_sagemaker.algorithm import DEFAULT_ALGORITHM
+from icflow_tools.local_sagemaker.faults import Fault, faults_from_json
 from icflow_tools.local_sagemaker.server import LocalSageMaker
 
 
@@ -42,8 +49,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="more running jobs than this are refused with ResourceLimitExceeded",
     )
     parser.add_argument("--algorithm", default=DEFAULT_ALGORITHM, help="module with train() and load_model()")
+    parser.add_argument(
+        "--faults",
+        type=_faults,
+        default=[],
+        metavar="FILE_OR_JSON",
+        help='faults to inject, {"faults": [...]}: a JSON file, or the JSON itself (see above)',
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
+
+
+def _faults(value: str) -> list[Fault]:
+    """argparse's type for --faults: an unreadable file or a bad shape is a usage error naming the problem."""
+    try:
+        text = value if value.lstrip().startswith("{") else Path(value).read_text(encoding="utf-8")
+        return faults_from_json(json.loads(text))
+    except (OSError, ValueError) as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,7 +81,13 @@ def main(argv: list[str] | None = None) -> int:
         region=args.region,
         max_running_jobs=args.max_running_jobs,
         algorithm=args.algorithm,
-    ).start()
+    )
+    try:
+        service.faults.add(*args.faults)
+    except ValueError as error:  # what only the service model can tell: an operation or error it does not have
+        print(f"python -m icflow_tools.local_sagemaker: error: argument --faults: {error}", file=sys.stderr)
+        return 2
+    service.start()
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     print(f"local SageMaker ready on {service.url}", flush=True)

@@ -15,6 +15,7 @@ from botocore.model import ServiceModel
 from icflow_tools.local_sagemaker.algorithm import Algorithm
 from icflow_tools.local_sagemaker.errors import ResourceLimitExceeded
 from icflow_tools.local_sagemaker.events import EventPublisher
+from icflow_tools.local_sagemaker.fault_injector import FaultInjector
 from icflow_tools.local_sagemaker.store import TRAINING_JOB, TRANSFORM_JOB, TUNING_JOB, Store
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class ServiceContext:
     work_dir: Path
     max_running_jobs: int
     algorithm_loader: Callable[[], Algorithm]
+    faults: FaultInjector
     # After StopTrainingJob, a training that has not reached its next epoch end is interrupted at its next log line.
     stop_grace_seconds: float = 10.0
     # Role ARN -> an S3 client with that role's credentials; None: every job uses `s3`.

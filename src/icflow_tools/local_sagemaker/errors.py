@@ -35,6 +35,12 @@ class ResourceLimitExceeded(ServiceError):
     code = "ResourceLimitExceeded"
 
 
+class ThrottlingException(ServiceError):
+    """Not in botocore's model, but answered by every AWS API (HTTP 400); boto3 retries it by default."""
+
+    code = "ThrottlingException"
+
+
 class UnknownOperation(ServiceError):
     code = "UnknownOperationException"
 

@@ -178,6 +178,12 @@ class Hosting:
         return summaries
 
     def _deploy(self, name: str, config: Record, updating: bool) -> None:
+        if updating and (fault := self.ctx.faults.failure("endpoint-update", name)):
+            # The injected update fails outright (AWS's Failed: "could not be ... updated"); the runtime keeps the
+            # previous variants, and DeleteEndpoint is what the endpoint is left good for.
+            reason = fault.failure_reason(config["ProductionVariants"][0]["VariantName"])
+            self._set(name, EndpointStatus="Failed", FailureReason=reason[:1024])
+            return
         try:
             variants = self.runtime.load(config)
         except JobFailure as error:

@@ -1,6 +1,9 @@
 """HTTP on one port for both APIs: SageMaker's JSON 1.1 (routed by X-Amz-Target) and the runtime's REST-JSON
 (`POST /endpoints/<name>/invocations`), so AWS_ENDPOINT_URL_SAGEMAKER and ..._SAGEMAKER_RUNTIME may both point here.
 
+`/_icflow/faults` is the local SageMaker's own control route (fault injection, see faults.py); it is not an AWS
+API, so it is neither signed nor authorized.
+
 Signatures are not checked (the service binds to 127.0.0.1); the access key they name is passed on, so that
 the service can authorize its callers when it runs under IAM.
 """
@@ -24,10 +27,13 @@ logger = logging.getLogger(__name__)
 TARGET_PREFIX = "SageMaker."
 JSON_11 = "application/x-amz-json-1.1"
 INVOCATIONS = re.compile(r"^/endpoints/(?P<name>[^/]+)/invocations/?$")
+FAULTS_ROUTE = "/_icflow/faults"
 
 # (operation, params, access key) -> answer; (endpoint name, body, headers) -> (body, content type, variant name)
 JsonDispatch = Callable[[str, dict[str, Any], str], dict[str, Any]]
 Invoke = Callable[[str, bytes, dict[str, str]], tuple[bytes, str, str]]
+# (HTTP method, body) -> (status, JSON answer)
+Control = Callable[[str, bytes], tuple[int, dict[str, Any]]]
 
 
 def access_key(authorization: str) -> str:
@@ -35,7 +41,7 @@ def access_key(authorization: str) -> str:
     return authorization.split("Credential=", 1)[1].split("/", 1)[0] if "Credential=" in authorization else ""
 
 
-def handler_class(dispatch: JsonDispatch, invoke: Invoke) -> type[BaseHTTPRequestHandler]:
+def handler_class(dispatch: JsonDispatch, invoke: Invoke, faults: Control) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -49,6 +55,8 @@ def handler_class(dispatch: JsonDispatch, invoke: Invoke) -> type[BaseHTTPReques
             logger.debug("%s " + format, self.address_string(), *args)
 
         def do_GET(self) -> None:
+            if self._faults_route(b""):
+                return
             # A health check for whoever waits for the service (the local stack, the CLI's readiness line).
             if self.path.rstrip("/") in ("", "/ping"):
                 self._send(200, b'{"status": "ok"}', "application/json")
@@ -56,7 +64,9 @@ def handler_class(dispatch: JsonDispatch, invoke: Invoke) -> type[BaseHTTPReques
                 self._send(404, b'{"message": "Not Found"}', "application/json")
 
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = self._body()
+            if self._faults_route(body):
+                return
             target = self.headers.get("X-Amz-Target")
             match = INVOCATIONS.match(self.path.split("?", 1)[0])
             if target:
@@ -65,6 +75,20 @@ def handler_class(dispatch: JsonDispatch, invoke: Invoke) -> type[BaseHTTPReques
                 self._invoke(unquote(match["name"]), body)
             else:
                 self._send(404, json.dumps({"message": f"No route for POST {self.path}"}).encode(), "application/json")
+
+        def do_DELETE(self) -> None:
+            if not self._faults_route(self._body()):
+                self._send(404, b'{"message": "Not Found"}', "application/json")
+
+        def _body(self) -> bytes:
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+        def _faults_route(self, body: bytes) -> bool:
+            if self.path.split("?", 1)[0].rstrip("/") != FAULTS_ROUTE:
+                return False
+            status, answer = faults(self.command, body)
+            self._send(status, json.dumps(answer).encode(), "application/json")
+            return True
 
         def _json_11(self, target: str, body: bytes) -> None:
             try:

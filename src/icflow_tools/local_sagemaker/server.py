@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,8 @@ from icflow_tools.local_sagemaker.context import ServiceContext
 from icflow_tools.local_sagemaker.endpoints import EndpointRuntime
 from icflow_tools.local_sagemaker.errors import UnknownOperation
 from icflow_tools.local_sagemaker.events import EventPublisher
+from icflow_tools.local_sagemaker.fault_injector import FaultInjector
+from icflow_tools.local_sagemaker.faults import Fault
 from icflow_tools.local_sagemaker.hosting_api import Hosting
 from icflow_tools.local_sagemaker.iam import SageMakerIam
 from icflow_tools.local_sagemaker.models import ModelLoader
@@ -53,16 +55,21 @@ class LocalSageMaker:
         account_id: str = DEFAULT_ACCOUNT_ID,
         stop_grace_seconds: float = 10.0,
         iam: SageMakerIam | None = None,
+        faults: Sequence[Fault] = (),
     ) -> None:
         """`port=0` picks a free port (see `url` after start()); `event_bus_name=None` publishes no events;
         `algorithm` is a module name or an object with the trainer's `train` and `load_model`; `iam` authorizes
-        every call and gives jobs their execution role's credentials (None: anyone may do anything)."""
+        every call and gives jobs their execution role's credentials (None: anyone may do anything); `faults` are
+        injected from the start (more with `service.faults.add(...)` or `POST /_icflow/faults`)."""
         self._host = host
         self._port = port
         loader: Callable[[], Algorithm] = (
             (lambda: import_algorithm(algorithm)) if isinstance(algorithm, str) else (lambda: algorithm)
         )
         model = _service_model()
+        self._operations: dict[str, Callable[[ServiceContext, dict[str, Any]], dict[str, Any]]] = {}
+        # A live view of the operations, which are registered below, once the context they need exists.
+        self.faults = FaultInjector(model, self._operations.keys())
         events = (
             boto3.client("events", region_name=region, endpoint_url=events_endpoint_url) if event_bus_name else None
         )
@@ -74,18 +81,22 @@ class LocalSageMaker:
             work_dir=Path(work_dir),
             max_running_jobs=max_running_jobs,
             algorithm_loader=loader,
+            faults=self.faults,
             stop_grace_seconds=stop_grace_seconds,
             s3_as=iam.s3_as if iam else None,
         )
         self.iam = iam
         self.runtime = EndpointRuntime(self.ctx, ModelLoader(self.ctx))
-        self._operations: dict[str, Callable[[ServiceContext, dict[str, Any]], dict[str, Any]]] = {
-            **training_api.OPERATIONS,
-            **tuning_api.OPERATIONS,
-            **transform_api.operations(self.runtime),
-            **Hosting(self.ctx, self.runtime).operations(),
-            **tags_api.OPERATIONS,
-        }
+        self._operations.update(
+            {
+                **training_api.OPERATIONS,
+                **tuning_api.OPERATIONS,
+                **transform_api.operations(self.runtime),
+                **Hosting(self.ctx, self.runtime).operations(),
+                **tags_api.OPERATIONS,
+            }
+        )
+        self.faults.add(*faults)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -103,6 +114,8 @@ class LocalSageMaker:
         validate_request(self.ctx.model.operation_model(operation).input_shape, params)
         if self.iam is not None:
             self.iam.authorize(caller, operation, params)
+        # After authorization: a denied call stays AccessDenied, and only a call that would run uses up a fault.
+        self.faults.refuse(operation, params)
         return handler(self.ctx, params)
 
     def invoke(self, endpoint: str, body: bytes, headers: dict[str, str]) -> tuple[bytes, str, str]:
@@ -114,7 +127,9 @@ class LocalSageMaker:
 
     def start(self) -> LocalSageMaker:
         self.ctx.work_dir.mkdir(parents=True, exist_ok=True)
-        self._server = ThreadingHTTPServer((self._host, self._port), handler_class(self.dispatch, self.invoke))
+        self._server = ThreadingHTTPServer(
+            (self._host, self._port), handler_class(self.dispatch, self.invoke, self.faults.control)
+        )
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-sagemaker", daemon=True)
         self._thread.start()

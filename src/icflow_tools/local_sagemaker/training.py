@@ -146,6 +146,9 @@ class TrainingJob:
     def run(self) -> None:
         record = self.ctx.store.get(TRAINING_JOB, self.name)
         assert record is not None
+        if record["EnableManagedSpotTraining"] and (fault := self.ctx.faults.failure("spot-capacity", self.name)):
+            self._no_spot_capacity(fault.failure_reason())
+            return
         start = time.time()
         self._deadline = start + record["StoppingCondition"].get("MaxRuntimeInSeconds", math.inf)
         self.ctx.store.update(TRAINING_JOB, self.name, lambda r: r.update(TrainingStartTime=start))
@@ -161,6 +164,8 @@ class TrainingJob:
             checkpoint_dir = self._download_checkpoints(record)
             self._raise_if_stopped()
             self.transition("Training", "Training image download completed. Training in progress.")
+            if fault := self.ctx.faults.failure("training", self.name):
+                raise JobFailure(fault.failure_reason())
             model_dir = self.folder / "model"
             shutil.rmtree(model_dir, ignore_errors=True)
             model_dir.mkdir()
@@ -246,6 +251,13 @@ class TrainingJob:
         if self.control.reason == "Pruned":
             message = "Training job stopped early by the tuning job's strategy"
         self.transition(secondary, message, "Stopped", **self._times(start), **fields)
+
+    def _no_spot_capacity(self, reason: str) -> None:
+        # As SageMaker reports it: the job waits in Pending for instances, then fails with a CapacityError; it
+        # never started, so it has no training or billable time.
+        self.transition("Pending", "Insufficient capacity error from EC2 while launching instances, retrying!")
+        self.log(f"[local-sagemaker] {reason}")
+        self.transition("Failed", _END_MESSAGES["Failed"], "Failed", FailureReason=reason[:1024])
 
     def _fail(self, start: float, reason: str) -> None:
         self.log(f"[local-sagemaker] {reason}")

@@ -90,6 +90,8 @@ class TransformJob:
         self.log(
             f"{len(objects)} objects, model {record['ModelName']}, {record.get('MaxConcurrentTransforms', 1)} at a time"
         )
+        if fault := self.ctx.faults.failure("transform", self.name):
+            raise JobFailure(fault.failure_reason())
         with ThreadPoolExecutor(max_workers=record.get("MaxConcurrentTransforms") or 1) as pool:
             futures = [pool.submit(self._one, classifier, item, output, limit) for item in objects]
             done, pending = wait(futures, return_when=FIRST_EXCEPTION)
