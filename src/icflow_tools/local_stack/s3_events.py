@@ -1,7 +1,7 @@
 """S3 -> EventBridge notifications in AWS's shape, for buckets with EventBridge notifications enabled.
 
 moto 5 sends its own version of these events, but with a detail unlike S3's (`eTag` for `etag`, `reason`
-"ObjectCreated" for "PutObject", an epoch-seconds `time`) and to the rules of every bus. This hook replaces
+"ObjectCreated" for "PutObject", an epoch-seconds `time`, the key as it is) and to the rules of every bus. This hook replaces
 moto's sender while the local stack runs (moto runs in the stack's process), and puts each event on the
 default bus through moto's own PutEvents, so rule patterns and targets apply as in AWS.
 """
@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote_plus
 
 from moto.s3 import notifications
 
@@ -41,7 +42,9 @@ def object_event_detail(event_name: str, bucket: Any, key: Any, account_id: str)
     if event_name not in REASONS:
         return None
     detail_type, reason = REASONS[event_name]
-    obj: dict[str, Any] = {"key": key.name}
+    # S3 URL-encodes the key form-style, as in its classic notifications ("a b+c" -> "a+b%2Bc"), keeping "/"
+    # so that rules can match key prefixes; Powertools' S3EventBridgeNotificationObject.key decodes it so.
+    obj: dict[str, Any] = {"key": quote_plus(key.name, safe="/")}
     if detail_type == "Object Created":
         obj.update(size=key.size, etag=key.etag.strip('"'))
     if getattr(key, "version_id", None) and key.version_id != "null":

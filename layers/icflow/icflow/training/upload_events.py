@@ -20,8 +20,7 @@ class UploadedObject:
 
 
 def _decode(key: str) -> str:
-    # Classic notifications encode keys form-style ("a b" -> "a+b"); EventBridge details may too. icflow's
-    # dataset and channel segments never contain "+" or "%", so decoding both forms cannot misroute an upload.
+    # Both forms encode keys form-style ("a b+c" -> "a+b%2Bc"), as Powertools' S3 data classes decode them.
     return unquote_plus(key)
 
 
