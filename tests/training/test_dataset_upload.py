@@ -282,3 +282,54 @@ def test_a_file_the_algorithm_cannot_read_rejects_the_dataset(stack: Stack) -> N
     assert outcome.action == "rejected" and "notes.txt" in (outcome.reason or "")
     assert stack.training_jobs() == []
     assert "notes.txt" in stack.latest_status(DATASET)["reason"]
+
+
+def _image_dataset(stack: Stack, uploaded: int) -> None:
+    """.lst files listing 40 training and 4 validation images, of which the first `uploaded` of each exist."""
+    s3 = stack.client("s3")
+    for channel, lst_channel, count in (
+        (layout.TRAIN, layout.TRAIN_LST, 40),
+        (layout.VALIDATION, layout.VALIDATION_LST, 4),
+    ):
+        lines = [f"{index}\t{index % 2}\tclass{index % 2}/img{index}.jpg\n" for index in range(count)]
+        s3.put_object(
+            Bucket=stack.bucket, Key=f"{layout.channel_prefix(DATASET, lst_channel)}{channel}.lst", Body="".join(lines)
+        )
+        for index in range(min(uploaded, count)):
+            key = f"{layout.channel_prefix(DATASET, channel)}class{index % 2}/img{index}.jpg"
+            s3.put_object(Bucket=stack.bucket, Key=key, Body=b"\xff\xd8jpeg")
+
+
+def test_an_image_dataset_waits_until_every_listed_image_is_there(stack: Stack) -> None:
+    _image_dataset(stack, uploaded=1)
+    evaluate = stack.evaluate_dataset()
+    outcome = evaluate(_upload(stack, f"{layout.channel_prefix(DATASET, layout.TRAIN)}class0/img0.jpg"))
+    assert outcome.action == "waiting"
+    assert outcome.reason.startswith("waiting for 42 of the 44 images the .lst files list (datasets/caltech256/")
+    assert stack.training_jobs() == []
+    assert stack.latest_status(DATASET)["status"] == "waiting"
+
+    _image_dataset(stack, uploaded=40)
+    assert (
+        evaluate(_upload(stack, f"{layout.channel_prefix(DATASET, layout.TRAIN)}class1/img9.jpg")).action == "started"
+    )
+
+
+def test_an_image_no_lst_lists_starts_no_new_run(stack: Stack) -> None:
+    _image_dataset(stack, uploaded=40)
+    evaluate = stack.evaluate_dataset()
+    first = evaluate(_upload(stack, f"{layout.channel_prefix(DATASET, layout.TRAIN)}class0/img0.jpg"))
+    extra = f"{layout.channel_prefix(DATASET, layout.TRAIN)}unlisted/stray.jpg"
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=extra, Body=b"\xff\xd8jpeg")
+    again = evaluate(_upload(stack, extra))
+    # The same run: idempotency answers with its first outcome, and no second job starts.
+    assert first.action == "started" and again.run_id == first.run_id
+    assert len(stack.training_jobs()) == 1
+
+
+def test_a_malformed_lst_rejects_the_run_naming_the_line(stack: Stack) -> None:
+    _image_dataset(stack, uploaded=40)
+    key = f"{layout.channel_prefix(DATASET, layout.TRAIN_LST)}train.lst"
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=b"zero\t1\ta.jpg\n")
+    outcome = stack.evaluate_dataset()(_upload(stack, key))
+    assert outcome.action == "rejected" and "line 1 starts with 'zero'" in outcome.reason

@@ -67,7 +67,7 @@ def channel_stats(s3_client: Any, bucket: str, prefix: str, *, probe_from: int =
             "with their .idx) or, for images, the im2rec .lst files there"
         )
     for key in lsts:
-        for entry in _lst_entries(s3_client, bucket, key):
+        for entry in lst_entries(s3_client, bucket, key):
             tally.add(entry.labels, f"s3://{bucket}/{key}, entry {entry.index}")
         files.append(key)
     return tally.stats(files)
@@ -82,7 +82,8 @@ def _list(s3_client: Any, bucket: str, prefix: str) -> dict[str, int]:
     return sizes
 
 
-def _lst_entries(s3_client: Any, bucket: str, key: str) -> Iterator[LstEntry]:
+def lst_entries(s3_client: Any, bucket: str, key: str) -> Iterator[LstEntry]:
+    """The entries of one .lst object, streamed."""
     body = s3_client.get_object(Bucket=bucket, Key=key)["Body"]
     with body:
         yield from read_lst(body.iter_lines(chunk_size=1 << 16, keepends=True), f"s3://{bucket}/{key}")
@@ -237,7 +238,7 @@ class _RecReader:
     def _from_lst(self, index: list[tuple[int, int]], lst_key: str) -> LabelTally:
         self._note(lst_key)
         try:
-            by_index = {entry.index: entry for entry in _lst_entries(self._s3, self._bucket, lst_key)}
+            by_index = {entry.index: entry for entry in lst_entries(self._s3, self._bucket, lst_key)}
         except IcflowError as error:
             raise _IndexMismatch(str(error)) from None
         missing = [key for key, _ in index if key not in by_index]

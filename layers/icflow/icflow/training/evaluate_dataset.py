@@ -38,7 +38,7 @@ from icflow.core.s3_objects import S3Objects
 from icflow.core.settings import Settings
 from icflow.core.state import DATASET_WAITING, RunStatus, StateTable
 from icflow.core.status_mirror import StatusMirror
-from icflow.recordio.s3 import channel_stats
+from icflow.recordio.s3 import channel_stats, lst_entries
 from icflow.training.dataset_facts import (
     DatasetFacts,
     InputFormat,
@@ -48,6 +48,7 @@ from icflow.training.dataset_facts import (
     resolve_data_hyperparameters,
 )
 from icflow.training.fingerprint import run_id as fingerprint_run_id
+from icflow.training.image_lists import listed_images
 from icflow.training.sagemaker_jobs import SageMakerJobs
 from icflow.training.training_request import TrainingPlan, build_training_job_request, build_tuning_job_request
 from icflow.training.upload_events import UploadedObject
@@ -137,12 +138,22 @@ class EvaluateDataset:
         logger.set_correlation_id(rejection["run_id"])
         if readiness.state is ReadinessState.INVALID or readiness.input_format is None:
             return self._run_once(self._reject_once, key=rejection, reason=readiness.reason)
+        run_objects = objects
+        if readiness.input_format is InputFormat.IMAGE:
+            bucket = self._settings.data_bucket
+            try:
+                images = listed_images(dataset, objects, lambda key: lst_entries(self._s3, bucket, key))
+            except IcflowError as error:
+                return self._run_once(self._reject_once, key=rejection, reason=str(error))
+            if images.missing:
+                return self._wait(dataset, images.waiting_reason(), images.missing_channels(dataset))
+            run_objects = images.run_objects(objects)
         pipeline_key = layout.pipeline_key(dataset)
         try:
             config = parse_pipeline_config(self._objects.read_text(pipeline_key) if pipeline_key in objects else None)
         except IcflowError as error:
             return self._run_once(self._reject_once, key=rejection, reason=str(error))
-        run_id = fingerprint_run_id(self._settings.data_bucket, dataset, objects, config)
+        run_id = fingerprint_run_id(self._settings.data_bucket, dataset, run_objects, config)
         logger.set_correlation_id(run_id)
         # classes.txt is not part of the run's identity, but a new one may turn a rejected run valid.
         classes_etag = objects.get(layout.classes_key(dataset), "")
