@@ -309,3 +309,80 @@ def test_the_idle_guard_keeps_a_used_endpoint_and_does_nothing_at_zero(stack: St
     assert _guard(stack, 24)(now + timedelta(hours=24, minutes=30)).deleted == ()
     assert _guard(stack, 0)(now + timedelta(days=30)).as_dict() == {"action": "disabled", "deleted": []}
     assert len(stack.client("sagemaker").list_endpoints()["Endpoints"]) == 1
+
+
+def _status(stack: Stack, status: str) -> None:
+    _backend(stack).endpoints[naming.endpoint_name(DATASET)].endpoint_status = status
+
+
+def test_every_endpoint_status_is_recorded_as_what_it_is(stack: Stack) -> None:
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(DATASET), Body=REALTIME)
+    build_deploy_model(stack.adapters())(_model(stack, FIRST))
+    queue = stack.subscribe_queue()
+    handle = build_handle_endpoint_state(stack.adapters())
+    for event_status, recorded, notified in (
+        ("SYSTEM_UPDATING", EndpointStatus.UPDATING, False),
+        ("ROLLING_BACK", EndpointStatus.ROLLING_BACK, False),
+        ("OUT_OF_SERVICE", EndpointStatus.OUT_OF_SERVICE, True),
+        ("UPDATE_ROLLBACK_FAILED", EndpointStatus.ROLLBACK_FAILED, True),
+        ("DELETING", EndpointStatus.DELETING, False),
+    ):
+        _status(stack, "".join(part.capitalize() for part in event_status.split("_")))
+        outcome = handle(_change(event_status))
+        assert outcome.action == recorded.value and _endpoint_record(stack)["status"] == recorded, event_status
+        said = [message for message in stack.notifications(queue) if naming.endpoint_name(DATASET) in message]
+        assert bool(said) is notified, event_status
+
+
+def test_the_deletion_of_an_idle_endpoint_stays_recorded_as_idle(stack: Stack) -> None:
+    _idle_endpoint(stack)
+    _guard(stack, 24)(datetime.now(UTC) + timedelta(hours=25))
+    # SageMaker's DELETING event arrives while the endpoint still exists; moto deleted it at once.
+    stack.client("sagemaker").create_endpoint(
+        EndpointName=naming.endpoint_name(DATASET), EndpointConfigName=naming.endpoint_config_name(DATASET, FIRST)
+    )
+    _status(stack, "Deleting")
+
+    outcome = build_handle_endpoint_state(stack.adapters())(_change("DELETING"))
+
+    assert (
+        outcome.action == EndpointStatus.DELETED_IDLE
+        and _endpoint_record(stack)["status"] == EndpointStatus.DELETED_IDLE
+    )
+
+
+def test_a_failed_endpoint_is_replaced_not_updated(stack: Stack) -> None:
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(DATASET), Body=REALTIME)
+    build_deploy_model(stack.adapters())(_model(stack, FIRST))
+    _status(stack, "Failed")
+
+    outcome = build_deploy_model(stack.adapters())(_model(stack, SECOND))
+
+    # SageMaker refuses UpdateEndpoint on a Failed endpoint (moto does not): it is deleted and created again.
+    assert outcome.endpoint is not None and outcome.endpoint.action == "endpoint_creating"
+    endpoint = stack.client("sagemaker").describe_endpoint(EndpointName=naming.endpoint_name(DATASET))
+    assert endpoint["EndpointConfigName"] == naming.endpoint_config_name(DATASET, SECOND)
+    assert _endpoint_record(stack)["status"] == EndpointStatus.CREATING
+
+
+def test_a_failed_endpoint_still_deleting_is_left_to_the_next_model(stack: Stack) -> None:
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(DATASET), Body=REALTIME)
+    build_deploy_model(stack.adapters())(_model(stack, FIRST))
+    _status(stack, "Failed")
+    _model(stack, SECOND)
+    endpoints = SageMakerEndpoints(stack.client("sagemaker"))
+    endpoints.delete_endpoint = lambda name: True  # type: ignore[method-assign]  # a deletion that takes long
+    now = [0.0]
+    deployer = EndpointDeployer(
+        _runs(stack), endpoints, EndpointMetrics(stack.client("cloudwatch")), now.append, lambda: sum(now)
+    )
+
+    outcome = deployer.deploy(
+        DATASET,
+        naming.endpoint_config_name(DATASET, SECOND),
+        naming.model_name(DATASET, SECOND),
+        RealtimeSettings(enabled=True),
+    )
+
+    assert outcome.action == "endpoint_replacing" and "SageMaker allows only its deletion" in (outcome.reason or "")
+    assert _endpoint_record(stack)["status"] == EndpointStatus.DELETING

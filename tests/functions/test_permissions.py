@@ -80,10 +80,11 @@ def test_sagemaker_may_watch_the_rollback_alarms_icflow_creates(policies: Templa
     assert policies.allows("ModelDeployFunction", "cloudwatch:PutMetricAlarm", alarm)
 
 
-def test_a_deferred_update_may_create_an_endpoint_gone_meanwhile(policies: TemplatePolicies) -> None:
+def test_deployments_may_create_an_endpoint_gone_meanwhile_and_replace_a_failed_one(policies: TemplatePolicies) -> None:
     endpoint = sagemaker_arn("endpoint", naming.endpoint_name(DATASET))
     for function in ("ModelDeployFunction", "EndpointStateFunction"):
         assert policies.allows(function, "sagemaker:CreateEndpoint", endpoint), function
+        assert policies.allows(function, "sagemaker:DeleteEndpoint", endpoint), function
 
 
 def test_grants_no_call_needs_are_gone(policies: TemplatePolicies) -> None:

@@ -66,9 +66,13 @@ class BatchStatus(StrEnum):
 class EndpointStatus(StrEnum):
     CREATING = "creating"
     UPDATING = "updating"
+    ROLLING_BACK = "rolling_back"  # a blue/green update's alarm fired; the previous config comes back
     IN_SERVICE = "in_service"
     ROLLED_BACK = "rolled_back"  # an update failed and the previous model still serves
+    OUT_OF_SERVICE = "out_of_service"  # SageMaker took it out of service: it answers no requests
     FAILED = "failed"
+    ROLLBACK_FAILED = "rollback_failed"  # an update and its rollback failed: only deletion is possible
+    DELETING = "deleting"
     DELETED_IDLE = "deleted_idle"  # removed by the idle guard; the next model creates it again
     DELETED = "deleted"
 

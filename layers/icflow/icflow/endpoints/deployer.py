@@ -1,9 +1,11 @@
-"""Points a dataset's endpoint at an endpoint config: creates the endpoint, updates it in place or blue/green, or
-records the config as wanted while the endpoint is busy. Shared by the model-deploy function and the
+"""Points a dataset's endpoint at an endpoint config: creates the endpoint, updates it in place or blue/green,
+records the config as wanted while the endpoint is busy, or replaces an endpoint that can only be deleted. Shared by the model-deploy function and the
 endpoint-state function's deferred updates; the one writer of the dataset's endpoint item."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,13 +22,24 @@ from icflow.endpoints.sagemaker_endpoints import VARIANT_NAME, SageMakerEndpoint
 if TYPE_CHECKING:
     from icflow.wiring import Adapters
 
-# DescribeEndpoint's statuses in which UpdateEndpoint is refused.
+# DescribeEndpoint's statuses in which UpdateEndpoint is refused until they end.
 BUSY = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
+# Statuses that never end by themselves: SageMaker allows only DeleteEndpoint on such an endpoint.
+UNUSABLE = ("Failed", "UpdateRollbackFailed")
+# How long a deployment waits for an unusable endpoint's deletion before creating it again (within the
+# function's timeout); a deletion still running then is finished by the next model's deployment.
+REPLACE_WAIT_SECONDS = 30.0
+REPLACE_POLL_SECONDS = 2.0
 
 
 # rejected is DeployModel's: pipeline.json could not be read, so nothing was deployed.
 EndpointDeployAction = Literal[
-    "endpoint_creating", "endpoint_unchanged", "endpoint_update_deferred", "endpoint_updating", "rejected"
+    "endpoint_creating",
+    "endpoint_unchanged",
+    "endpoint_update_deferred",
+    "endpoint_updating",
+    "endpoint_replacing",
+    "rejected",
 ]
 
 
@@ -41,10 +54,19 @@ class EndpointDeployOutcome(Outcome):
 class EndpointDeployer:
     """Points the dataset's endpoint at a config; shared with the endpoint-state function's deferred updates."""
 
-    def __init__(self, state: StateTable, deploy: SageMakerEndpoints, alarms: EndpointMetrics) -> None:
+    def __init__(
+        self,
+        state: StateTable,
+        deploy: SageMakerEndpoints,
+        alarms: EndpointMetrics,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._state = state
         self._deploy = deploy
         self._alarms = alarms
+        self._sleep = sleep
+        self._clock = clock
 
     def deploy(
         self, dataset: str, config_name: str, model_name: str, realtime: RealtimeSettings
@@ -65,6 +87,15 @@ class EndpointDeployer:
             **settings,
         }
         endpoint = self._deploy.endpoint(endpoint_name)
+        if endpoint is not None and endpoint.status in UNUSABLE:
+            if not self._replace(endpoint_name):
+                reason = (
+                    f"the endpoint was {endpoint.status} ({endpoint.failure_reason or 'no reason given'}), and SageMaker "
+                    "allows only its deletion: it is being deleted, and the next model of the dataset creates it again"
+                )
+                self.record(dataset, EndpointStatus.DELETING, {**fields, "target_config": None}, reason)
+                return EndpointDeployOutcome("endpoint_replacing", endpoint_name, config_name, reason)
+            endpoint = None
         if endpoint is None:
             self._deploy.create_endpoint(endpoint_name, config_name, tags)
             self.record(dataset, EndpointStatus.CREATING, {**fields, "target_config": config_name})
@@ -90,6 +121,16 @@ class EndpointDeployer:
         )
         metrics.add_metric(name="EndpointsUpdated", unit=MetricUnit.Count, value=1)
         return EndpointDeployOutcome("endpoint_updating", endpoint_name, config_name)
+
+    def _replace(self, endpoint_name: str) -> bool:
+        """Deletes an unusable endpoint; True once it is gone, within REPLACE_WAIT_SECONDS."""
+        self._deploy.delete_endpoint(endpoint_name)
+        deadline = self._clock() + REPLACE_WAIT_SECONDS
+        while self._deploy.endpoint(endpoint_name) is not None:
+            if self._clock() >= deadline:
+                return False
+            self._sleep(REPLACE_POLL_SECONDS)
+        return True
 
     def record(
         self, dataset: str, status: EndpointStatus | None, fields: dict[str, Any], reason: str | None = None

@@ -55,13 +55,42 @@ class EndpointStateOutcome(Outcome):
 
 @dataclass(frozen=True)
 class EndpointProgressOutcome(Outcome):
-    """The endpoint is creating or updating. reason is SageMaker's and always carried, None while it gives none."""
+    """The endpoint's status on its way (creating, updating, rolling back, deleting) or out of service. reason
+    is SageMaker's and always carried, None while it gives none."""
 
     always = ("reason",)
 
-    action: Literal["creating", "updating"]
+    action: Literal[
+        "creating",
+        "updating",
+        "rolling_back",
+        "out_of_service",
+        "rollback_failed",
+        "deleting",
+        "deleted_idle",
+        "deleted",
+    ]
     dataset: str
     reason: str | None
+
+
+# DescribeEndpoint's statuses other than InService and Failed, as the endpoint item records them.
+PROGRESS = {
+    "Creating": EndpointStatus.CREATING,
+    "Updating": EndpointStatus.UPDATING,
+    "SystemUpdating": EndpointStatus.UPDATING,
+    "RollingBack": EndpointStatus.ROLLING_BACK,
+    "OutOfService": EndpointStatus.OUT_OF_SERVICE,
+    "UpdateRollbackFailed": EndpointStatus.ROLLBACK_FAILED,
+    "Deleting": EndpointStatus.DELETING,
+}
+# Statuses in which the endpoint answers no requests, notified with what happens next.
+NOT_SERVING = {
+    EndpointStatus.OUT_OF_SERVICE: "It answers no requests until SageMaker brings it back into service.",
+    EndpointStatus.ROLLBACK_FAILED: (
+        "SageMaker allows only its deletion: the next model of the dataset replaces it, or delete it yourself."
+    ),
+}
 
 
 class HandleEndpointState:
@@ -95,8 +124,24 @@ class HandleEndpointState:
             self._deployer.record(dataset, EndpointStatus.FAILED, {"current_config": endpoint.config_name}, reason)
             self._notifier.notify(f"icflow: endpoint {endpoint.name} failed", f"{endpoint.name}: {reason}", dataset)
             return EndpointStateOutcome("failed", dataset, reason=reason)
-        progress = EndpointStatus.CREATING if endpoint.status == "Creating" else EndpointStatus.UPDATING
+        progress = PROGRESS.get(endpoint.status)
+        if progress is None:
+            return EndpointStateOutcome("ignored", dataset, reason=f"unknown endpoint status {endpoint.status}")
+        if progress is EndpointStatus.DELETING and record["status"] in (
+            EndpointStatus.DELETED_IDLE.value,
+            EndpointStatus.DELETED.value,
+            EndpointStatus.DELETING.value,
+        ):
+            # Whoever deleted it recorded why; the deletion's own event changes nothing.
+            return EndpointProgressOutcome(record["status"], dataset, record.get("reason"))
         self._deployer.record(dataset, progress, {"current_config": endpoint.config_name}, endpoint.failure_reason)
+        if progress in NOT_SERVING:
+            reason = endpoint.failure_reason or f"SageMaker reports the endpoint {endpoint.status}"
+            self._notifier.notify(
+                f"icflow: endpoint {endpoint.name} {progress.value.replace('_', ' ')}",
+                f"{endpoint.name}: {reason}. {NOT_SERVING[progress]}",
+                dataset,
+            )
         return EndpointProgressOutcome(progress.value, dataset, endpoint.failure_reason)
 
     def _in_service(self, dataset: str, endpoint: Endpoint, record: dict[str, Any]) -> EndpointStateOutcome:
