@@ -9,11 +9,17 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker import models as sagemaker_models
 
 from icflow.core.observability import metrics
 from icflow.core.settings import load_settings
+from icflow_tools.local_iam.authorizer import Authorizer
+from icflow_tools.local_iam.in_process import InProcessAuthorizer
+from icflow_tools.local_iam.moto_store import MotoStore
+from icflow_tools.local_stack.environment import OPERATOR_CREDENTIALS
 from support import s3_files
+from support.function_roles import function_credentials
 from support.stack import (
     ENVIRONMENT_CACHES,
     FUNCTIONS,
@@ -55,22 +61,43 @@ def stack(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[St
 @pytest.fixture
 def handler_of(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Handler]]:
     """Loads functions/<name>/app.py and returns its lambda_handler, in a new execution environment: settings
-    and use cases are built again from this test's stack."""
+    and use cases are built again from this test's stack. Each handler signs its calls with its own role's
+    credentials (SAM's expansion of template.yaml), and the local IAM refuses what that role may not do."""
     # The Metrics object read its namespace when first imported, possibly before the stack's environment.
     monkeypatch.setattr(metrics.provider, "namespace", stack.environment["POWERTOOLS_METRICS_NAMESPACE"])
+    credentials = function_credentials(load_template(), stack.environment, stack.session)
+    iam = InProcessAuthorizer(
+        Authorizer(MotoStore(DEFAULT_ACCOUNT_ID), [OPERATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"]], stack.settings.region),
+        DEFAULT_ACCOUNT_ID,
+    )
+    running: list[str] = []
 
     def load(function: str) -> Handler:
         spec = importlib.util.spec_from_file_location(f"icflow_function_{function}", FUNCTIONS / function / "app.py")
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        return module.lambda_handler
+
+        def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            if running[-1:] != [function]:
+                # Another function's execution environment: its own role, clients built again.
+                for cache in ENVIRONMENT_CACHES:
+                    cache.cache_clear()
+                for name, value in credentials[function].items():
+                    monkeypatch.setenv(name, value)
+                running.append(function)
+            return module.lambda_handler(event, context)
+
+        return invoke
 
     for cache in ENVIRONMENT_CACHES:
         cache.cache_clear()
-    yield load
+    with iam.installed():
+        yield load
     for cache in ENVIRONMENT_CACHES:
         cache.cache_clear()
+    refused = [denial.message for denial in iam.authorizer.denials]
+    assert not refused, "calls AWS would refuse:\n" + "\n".join(refused)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape
 from icflow_tools.local_iam.api_actions import ACTION_PREFIX, Call, api_requests
 from icflow_tools.local_iam.authorizer import Authorizer, Denial
 from icflow_tools.local_iam.policy import AuthRequest
-from icflow_tools.local_iam.s3_actions import bucket_arn, key_too_long, s3_requests, split_path
+from icflow_tools.local_iam.s3_actions import bucket_arn, key_too_long, path_style, s3_requests, split_path
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -95,7 +95,8 @@ class AuthorizingMiddleware:
     def _s3(self, environ: Environ, start_response: StartResponse, access_key: str) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         # The raw path: PATH_INFO is already percent-decoded, and a key may hold a literal "%".
-        path = urlsplit(environ.get("REQUEST_URI") or environ.get("RAW_URI") or environ["PATH_INFO"]).path
+        raw = urlsplit(environ.get("REQUEST_URI") or environ.get("RAW_URI") or environ["PATH_INFO"]).path
+        path = path_style(environ.get("HTTP_HOST", ""), raw)
         query = {name: values[0] for name, values in parse_qs(environ.get("QUERY_STRING", ""), True).items()}
         headers = {
             name[5:].replace("_", "-").lower(): value for name, value in environ.items() if name.startswith("HTTP_")

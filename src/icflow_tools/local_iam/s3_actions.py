@@ -7,6 +7,7 @@ multi-object delete is s3:DeleteObject on each key.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Mapping
 from urllib.parse import unquote
@@ -86,6 +87,15 @@ def bucket_arn(bucket: str) -> str:
 
 def object_arn(bucket: str, key: str) -> str:
     return f"arn:aws:s3:::{bucket}/{key}"
+
+
+_VIRTUAL_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9.-]*)\.s3[.-](?:[a-z0-9-]+\.)?amazonaws\.com(?::\d+)?$")
+
+
+def path_style(host: str, path: str) -> str:
+    """A virtual-hosted request's path (`bucket.s3.amazonaws.com/key`) as the path-style `/bucket/key`."""
+    match = _VIRTUAL_HOST.match(host.lower())
+    return f"/{match['bucket']}{path}" if match else path
 
 
 def split_path(path: str) -> tuple[str, str]:
