@@ -5,6 +5,12 @@ from __future__ import annotations
 import argparse
 
 
+def _faults(value: str) -> list[object]:
+    from icflow_tools.local_sagemaker.faults import faults_argument  # imported when used: the CLI starts fast
+
+    return list(faults_argument(value))
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "local",
@@ -40,6 +46,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         dest="iam",
         action="store_false",
         help="do not enforce the template's IAM roles (for debugging only: AWS would refuse what this allows)",
+    )
+    up.add_argument(
+        "--faults",
+        type=_faults,
+        default=[],
+        metavar="FILE_OR_JSON",
+        help='make the local SageMaker refuse calls or fail jobs as AWS does, {"faults": [...]}: a JSON file or '
+        'the JSON itself (docs/architecture.md, "Fault injection"); more while it runs: POST /_icflow/faults',
     )
     up.add_argument("--region", default="us-east-1")
     up.add_argument("--stack-name", default="icflow", help="prefix of resource names (default: icflow)")
@@ -95,6 +109,7 @@ def run_up(args: argparse.Namespace) -> int:
         stack_name=args.stack_name,
         parameters=parse_parameters(args.parameter),
         iam=args.iam,
+        faults=args.faults,
     )
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

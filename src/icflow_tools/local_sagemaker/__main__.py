@@ -12,7 +12,6 @@ While it runs, `curl http://127.0.0.1:8090/_icflow/faults` lists them; POST adds
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
@@ -20,7 +19,7 @@ import threading
 from pathlib import Path
 
 from icflow_tools.local_sagemaker.algorithm import DEFAULT_ALGORITHM
-from icflow_tools.local_sagemaker.faults import Fault, faults_from_json
+from icflow_tools.local_sagemaker.faults import faults_argument
 from icflow_tools.local_sagemaker.server import LocalSageMaker
 
 
@@ -51,22 +50,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--algorithm", default=DEFAULT_ALGORITHM, help="module with train() and load_model()")
     parser.add_argument(
         "--faults",
-        type=_faults,
+        type=faults_argument,
         default=[],
         metavar="FILE_OR_JSON",
         help='faults to inject, {"faults": [...]}: a JSON file, or the JSON itself (see above)',
     )
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
-
-
-def _faults(value: str) -> list[Fault]:
-    """argparse's type for --faults: an unreadable file or a bad shape is a usage error naming the problem."""
-    try:
-        text = value if value.lstrip().startswith("{") else Path(value).read_text(encoding="utf-8")
-        return faults_from_json(json.loads(text))
-    except (OSError, ValueError) as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def main(argv: list[str] | None = None) -> int:

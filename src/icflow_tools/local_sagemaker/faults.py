@@ -12,8 +12,11 @@ JSON (`--faults`, `POST /_icflow/faults`): `{"faults": [...]}` whose items are
 
 from __future__ import annotations
 
+import argparse
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, get_args
 
 from icflow_tools.local_sagemaker.errors import (
@@ -166,3 +169,13 @@ def fault_as_json(fault: Fault) -> dict[str, Any]:
     else:
         answer = {"fail": fault.kind, "reason": fault.reason, "name": fault.name, "times": times}
     return {key: value for key, value in answer.items() if value is not None}
+
+
+def faults_argument(value: str) -> list[Fault]:
+    """argparse's type for --faults: a JSON file, or the JSON itself; an unreadable file or a bad shape is a
+    usage error naming the problem."""
+    try:
+        text = value if value.lstrip().startswith("{") else Path(value).read_text(encoding="utf-8")
+        return faults_from_json(json.loads(text))
+    except (OSError, ValueError) as error:
+        raise argparse.ArgumentTypeError(str(error)) from None

@@ -57,6 +57,7 @@ class StackOptions:
     algorithm: Any = None  # the local SageMaker's algorithm (module name or object); None: its default
     # Every call is authorized against the caller's role, as in AWS; off only to debug something else.
     iam: bool = True
+    faults: list[Any] = field(default_factory=list)  # the local SageMaker's injected faults, from the start
 
 
 class LocalStack:
@@ -115,20 +116,26 @@ class LocalStack:
         from icflow_tools.local_sagemaker import LocalSageMaker
 
         extra: dict[str, Any] = {} if self.options.algorithm is None else {"algorithm": self.options.algorithm}
+        extra["faults"] = self.options.faults
         if self.options.iam:
             sts = self.session().client("sts", endpoint_url=self.endpoint_url)
             extra["iam"] = SageMakerIam(self.authorizer, sts, self.endpoint_url, self.options.region, ACCOUNT_ID)
-        service = LocalSageMaker(
-            work_dir=self.options.work_dir / "sagemaker",
-            host=HOST,
-            port=self.options.sagemaker_port,
-            s3_endpoint_url=self.endpoint_url,
-            events_endpoint_url=self.endpoint_url,
-            event_bus_name="default",
-            region=self.options.region,
-            account_id=ACCOUNT_ID,
-            **extra,
-        ).start()
+        try:
+            service = LocalSageMaker(
+                work_dir=self.options.work_dir / "sagemaker",
+                host=HOST,
+                port=self.options.sagemaker_port,
+                s3_endpoint_url=self.endpoint_url,
+                events_endpoint_url=self.endpoint_url,
+                event_bus_name="default",
+                region=self.options.region,
+                account_id=ACCOUNT_ID,
+                **extra,
+            ).start()
+        except (
+            ValueError
+        ) as error:  # a fault the service cannot inject (an operation it lacks, an error it never gives)
+            raise IcflowError(f"--faults: {error}") from None
         self._exit.callback(service.stop, 10.0)
         self.sagemaker_url = service.url
         # Its job logs go to sagemaker/<kind>s/<job>/job.log; its own lines to the stack's log.
