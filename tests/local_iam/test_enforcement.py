@@ -71,6 +71,8 @@ def test_a_role_may_do_what_its_policy_allows_and_a_denial_names_who_what_and_wh
     assert ":assumed-role/role-" in message and "/fn-role-" in message
     assert "s3:PutObject on resource: arn:aws:s3:::enforced/elsewhere/a.json" in message
     assert authorizer.denials[-1].request.action == "s3:PutObject"
+    session = authorizer.denials[-1].caller.session
+    assert authorizer.usage()[session] == {"s3:PutObject": [f"{session.removeprefix('fn-')}:inline"]}
 
 
 def test_json_and_query_apis_are_authorized_on_their_resources(server):

@@ -43,6 +43,8 @@ class Authorizer:
         self.operator_keys = frozenset(operator_keys)
         self.region = region
         self.denials: list[Denial] = []
+        # (session, action) -> the statements that allowed it: what each function really uses of its role.
+        self.grants: dict[tuple[str, str], set[str]] = {}
         self._lock = threading.Lock()
 
     def caller(self, access_key: str) -> Caller | None:
@@ -55,7 +57,11 @@ class Authorizer:
 
     def check(self, access_key: str, requests: Sequence[AuthRequest]) -> Denial | None:
         """The first request this caller may not make (logged and kept), or None when all are allowed."""
-        denial = self.decide(access_key, requests)
+        granted: list[tuple[str, str, str]] = []
+        denial = self.decide(access_key, requests, granted)
+        with self._lock:
+            for session, action, statement in granted:
+                self.grants.setdefault((session, action), set()).add(statement)
         if denial is not None:
             with self._lock:
                 self.denials.append(denial)
@@ -67,7 +73,10 @@ class Authorizer:
         """A question, not a call: nothing is logged or kept."""
         return self.decide(access_key, [request]) is None
 
-    def decide(self, access_key: str, requests: Sequence[AuthRequest]) -> Denial | None:
+    def decide(
+        self, access_key: str, requests: Sequence[AuthRequest], granted: list[tuple[str, str, str]] | None = None
+    ) -> Denial | None:
+        """`granted` receives (session, action, statement) of each request allowed."""
         if access_key in self.operator_keys:
             return None
         caller = self.caller(access_key)
@@ -85,7 +94,18 @@ class Authorizer:
             decision = evaluate(policies, request, common)
             if not decision.allowed:
                 return Denial(caller, request, decision.outcome)
+            if granted is not None:
+                granted.append((caller.session, request.action, decision.statement or ""))
         return None
+
+    def usage(self) -> dict[str, dict[str, list[str]]]:
+        """Session -> action -> the statements that allowed it, sorted: a least-privilege review's input."""
+        with self._lock:
+            items = sorted(self.grants.items())
+        usage: dict[str, dict[str, list[str]]] = {}
+        for (session, action), statements in items:
+            usage.setdefault(session, {})[action] = sorted(statements)
+        return usage
 
     def trusts(self, role_arn: str, service: str, context: dict[str, str]) -> Decision:
         """Whether the role's trust policy lets `service` assume it, with the keys that service sends."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -41,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 STACK_LOG = "local-stack.log"
+# Written at stop: each function's (and SageMaker's) calls by action, with the statements that allowed them.
+IAM_USAGE = "iam-usage.json"
 
 
 @dataclass
@@ -259,6 +262,8 @@ class LocalStack:
         for poller in [*self.pollers, *self.timers]:
             poller.thread.join(timeout=10.0)
         self._exit.close()
+        if self.options.iam and self.logs_dir.is_dir():
+            (self.logs_dir / IAM_USAGE).write_text(json.dumps(self.authorizer.usage(), indent=1) + "\n")
         if self._log_handler is not None:
             logging.getLogger("icflow_tools").removeHandler(self._log_handler)
             self._log_handler.close()
