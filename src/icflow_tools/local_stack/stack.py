@@ -211,7 +211,7 @@ class LocalStack:
                     self.pollers.append(
                         QueuePoller(
                             f"{logical_id}<-{source.queue_arn.rsplit(':', 1)[1]}",
-                            sqs,
+                            role_sqs,
                             self._queue_url(sqs, source.queue_arn),
                             function,
                             self._stop,
