@@ -123,6 +123,7 @@ class AuthorizingMiddleware:
         if captured and captured[0].startswith("404"):
             # AWS's rule: without s3:ListBucket, a missing key is indistinguishable from a forbidden one.
             if not self.authorizer.allows(access_key, AuthRequest("s3:ListBucket", bucket_arn(bucket))):
+                getattr(body, "close", lambda: None)()  # moto's 404 answer is replaced, not sent
                 return _error(start_response, "s3", 403, "AccessDenied", "Access Denied", environ)
         start_response(*captured[:2])
         return body
