@@ -386,3 +386,24 @@ def test_a_failed_endpoint_still_deleting_is_left_to_the_next_model(stack: Stack
 
     assert outcome.action == "endpoint_replacing" and "SageMaker allows only its deletion" in (outcome.reason or "")
     assert _endpoint_record(stack)["status"] == EndpointStatus.DELETING
+
+    # The deletion ends with a DELETED event, without tags: the endpoint is created again on the wanted config.
+    stack.client("sagemaker").delete_endpoint(EndpointName=naming.endpoint_name(DATASET))
+    deleted = EndpointChange(naming.endpoint_name(DATASET), "DELETED", {})
+    replaced = build_handle_endpoint_state(stack.adapters())(deleted)
+
+    assert replaced.action == "updating" and replaced.update is not None
+    assert replaced.update.action == "endpoint_creating"
+    endpoint = stack.client("sagemaker").describe_endpoint(EndpointName=naming.endpoint_name(DATASET))
+    assert endpoint["EndpointConfigName"] == naming.endpoint_config_name(DATASET, SECOND)
+
+
+def test_a_deleted_event_of_an_endpoint_nobody_replaces_changes_nothing(stack: Stack) -> None:
+    _idle_endpoint(stack)
+    _guard(stack, 24)(datetime.now(UTC) + timedelta(hours=25))
+
+    outcome = build_handle_endpoint_state(stack.adapters())(
+        EndpointChange(naming.endpoint_name(DATASET), "DELETED", {})
+    )
+
+    assert outcome.action == "ignored" and _endpoint_record(stack)["status"] == EndpointStatus.DELETED_IDLE

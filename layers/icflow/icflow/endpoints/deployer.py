@@ -27,7 +27,7 @@ BUSY = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
 # Statuses that never end by themselves: SageMaker allows only DeleteEndpoint on such an endpoint.
 UNUSABLE = ("Failed", "UpdateRollbackFailed")
 # How long a deployment waits for an unusable endpoint's deletion before creating it again (within the
-# function's timeout); a deletion still running then is finished by the next model's deployment.
+# function's timeout); a deletion still running then ends with a DELETED event, which creates it.
 REPLACE_WAIT_SECONDS = 30.0
 REPLACE_POLL_SECONDS = 2.0
 
@@ -91,7 +91,7 @@ class EndpointDeployer:
             if not self._replace(endpoint_name):
                 reason = (
                     f"the endpoint was {endpoint.status} ({endpoint.failure_reason or 'no reason given'}), and SageMaker "
-                    "allows only its deletion: it is being deleted, and the next model of the dataset creates it again"
+                    "allows only its deletion: it is being deleted, and created again once it is gone"
                 )
                 self.record(dataset, EndpointStatus.DELETING, {**fields, "target_config": None}, reason)
                 return EndpointDeployOutcome("endpoint_replacing", endpoint_name, config_name, reason)

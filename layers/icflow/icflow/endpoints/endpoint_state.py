@@ -74,6 +74,8 @@ class EndpointProgressOutcome(Outcome):
     reason: str | None
 
 
+# Sent once an endpoint is gone (docs/sagemaker-events.md); not a DescribeEndpoint status.
+DELETED_EVENT_STATUS = "DELETED"
 # DescribeEndpoint's statuses other than InService and Failed, as the endpoint item records them.
 PROGRESS = {
     "Creating": EndpointStatus.CREATING,
@@ -105,6 +107,8 @@ class HandleEndpointState:
     def __call__(self, change: EndpointChange) -> EndpointStateOutcome | EndpointProgressOutcome:
         if not naming.is_icflow_name(change.endpoint_name):
             return EndpointStateOutcome("ignored", reason=f"{change.endpoint_name} is not an icflow endpoint")
+        if change.status == DELETED_EVENT_STATUS:
+            return self._deleted(change)
         endpoint = self._deploy.endpoint(change.endpoint_name)
         if endpoint is None:
             return EndpointStateOutcome("ignored", reason=f"{change.endpoint_name} no longer exists")
@@ -143,6 +147,22 @@ class HandleEndpointState:
                 dataset,
             )
         return EndpointProgressOutcome(progress.value, dataset, endpoint.failure_reason)
+
+    def _deleted(self, change: EndpointChange) -> EndpointStateOutcome:
+        """The endpoint is gone: a replacement waiting for the deletion of an unusable endpoint creates it now."""
+        # The deletion's event may carry no tags; an endpoint's name is its dataset's (naming.endpoint_name).
+        dataset = change.tags.get(naming.TAG_DATASET) or change.endpoint_name.removeprefix(naming.NAME_PREFIX)
+        record = self._state.get_item(dataset, ENDPOINT_SK)
+        if record is None or naming.endpoint_name(dataset) != change.endpoint_name:
+            return EndpointStateOutcome("ignored", reason=f"{change.endpoint_name} is not an endpoint of this stack")
+        wanted = record.get("wanted_config")
+        if record["status"] != EndpointStatus.DELETING.value or not wanted:
+            return EndpointStateOutcome("ignored", dataset, reason=f"{change.endpoint_name} is {record['status']}")
+        realtime = RealtimeSettings(
+            enabled=True, blue_green=record.get("blue_green", False), auto_rollback=record.get("auto_rollback", True)
+        )
+        update = self._deployer.deploy(dataset, wanted, record["wanted_model"], realtime)
+        return EndpointStateOutcome("updating", dataset, update=update)
 
     def _in_service(self, dataset: str, endpoint: Endpoint, record: dict[str, Any]) -> EndpointStateOutcome:
         target = record.get("target_config")
