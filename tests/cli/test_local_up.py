@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from icflow_tools.cli import main
-from icflow_tools.local_stack.environment import OPERATOR_CREDENTIALS
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
@@ -22,10 +21,8 @@ def test_a_fault_of_the_wrong_shape_is_a_usage_error(capsys: pytest.CaptureFixtu
 def test_a_fault_on_an_operation_the_local_sagemaker_lacks_stops_the_start(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # `local up` owns its process: keep its SIGTERM handler and credentials out of pytest's.
+    # `local up` owns its process: keep its SIGTERM handler out of pytest's.
     monkeypatch.setattr("signal.signal", lambda *_: None)
-    for name, value in OPERATOR_CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
     faults = '{"faults": [{"refuse": "CreateAutoMLJob", "error": "ThrottlingException"}]}'
     code = main(
         ["local", "up", "--port", "0", "--sagemaker-port", "0", "--work-dir", str(tmp_path)]

@@ -3,7 +3,6 @@ from __future__ import annotations
 import pytest
 
 from icflow.core.images import (
-    MAX_PAYLOAD_MB,
     S3Object,
     SkipReason,
     check_object,
@@ -12,6 +11,7 @@ from icflow.core.images import (
     is_hidden_or_system,
     skip_reason_before_reading,
 )
+from icflow.core.transform_payload import BYTES_PER_MB, MAX_PAYLOAD_MB
 
 
 def test_image_format_reads_the_signature_not_the_name(helpers):
@@ -44,7 +44,8 @@ def test_ordinary_names_are_not_hidden(key):
 
 
 def test_size_alone_decides_empty_and_too_large():
-    limit = MAX_PAYLOAD_MB * 1024 * 1024  # MaxPayloadInMB counts MiB: 6,291,456 bytes fit
+    limit = MAX_PAYLOAD_MB * BYTES_PER_MB
+    assert limit == 6_291_456  # MaxPayloadInMB counts MiB
     assert skip_reason_before_reading("batch/d/a.jpg", 6_000_001) is None
     assert skip_reason_before_reading("batch/d/a.jpg", 0) is SkipReason.EMPTY
     assert skip_reason_before_reading("batch/d/a.jpg", limit) is None
@@ -71,7 +72,7 @@ def test_check_object_sniffs_content_with_a_ranged_get(s3, helpers):
 
 
 def test_too_large_is_found_from_content_range_when_the_event_had_no_size(s3, helpers):
-    helpers.put(s3, "batch/d/huge.jpg", helpers.JPEG + b"\x00" * (MAX_PAYLOAD_MB * 1024 * 1024))
+    helpers.put(s3, "batch/d/huge.jpg", helpers.JPEG + b"\x00" * (MAX_PAYLOAD_MB * BYTES_PER_MB))
     assert check_object(s3, helpers.BUCKET, S3Object("batch/d/huge.jpg")) is SkipReason.TOO_LARGE
 
 

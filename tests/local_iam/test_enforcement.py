@@ -13,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from icflow_tools.local_iam.authorizer import Authorizer
+from icflow_tools.local_iam.credentials import credential_variables, session_with
 from icflow_tools.local_iam.middleware import AuthorizingMiddleware
 from icflow_tools.local_iam.moto_store import MotoStore
 from icflow_tools.local_stack.moto_server import MotoServer
@@ -37,7 +38,7 @@ def server() -> Iterator[tuple[str, Authorizer]]:
     moto.stop()
 
 
-def session_with(url: str, statements: list[dict[str, Any]]) -> boto3.Session:
+def role_session(url: str, statements: list[dict[str, Any]]) -> boto3.Session:
     """A fresh role with these statements, and a session of it named `fn-<role>`, as a function has."""
     operator = boto3.Session(region_name=REGION, **OPERATOR)
     iam = operator.client("iam", endpoint_url=url)
@@ -45,13 +46,9 @@ def session_with(url: str, statements: list[dict[str, Any]]) -> boto3.Session:
     arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))["Role"]["Arn"]
     document = {"Version": "2012-10-17", "Statement": statements}
     iam.put_role_policy(RoleName=name, PolicyName="inline", PolicyDocument=json.dumps(document))
-    credentials = operator.client("sts", endpoint_url=url).assume_role(RoleArn=arn, RoleSessionName=f"fn-{name}")
-    keys = credentials["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=keys["AccessKeyId"],
-        aws_secret_access_key=keys["SecretAccessKey"],
-        aws_session_token=keys["SessionToken"],
-        region_name=REGION,
+    sts = operator.client("sts", endpoint_url=url)
+    return session_with(
+        credential_variables(sts.assume_role(RoleArn=arn, RoleSessionName=f"fn-{name}")["Credentials"]), REGION
     )
 
 
@@ -61,7 +58,7 @@ def code(error: pytest.ExceptionInfo[ClientError]) -> str:
 
 def test_a_role_may_do_what_its_policy_allows_and_a_denial_names_who_what_and_where(server):
     url, authorizer = server
-    s3 = session_with(url, [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{BUCKET}/out/*"}])
+    s3 = role_session(url, [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{BUCKET}/out/*"}])
     s3 = s3.client("s3", endpoint_url=url)
     s3.put_object(Bucket=BUCKET, Key="out/a.json", Body=b"{}")
     with pytest.raises(ClientError) as denied:
@@ -81,7 +78,7 @@ def test_json_and_query_apis_are_authorized_on_their_resources(server):
     queue = operator.client("sqs", endpoint_url=url).create_queue(QueueName="allowed")["QueueUrl"]
     other = operator.client("sqs", endpoint_url=url).create_queue(QueueName="other")["QueueUrl"]
     topic = operator.client("sns", endpoint_url=url).create_topic(Name="t")["TopicArn"]
-    role = session_with(
+    role = role_session(
         url,
         [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": f"arn:aws:sqs:{REGION}:{ACCOUNT}:allowed"}],
     )
@@ -120,7 +117,7 @@ def test_a_missing_key_is_404_only_with_list_bucket(server):
         ([read, scoped], "AccessDenied"),
         ([read, bucket_wide], "NoSuchKey"),
     ):
-        s3 = session_with(url, statements).client("s3", endpoint_url=url)
+        s3 = role_session(url, statements).client("s3", endpoint_url=url)
         with pytest.raises(ClientError) as missing:
             s3.get_object(Bucket=BUCKET, Key="datasets/none/pipeline.json")
         assert code(missing) == expected, statements
@@ -128,7 +125,7 @@ def test_a_missing_key_is_404_only_with_list_bucket(server):
             s3.head_object(Bucket=BUCKET, Key="datasets/none/pipeline.json")
         assert code(missing) == ("404" if expected == "NoSuchKey" else "403")
     # What icflow does about it: a listing of the key itself, which the prefix-scoped grant allows.
-    s3 = session_with(url, [read, scoped]).client("s3", endpoint_url=url)
+    s3 = role_session(url, [read, scoped]).client("s3", endpoint_url=url)
     assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="datasets/none/pipeline.json", MaxKeys=1)
 
 
@@ -169,8 +166,8 @@ def test_the_local_sagemaker_authorizes_its_api_pass_role_and_trust(server, tmp_
         "Resource": "*",
         "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
     }
-    caller = session_with(url, [{"Effect": "Allow", "Action": "sagemaker:CreateModel", "Resource": models}, pass_role])
-    no_pass = session_with(url, [{"Effect": "Allow", "Action": "sagemaker:CreateModel", "Resource": models}])
+    caller = role_session(url, [{"Effect": "Allow", "Action": "sagemaker:CreateModel", "Resource": models}, pass_role])
+    no_pass = role_session(url, [{"Effect": "Allow", "Action": "sagemaker:CreateModel", "Resource": models}])
     sts = operator.client("sts", endpoint_url=url)
     with LocalSageMaker(
         work_dir=tmp_path,

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from icflow_tools.local_iam.authorizer import Authorizer
+from icflow_tools.local_iam.credentials import credential_variables, session_with
 from icflow_tools.local_iam.in_process import InProcessAuthorizer
 from icflow_tools.local_iam.moto_store import MotoStore
 from icflow_tools.local_iam.s3_actions import path_style
@@ -46,12 +47,7 @@ def test_a_role_on_the_mock_may_do_only_what_its_policy_allows() -> None:
         keys = operator.client("sts").assume_role(RoleArn=arn, RoleSessionName="fn-session")["Credentials"]
         authorizer = InProcessAuthorizer(Authorizer(MotoStore(ACCOUNT), ["operator"], REGION), ACCOUNT)
         with authorizer.installed():
-            s3 = boto3.Session(
-                aws_access_key_id=keys["AccessKeyId"],
-                aws_secret_access_key=keys["SecretAccessKey"],
-                aws_session_token=keys["SessionToken"],
-                region_name=REGION,
-            ).client("s3")
+            s3 = session_with(credential_variables(keys), REGION).client("s3")
             s3.put_object(Bucket="data", Key="out/a.json", Body=b"{}")
             with pytest.raises(ClientError) as denied:
                 s3.put_object(Bucket="data", Key="status/a.json", Body=b"{}")

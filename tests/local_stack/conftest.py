@@ -75,7 +75,6 @@ def tiny_pipeline() -> bytes:
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The real template.yaml on free ports, in a tmp work dir; started once for this folder's tests. The batching
     window is short, and long enough for test_demo's 92 uploads (about 4 s)."""
-    from icflow_tools.local_stack.environment import OPERATOR_CREDENTIALS
     from icflow_tools.local_stack.stack import LocalStack, StackOptions
 
     work_dir = tmp_path_factory.mktemp("local-stack")
@@ -85,12 +84,8 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         state_file=work_dir / "local.json",
         parameters={"BatchMaximumBatchingWindowSeconds": "10"},
     )
-    with pytest.MonkeyPatch.context() as patch:
-        # The local SageMaker's clients use the process's credentials, as `icflow local up` sets them.
-        for name, value in OPERATOR_CREDENTIALS.items():
-            patch.setenv(name, value)
-        with LocalStack(options) as stack:
-            yield stack
+    with LocalStack(options) as stack:
+        yield stack
 
 
 @pytest.fixture(autouse=True)

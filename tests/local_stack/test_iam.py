@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from icflow.core import layout
-from icflow_tools.local_stack.environment import OPERATOR_CREDENTIALS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -56,20 +55,15 @@ def test_a_function_whose_policy_lacks_a_statement_fails_naming_the_denied_call(
         stack_name="trimmed",
         sagemaker=False,
     )
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in OPERATOR_CREDENTIALS.items():
-            patch.setenv(name, value)
-        with LocalStack(options) as stack:
-            bucket = stack.state()["outputs"]["DataBucketName"]
-            # A dataset ready to train: the function reads its pipeline.json, which the trimmed role may not.
-            for relative, body in tiny_dataset.items():
-                stack.client("s3").put_object(
-                    Bucket=bucket, Key=f"{layout.dataset_prefix('denied')}{relative}", Body=body
-                )
-            key = f"{layout.dataset_prefix('denied')}pipeline.json"
-            denial = wait(lambda: stack.authorizer.denials, 60, "the trimmed function's read being denied")[0]
-            log = Path(stack.state()["functions"]["DatasetUploadFunction"]["log_file"])
-            logged = wait(lambda: "AccessDenied" in log.read_text() and log.read_text(), 30, "the denial in its log")
+    with LocalStack(options) as stack:
+        bucket = stack.state()["outputs"]["DataBucketName"]
+        # A dataset ready to train: the function reads its pipeline.json, which the trimmed role may not.
+        for relative, body in tiny_dataset.items():
+            stack.client("s3").put_object(Bucket=bucket, Key=f"{layout.dataset_prefix('denied')}{relative}", Body=body)
+        key = f"{layout.dataset_prefix('denied')}pipeline.json"
+        denial = wait(lambda: stack.authorizer.denials, 60, "the trimmed function's read being denied")[0]
+        log = Path(stack.state()["functions"]["DatasetUploadFunction"]["log_file"])
+        logged = wait(lambda: "AccessDenied" in log.read_text() and log.read_text(), 30, "the denial in its log")
     assert denial.caller is not None and denial.caller.session == "trimmed-DatasetUploadFunction"
     assert (denial.request.action, denial.request.resource) == ("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}")
     assert "trimmed-DatasetUploadFunction is not authorized to perform: s3:GetObject on resource:" in logged

@@ -10,8 +10,6 @@ from typing import Any
 
 import pytest
 
-from icflow_tools.local_stack.environment import OPERATOR_CREDENTIALS
-
 TEMPLATE = """\
 Transform: AWS::Serverless-2016-10-31
 Parameters:
@@ -118,11 +116,8 @@ def small_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         stack_name="small",
         sagemaker=False,
     )
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in OPERATOR_CREDENTIALS.items():
-            patch.setenv(name, value)
-        with LocalStack(options) as stack:
-            yield stack
+    with LocalStack(options) as stack:
+        yield stack
 
 
 def _seen(stack: Any) -> list[dict[str, Any]]:

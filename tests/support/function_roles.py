@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 
+from icflow_tools.local_iam.credentials import credential_variables
 from icflow_tools.local_stack.resources import CREATORS, Target
 from support.policies import ACCOUNT, REGION, STACK, TemplatePolicies, environment_attribute
 
@@ -25,9 +26,5 @@ def function_credentials(
         role = CREATORS["AWS::IAM::Role"](target, role_id, policies.role(function))
         folder = template["Resources"][function]["Properties"]["CodeUri"].removeprefix(LAMBDA_CODE_PREFIX).strip("/")
         keys = sts.assume_role(RoleArn=role["Arn"], RoleSessionName=f"{STACK}-{function}")["Credentials"]
-        credentials[folder] = {
-            "AWS_ACCESS_KEY_ID": keys["AccessKeyId"],
-            "AWS_SECRET_ACCESS_KEY": keys["SecretAccessKey"],
-            "AWS_SESSION_TOKEN": keys["SessionToken"],
-        }
+        credentials[folder] = credential_variables(keys)
     return credentials

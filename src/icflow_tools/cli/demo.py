@@ -59,13 +59,11 @@ def prepare_work_dir(work_dir: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import logging
-    import os
     import time
 
     from icflow.core.errors import IcflowError
     from icflow_tools.demo.flow import STACK_PARAMETERS, DemoFlow, DemoOptions, run_cli, say
     from icflow_tools.demo.report import render_report
-    from icflow_tools.local_stack.environment import OPERATOR_CREDENTIALS
     from icflow_tools.local_stack.stack import LocalStack, StackOptions
 
     if not args.template.is_file():
@@ -76,7 +74,6 @@ def run(args: argparse.Namespace) -> int:
         raise IcflowError("--epochs must be at least 1")
     started = time.monotonic()
     prepare_work_dir(args.work_dir)
-    os.environ.update(OPERATOR_CREDENTIALS)  # the in-process local SageMaker signs its S3 calls with these
     # The stack's own INFO lines go to its log file; the console shows the demo and what went wrong.
     console = logging.StreamHandler()
     console.setLevel(logging.WARNING)

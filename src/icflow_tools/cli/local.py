@@ -81,13 +81,11 @@ def parse_parameters(pairs: list[str]) -> dict[str, str]:
 
 def run_up(args: argparse.Namespace) -> int:
     import logging
-    import os
     import signal
     import threading
     from pathlib import Path
 
     from icflow.core.errors import IcflowError
-    from icflow_tools.local_stack.environment import OPERATOR_CREDENTIALS
     from icflow_tools.local_stack.stack import LocalStack, StackOptions
 
     template = Path(args.template)
@@ -95,9 +93,6 @@ def run_up(args: argparse.Namespace) -> int:
         raise IcflowError(f"{template} does not exist; run from the repository root or pass --template")
     work_dir = Path(args.work_dir)
     state_file = Path(args.state_file) if args.state_file else work_dir / "local.json"
-    # The local SageMaker in this process signs its S3 and EventBridge calls with the process's credentials:
-    # fake ones, so that real credentials never leave for the local stack.
-    os.environ.update(OPERATOR_CREDENTIALS)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     options = StackOptions(
         template=template,

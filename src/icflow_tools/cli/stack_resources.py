@@ -44,12 +44,19 @@ class StackResources:
     bucket: str | None
     region: str | None = None
     endpoint_urls: dict[str, str] = field(default_factory=dict)  # "default" and per service, for the local stack
+    # The local stack's operator credentials (its state file's AWS_* variables); None: the caller's own.
+    credentials: dict[str, str] | None = None
 
     def client(self, service: str) -> Any:
         import boto3
 
+        from icflow_tools.local_iam.credentials import session_with
+
         url = self.endpoint_urls.get(service) or self.endpoint_urls.get("default")
-        return boto3.Session(region_name=self.region).client(service, endpoint_url=url)
+        session = (
+            session_with(self.credentials, self.region) if self.credentials else boto3.Session(region_name=self.region)
+        )
+        return session.client(service, endpoint_url=url)
 
     def require_table(self) -> str:
         if not self.table:
@@ -66,7 +73,14 @@ def _local(path: Path, region: str | None) -> StackResources:
     urls = {"default": state["endpoint_url"]}
     if state.get("sagemaker_endpoint_url"):
         urls.update({service: state["sagemaker_endpoint_url"] for service in _SAGEMAKER_SERVICES})
-    return StackResources(outputs.get(TABLE_OUTPUT), outputs.get(BUCKET_OUTPUT), region or state.get("region"), urls)
+    from icflow_tools.local_iam.credentials import CREDENTIAL_VARIABLES
+
+    environment = state.get("environment", {})
+    # The local stack authorizes every call: sign as its operator, never with the caller's real credentials.
+    credentials = {name: environment[name] for name in CREDENTIAL_VARIABLES if name in environment}
+    return StackResources(
+        outputs.get(TABLE_OUTPUT), outputs.get(BUCKET_OUTPUT), region or state.get("region"), urls, credentials or None
+    )
 
 
 def _cloudformation(stack: str, region: str | None) -> StackResources:

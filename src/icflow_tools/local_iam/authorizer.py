@@ -16,9 +16,17 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Caller:
-    arn: str  # arn:aws:sts::<account>:assumed-role/<role>/<session>
+    account_id: str
     role_arn: str
     session: str  # Lambda names a function's session after the function
+
+    @property
+    def role_name(self) -> str:
+        return self.role_arn.rsplit("/", 1)[-1]
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:sts::{self.account_id}:assumed-role/{self.role_name}/{self.session}"
 
 
 @dataclass(frozen=True)
@@ -52,8 +60,7 @@ class Authorizer:
         if session is None:
             return None
         role_arn, name = session
-        role = role_arn.rsplit("/", 1)[-1]
-        return Caller(f"arn:aws:sts::{self.store.account_id}:assumed-role/{role}/{name}", role_arn, name)
+        return Caller(self.store.account_id, role_arn, name)
 
     def check(self, access_key: str, requests: Sequence[AuthRequest]) -> Denial | None:
         """The first request this caller may not make (logged and kept), or None when all are allowed."""
@@ -82,7 +89,7 @@ class Authorizer:
         caller = self.caller(access_key)
         if caller is None:
             return Denial(None, requests[0] if requests else AuthRequest("", ""), Outcome.IMPLICIT_DENY)
-        policies = self.store.role_policies(caller.role_arn.rsplit("/", 1)[-1])
+        policies = self.store.role_policies(caller.role_name)
         common = {
             "aws:PrincipalArn": caller.role_arn,
             "aws:PrincipalAccount": self.store.account_id,

@@ -33,7 +33,8 @@ class _Raw:
 
 def _environ(request: AWSPreparedRequest) -> dict[str, Any]:
     url = urlsplit(request.url)
-    body = request.body if isinstance(request.body, bytes | bytearray) else (request.body or "")
+    body = request.body
+    # A streamed body (a file upload) is left unread: authorizing an S3 PUT needs only its path and headers.
     data = body.encode() if isinstance(body, str) else bytes(body) if isinstance(body, bytes | bytearray) else b""
     environ: dict[str, Any] = {
         "REQUEST_METHOD": request.method,

@@ -24,14 +24,19 @@ _READS = ("s3:GetObject", "s3:GetObjectVersion")
 _WRITES = ("PUT", "POST")
 
 
+def credential_scope(authorization: str) -> list[str]:
+    """A SigV4 Authorization header's scope, [access key, date, region, signing name, "aws4_request"]; []
+    when the request is not signed so."""
+    if "Credential=" not in authorization:
+        return []
+    return authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+
+
 def credential(environ: Environ) -> tuple[str, str, str] | None:
     """(access key, region, signing name) of a SigV4 request: its Authorization header or presigned query."""
-    header = environ.get("HTTP_AUTHORIZATION", "")
-    if "Credential=" in header:
-        scope = header.split("Credential=", 1)[1].split(",", 1)[0]
-    else:
-        scope = (parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential") or [""])[0]
-    parts = scope.split("/")
+    parts = credential_scope(environ.get("HTTP_AUTHORIZATION", ""))
+    if not parts:
+        parts = (parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential") or [""])[0].split("/")
     return (parts[0], parts[2], parts[3]) if len(parts) >= 4 else None
 
 

@@ -8,10 +8,9 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-import boto3
-
 from icflow_tools.local_iam.api_actions import SAGEMAKER_SERVICE, Call, api_requests
 from icflow_tools.local_iam.authorizer import Authorizer
+from icflow_tools.local_iam.credentials import credential_variables, session_with
 from icflow_tools.local_sagemaker.errors import AccessDenied, ValidationException
 
 
@@ -51,11 +50,6 @@ class SageMakerIam:
         with self._lock:
             if role_arn not in self._clients:
                 credentials = self._sts.assume_role(RoleArn=role_arn, RoleSessionName="SageMaker")["Credentials"]
-                session = boto3.Session(
-                    aws_access_key_id=credentials["AccessKeyId"],
-                    aws_secret_access_key=credentials["SecretAccessKey"],
-                    aws_session_token=credentials["SessionToken"],
-                    region_name=self._region,
-                )
+                session = session_with(credential_variables(credentials), self._region)
                 self._clients[role_arn] = session.client("s3", endpoint_url=self._s3_endpoint_url)
             return self._clients[role_arn]

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
 
+from icflow_tools.local_iam.middleware import credential_scope
 from icflow_tools.local_sagemaker.errors import InternalFailure, ServiceError, UnknownOperation, ValidationException
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ Control = Callable[[str, bytes], tuple[int, dict[str, Any]]]
 
 def access_key(authorization: str) -> str:
     """The access key a SigV4 Authorization header names ("" when unsigned)."""
-    return authorization.split("Credential=", 1)[1].split("/", 1)[0] if "Credential=" in authorization else ""
+    return (credential_scope(authorization) or [""])[0]
 
 
 def handler_class(dispatch: JsonDispatch, invoke: Invoke, faults: Control) -> type[BaseHTTPRequestHandler]:

@@ -56,11 +56,13 @@ class LocalSageMaker:
         stop_grace_seconds: float = 10.0,
         iam: SageMakerIam | None = None,
         faults: Sequence[Fault] = (),
+        session: boto3.Session | None = None,
     ) -> None:
         """`port=0` picks a free port (see `url` after start()); `event_bus_name=None` publishes no events;
         `algorithm` is a module name or an object with the trainer's `train` and `load_model`; `iam` authorizes
         every call and gives jobs their execution role's credentials (None: anyone may do anything); `faults` are
-        injected from the start (more with `service.faults.add(...)` or `POST /_icflow/faults`)."""
+        injected from the start (more with `service.faults.add(...)` or `POST /_icflow/faults`); `session` signs the
+        service's own S3 and EventBridge calls (None: the process's credentials)."""
         self._host = host
         self._port = port
         loader: Callable[[], Algorithm] = (
@@ -70,14 +72,15 @@ class LocalSageMaker:
         self._operations: dict[str, Callable[[ServiceContext, dict[str, Any]], dict[str, Any]]] = {}
         # A live view of the operations, which are registered below, once the context they need exists.
         self.faults = FaultInjector(model, self._operations.keys())
+        session = session or boto3.Session()
         events = (
-            boto3.client("events", region_name=region, endpoint_url=events_endpoint_url) if event_bus_name else None
+            session.client("events", region_name=region, endpoint_url=events_endpoint_url) if event_bus_name else None
         )
         self.ctx = ServiceContext(
             store=Store(Account(region, account_id)),
             publisher=EventPublisher(events, event_bus_name, model),
             model=model,
-            s3=boto3.client("s3", region_name=region, endpoint_url=s3_endpoint_url),
+            s3=session.client("s3", region_name=region, endpoint_url=s3_endpoint_url),
             work_dir=Path(work_dir),
             max_running_jobs=max_running_jobs,
             algorithm_loader=loader,

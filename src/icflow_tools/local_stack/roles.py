@@ -14,6 +14,7 @@ from samtranslator.translator.translator import Translator
 
 from icflow.core.errors import IcflowError
 from icflow_tools.local_iam.authorizer import Authorizer
+from icflow_tools.local_iam.credentials import credential_variables
 from icflow_tools.local_stack.functions import FunctionSpec
 from icflow_tools.local_stack.template import SERVERLESS_FUNCTION
 
@@ -72,9 +73,4 @@ def assume_execution_role(authorizer: Authorizer, sts: Any, spec: FunctionSpec) 
             f"{spec.logical_id}: its role {spec.role_arn} does not let {LAMBDA_SERVICE} assume it; "
             f"Lambda could not run it. Allow sts:AssumeRole to that service in the role's trust policy."
         )
-    credentials = sts.assume_role(RoleArn=spec.role_arn, RoleSessionName=spec.name[:64])["Credentials"]
-    return {
-        "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
-        "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
-        "AWS_SESSION_TOKEN": credentials["SessionToken"],
-    }
+    return credential_variables(sts.assume_role(RoleArn=spec.role_arn, RoleSessionName=spec.name[:64])["Credentials"])

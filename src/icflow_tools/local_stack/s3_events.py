@@ -1,9 +1,9 @@
 """S3 -> EventBridge notifications in AWS's shape, for buckets with EventBridge notifications enabled.
 
 moto 5 sends its own version of these events, but with a detail unlike S3's (`eTag` for `etag`, `reason`
-"ObjectCreated" for "PutObject", an epoch-seconds `time`, the key as it is) and to the rules of every bus. This hook replaces
-moto's sender while the local stack runs (moto runs in the stack's process), and puts each event on the
-default bus through moto's own PutEvents, so rule patterns and targets apply as in AWS.
+"ObjectCreated" for "PutObject", an epoch-seconds `time`, the key as it is) and to the rules of every bus.
+This hook replaces moto's sender while the local stack runs (moto runs in the stack's process), and puts each
+event on the default bus through moto's own PutEvents, so rule patterns and targets apply as in AWS.
 """
 
 from __future__ import annotations

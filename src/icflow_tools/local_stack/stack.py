@@ -17,6 +17,7 @@ import boto3
 
 from icflow.core.errors import IcflowError
 from icflow_tools.local_iam.authorizer import Authorizer
+from icflow_tools.local_iam.credentials import session_with
 from icflow_tools.local_iam.middleware import AuthorizingMiddleware
 from icflow_tools.local_iam.moto_store import MotoStore
 from icflow_tools.local_sagemaker.iam import SageMakerIam
@@ -133,11 +134,11 @@ class LocalStack:
                 event_bus_name="default",
                 region=self.options.region,
                 account_id=ACCOUNT_ID,
+                session=self.session(),
                 **extra,
             ).start()
-        except (
-            ValueError
-        ) as error:  # a fault the service cannot inject (an operation it lacks, an error it never gives)
+        # A fault the service cannot inject: an operation it lacks, an error it never gives.
+        except ValueError as error:
             raise IcflowError(f"--faults: {error}") from None
         self._exit.callback(service.stop, 10.0)
         self.sagemaker_url = service.url
@@ -147,14 +148,13 @@ class LocalStack:
     def _start_functions(self) -> None:
         assert self.built is not None
         clients = client_environment(self.options.region, self.endpoint_url, self.sagemaker_url)
+        sts = self.session().client("sts", endpoint_url=self.endpoint_url)
         for logical_id, spec in self.built.functions.items():
             reserved = lambda_environment(
                 spec.name, spec.arn, spec.handler, str(spec.code_dir), spec.memory_mb, self.options.region
             )
             if self.options.iam:
-                self.credentials[logical_id] = assume_execution_role(
-                    self.authorizer, self.session().client("sts", endpoint_url=self.endpoint_url), spec
-                )
+                self.credentials[logical_id] = assume_execution_role(self.authorizer, sts, spec)
             environment = function_environment(
                 spec.environment, reserved, {**clients, **self.credentials.get(logical_id, {})}
             )
@@ -187,7 +187,7 @@ class LocalStack:
         for logical_id, spec in self.built.functions.items():
             function = self.functions[logical_id]
             # What Lambda does for the function (its SQS event source, its dead-letter queue) it does as its role.
-            role_sqs = self.function_client(logical_id, "sqs")
+            role_sqs = self.client("sqs", logical_id)
             dead_letter_url = self._queue_url(sqs, spec.dead_letter_arn) if spec.dead_letter_arn else None
             for wired in wire_function_rules(target, spec):
                 name = f"{logical_id}<-{wired.source.rule_name}"
@@ -232,7 +232,7 @@ class LocalStack:
                     spec.async_retries,
                     dead_letter_url,
                     delivery.target_options,
-                    self.function_client(delivery.function_logical_id, "sqs"),
+                    self.client("sqs", delivery.function_logical_id),
                 )
             )
         for poller in [*self.pollers, *self.timers]:
@@ -279,34 +279,14 @@ class LocalStack:
     def client_environment(self) -> dict[str, str]:
         return client_environment(self.options.region, self.endpoint_url, self.sagemaker_url)
 
-    def session(self) -> boto3.Session:
-        """The operator's session: the account owner, whom IAM allows everything."""
-        return boto3.Session(
-            aws_access_key_id=OPERATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=OPERATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=OPERATOR_CREDENTIALS["AWS_SESSION_TOKEN"],
-            region_name=self.options.region,
-        )
+    def session(self, function: str | None = None) -> boto3.Session:
+        """The operator's session (the account owner, whom IAM allows everything), or with `function`'s logical
+        id that function's own role, as its code has it (the operator's when IAM is off)."""
+        return session_with(self.credentials.get(function or "", OPERATOR_CREDENTIALS), self.options.region)
 
-    def function_session(self, logical_id: str) -> boto3.Session:
-        """A session with the function's own role, as its code has it (the operator's when IAM is off)."""
-        credentials = self.credentials.get(logical_id)
-        if credentials is None:
-            return self.session()
-        return boto3.Session(
-            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=credentials["AWS_SESSION_TOKEN"],
-            region_name=self.options.region,
-        )
-
-    def function_client(self, logical_id: str, service: str) -> Any:
+    def client(self, service: str, function: str | None = None) -> Any:
         url = self.sagemaker_url if service in ("sagemaker", "sagemaker-runtime") else self.endpoint_url
-        return self.function_session(logical_id).client(service, endpoint_url=url)
-
-    def client(self, service: str) -> Any:
-        url = self.sagemaker_url if service in ("sagemaker", "sagemaker-runtime") else self.endpoint_url
-        return self.session().client(service, endpoint_url=url)
+        return self.session(function).client(service, endpoint_url=url)
 
     def state(self) -> dict[str, Any]:
         assert self.built is not None

@@ -19,7 +19,8 @@ from typing import Any
 
 from icflow.core import layout
 from icflow.core.errors import IcflowError
-from icflow.core.images import MAX_PAYLOAD_MB, S3Object, SkipReason, check_objects
+from icflow.core.images import S3Object, SkipReason, check_objects
+from icflow.core.transform_payload import MAX_PAYLOAD_MB
 
 MANIFEST_FILE = "manifest.json"
 # Beside the manifest: what the batch left out and why, read again when its predictions are written.

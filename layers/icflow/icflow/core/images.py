@@ -16,14 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from icflow.core.s3_objects import missing
-
-# CreateTransformJob's MaxPayloadInMB for one image per record, and SageMaker's limit on it times
-# MaxConcurrentTransforms.
-MAX_PAYLOAD_MB = 6
-MAX_TRANSFORM_PAYLOAD_MB = 100
-# MaxPayloadInMB counts mebibytes (the AWS provider for Terraform documents it as "in MiB", and the local
-# SageMaker enforces it so): an image of up to 6 * 2**20 bytes fits one record.
-BYTES_PER_MB = 1024 * 1024
+from icflow.core.transform_payload import BYTES_PER_MB, MAX_PAYLOAD_MB
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -35,9 +35,9 @@ from icflow.algorithm.tuning import (
 )
 from icflow.core import layout
 from icflow.core.errors import IcflowError
-from icflow.core.images import MAX_PAYLOAD_MB, MAX_TRANSFORM_PAYLOAD_MB
 from icflow.core.s3_objects import S3Objects
 from icflow.core.settings import TrainingEnv
+from icflow.core.transform_payload import MAX_PAYLOAD_MB, MAX_TRANSFORM_PAYLOAD_MB
 
 MAX_RUNTIME_LIMIT = 28 * 24 * 3600  # CreateTrainingJob's MaxRuntimeInSeconds limit
 # Spot capacity may take a while; without max_wait_seconds the job may wait as long again as it may run.

@@ -1,6 +1,7 @@
 """Points a dataset's endpoint at an endpoint config: creates the endpoint, updates it in place or blue/green,
-records the config as wanted while the endpoint is busy, or replaces an endpoint that can only be deleted. Shared by the model-deploy function and the
-endpoint-state function's deferred updates; the one writer of the dataset's endpoint item."""
+records the config as wanted while the endpoint is busy, or replaces an endpoint that can only be deleted.
+Shared by the model-deploy function and the endpoint-state function's deferred updates; the one writer of the
+dataset's endpoint item."""
 
 from __future__ import annotations
 

@@ -158,11 +158,14 @@ class HandleEndpointState:
         wanted = record.get("wanted_config")
         if record["status"] != EndpointStatus.DELETING.value or not wanted:
             return EndpointStateOutcome("ignored", dataset, reason=f"{change.endpoint_name} is {record['status']}")
+        return EndpointStateOutcome("updating", dataset, update=self._deploy_wanted(dataset, record))
+
+    def _deploy_wanted(self, dataset: str, record: dict[str, Any]) -> EndpointDeployOutcome:
+        """The newest model's config, recorded while the endpoint could not take it, with the settings recorded."""
         realtime = RealtimeSettings(
             enabled=True, blue_green=record.get("blue_green", False), auto_rollback=record.get("auto_rollback", True)
         )
-        update = self._deployer.deploy(dataset, wanted, record["wanted_model"], realtime)
-        return EndpointStateOutcome("updating", dataset, update=update)
+        return self._deployer.deploy(dataset, record["wanted_config"], record["wanted_model"], realtime)
 
     def _in_service(self, dataset: str, endpoint: Endpoint, record: dict[str, Any]) -> EndpointStateOutcome:
         target = record.get("target_config")
@@ -193,13 +196,7 @@ class HandleEndpointState:
             )
         wanted = record.get("wanted_config")
         if wanted and wanted not in (endpoint.config_name, target):
-            realtime = RealtimeSettings(
-                enabled=True,
-                blue_green=record.get("blue_green", False),
-                auto_rollback=record.get("auto_rollback", True),
-            )
-            update = self._deployer.deploy(dataset, wanted, record["wanted_model"], realtime)
-            return EndpointStateOutcome("updating", dataset, update=update)
+            return EndpointStateOutcome("updating", dataset, update=self._deploy_wanted(dataset, record))
         deleted = self._delete_superseded(dataset, endpoint, {wanted} if wanted else set())
         action = EndpointStatus.ROLLED_BACK.value if rolled_back else EndpointStatus.IN_SERVICE.value
         return EndpointStateOutcome(action, dataset, endpoint_config_name=endpoint.config_name, deleted=tuple(deleted))
