@@ -66,13 +66,16 @@ def test_manifest_follows_sagemakers_manifest_file_format(s3, helpers):
     assert pets.output_uri == f"s3://{helpers.BUCKET}/transform-output/pets/{pets.batch_id}/"
 
 
-def test_batch_id_depends_on_content_not_on_order_or_repeats():
+def test_batch_id_depends_on_content_and_bucket_not_on_order_or_repeats():
     a, b = S3Object("batch/d/a.jpg", 10, "e1"), S3Object("batch/d/b.jpg", 20, "e2")
-    assert batch_id("d", [a, b]) == batch_id("d", [b, a, b])
-    assert batch_id("d", [a, b]) != batch_id("d", [a])
-    assert batch_id("d", [a, b]) != batch_id("d", [a, S3Object("batch/d/b.jpg", 20, "e3")])  # re-uploaded
-    assert batch_id("d", [a]) != batch_id("e", [a])
-    assert len(batch_id("d", [a])) == 20 and batch_id("d", [a]).isalnum()
+    assert batch_id("bucket", "d", [a, b]) == batch_id("bucket", "d", [b, a, b])
+    assert batch_id("bucket", "d", [a, b]) != batch_id("bucket", "d", [a])
+    assert batch_id("bucket", "d", [a, b]) != batch_id(
+        "bucket", "d", [a, S3Object("batch/d/b.jpg", 20, "e3")]
+    )  # re-uploaded
+    assert batch_id("bucket", "d", [a]) != batch_id("bucket", "e", [a])
+    assert batch_id("bucket", "d", [a]) != batch_id("other-stacks-bucket", "d", [a])
+    assert len(batch_id("bucket", "d", [a])) == 20 and batch_id("bucket", "d", [a]).isalnum()
 
 
 def test_a_repeated_key_keeps_its_latest_event():

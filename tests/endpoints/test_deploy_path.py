@@ -42,6 +42,7 @@ def _model(stack: Stack, run_id: str) -> ModelReadyDetail:
         DATASET, {"current_model_name": name, "current_model_run_id": run_id}
     )
     return ModelReadyDetail(
+        stack=stack.settings.stack_name,
         dataset=DATASET,
         run_id=run_id,
         model_name=name,
@@ -123,8 +124,11 @@ def test_a_later_model_updates_the_endpoint_in_place_blue_green_with_rollback(st
             },
         },
     )
-    deploy = _PassThroughDeploy(sagemaker, stack.client("sagemaker"))
-    deployer = EndpointDeployer(_runs(stack), deploy, EndpointMetrics(stack.client("cloudwatch")))
+    adapters = stack.adapters()
+    deploy = _PassThroughDeploy(sagemaker, stack.client("sagemaker"), adapters.ownership.tags)
+    deployer = EndpointDeployer(
+        _runs(stack), deploy, EndpointMetrics(stack.client("cloudwatch")), adapters.ownership, adapters.notifier
+    )
 
     with stub:
         outcome = deployer.deploy(DATASET, naming.endpoint_config_name(DATASET, SECOND), second.model_name, realtime)
@@ -143,12 +147,12 @@ def test_a_later_model_updates_the_endpoint_in_place_blue_green_with_rollback(st
 class _PassThroughDeploy(SageMakerEndpoints):
     """SageMakerEndpoints whose UpdateEndpoint goes to the stubbed client and everything else to moto."""
 
-    def __init__(self, stubbed: Any, moto: Any) -> None:
-        super().__init__(moto)
+    def __init__(self, stubbed: Any, moto: Any, stack_tags: dict[str, str]) -> None:
+        super().__init__(moto, stack_tags)
         self._stubbed = stubbed
 
     def update_endpoint(self, name: str, config_name: str, blue_green: bool, rollback_alarm: str | None) -> None:
-        SageMakerEndpoints(self._stubbed).update_endpoint(name, config_name, blue_green, rollback_alarm)
+        SageMakerEndpoints(self._stubbed, {}).update_endpoint(name, config_name, blue_green, rollback_alarm)
 
 
 def _serve(stack: Stack, config_run: str) -> None:
@@ -164,7 +168,7 @@ def _two_configs(stack: Stack) -> None:
     build_deploy_model(stack.adapters())(_model(stack, FIRST))
     _serve(stack, FIRST)
     second = _model(stack, SECOND)
-    deploy = SageMakerEndpoints(stack.client("sagemaker"))
+    deploy = stack.adapters().endpoints
     deploy.create_endpoint_config(naming.endpoint_config_name(DATASET, SECOND), second.model_name, "ml.m5.large", 1, {})
     runs = _runs(stack)
     record = runs.get_item(DATASET, ENDPOINT_SK)
@@ -267,9 +271,10 @@ def _guard(stack: Stack, hours: int) -> DeleteIdleEndpoints:
     return DeleteIdleEndpoints(
         hours,
         _runs(stack),
-        SageMakerEndpoints(stack.client("sagemaker")),
+        SageMakerEndpoints(stack.client("sagemaker"), stack.adapters().ownership.tags),
         EndpointMetrics(stack.client("cloudwatch")),
         Notifier(stack.client("sns"), stack.settings.notifications_topic_arn),
+        stack.adapters().ownership,
     )
 
 
@@ -307,7 +312,7 @@ def test_the_idle_guard_keeps_a_used_endpoint_and_does_nothing_at_zero(stack: St
     )
 
     assert _guard(stack, 24)(now + timedelta(hours=24, minutes=30)).deleted == ()
-    assert _guard(stack, 0)(now + timedelta(days=30)).as_dict() == {"action": "disabled", "deleted": []}
+    assert _guard(stack, 0)(now + timedelta(days=30)).as_dict() == {"action": "disabled", "deleted": [], "foreign": []}
     assert len(stack.client("sagemaker").list_endpoints()["Endpoints"]) == 1
 
 
@@ -338,8 +343,8 @@ def test_the_deletion_of_an_idle_endpoint_stays_recorded_as_idle(stack: Stack) -
     _idle_endpoint(stack)
     _guard(stack, 24)(datetime.now(UTC) + timedelta(hours=25))
     # SageMaker's DELETING event arrives while the endpoint still exists; moto deleted it at once.
-    stack.client("sagemaker").create_endpoint(
-        EndpointName=naming.endpoint_name(DATASET), EndpointConfigName=naming.endpoint_config_name(DATASET, FIRST)
+    stack.adapters().endpoints.create_endpoint(
+        naming.endpoint_name(DATASET), naming.endpoint_config_name(DATASET, FIRST), {naming.TAG_DATASET: DATASET}
     )
     _status(stack, "Deleting")
 
@@ -370,11 +375,18 @@ def test_a_failed_endpoint_still_deleting_is_left_to_the_next_model(stack: Stack
     build_deploy_model(stack.adapters())(_model(stack, FIRST))
     _status(stack, "Failed")
     _model(stack, SECOND)
-    endpoints = SageMakerEndpoints(stack.client("sagemaker"))
+    adapters = stack.adapters()
+    endpoints = adapters.endpoints
     endpoints.delete_endpoint = lambda name: True  # type: ignore[method-assign]  # a deletion that takes long
     now = [0.0]
     deployer = EndpointDeployer(
-        _runs(stack), endpoints, EndpointMetrics(stack.client("cloudwatch")), now.append, lambda: sum(now)
+        _runs(stack),
+        endpoints,
+        EndpointMetrics(stack.client("cloudwatch")),
+        adapters.ownership,
+        adapters.notifier,
+        now.append,
+        lambda: sum(now),
     )
 
     outcome = deployer.deploy(

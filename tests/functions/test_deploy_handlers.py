@@ -75,6 +75,7 @@ def test_the_scheduled_guard_runs_with_the_sample_event(handler_of, stack: Stack
     assert handler_of("idle_endpoints")(sample_event("scheduled_idle_check.json"), lambda_context) == {
         "action": "checked",
         "deleted": [],
+        "foreign": [],
     }
 
 
@@ -144,7 +145,11 @@ def test_deploy_rules_use_the_shapes_defined_in_code(template: dict[str, Any]) -
     assert set(transform["detail"]["TransformJobStatus"]) == set(FINAL_STATES)
     assert transform["detail"]["TransformJobName"] == [{"prefix": naming.NAME_PREFIX}]
     ready = _rule_pattern(template, "ModelDeployFunction")
-    assert ready == {"source": [MODEL_READY_SOURCE], "detail-type": [MODEL_READY_DETAIL_TYPE]}
+    assert ready == {
+        "source": [MODEL_READY_SOURCE],
+        "detail-type": [MODEL_READY_DETAIL_TYPE],
+        "detail": {"stack": [{"Ref": "AWS::StackName"}]},
+    }
     endpoint = _rule_pattern(template, "EndpointStateFunction")
     assert endpoint["detail-type"] == [ENDPOINT_STATE_CHANGE] and endpoint["detail"]["EndpointName"] == [
         {"prefix": naming.NAME_PREFIX}

@@ -11,10 +11,14 @@ from icflow.batch.manifest import inputs_report_key
 from icflow.core import layout, naming
 from icflow.endpoints.endpoint_metrics import rollback_alarm_name
 from icflow_tools.local_iam.policy import AuthRequest, Principal, evaluate
-from support.policies import ACCOUNT, BUCKET, REGION, TemplatePolicies
+from support.policies import ACCOUNT, BUCKET, REGION, STACK, TemplatePolicies
 
 BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"
 DATASET = "digits"
+# IAM's context for a create that tags the resource as this stack's, and for a resource tagged so.
+TAGGED_AS_OURS = {f"aws:requesttag/{naming.TAG_STACK}": STACK, "aws:tagkeys": [naming.TAG_STACK]}
+OURS = {f"aws:resourcetag/{naming.TAG_STACK}": STACK}
+OTHER_STACKS = {f"aws:resourcetag/{naming.TAG_STACK}": "icflow-staging"}
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +87,8 @@ def test_sagemaker_may_watch_the_rollback_alarms_icflow_creates(policies: Templa
 def test_deployments_may_create_an_endpoint_gone_meanwhile_and_replace_a_failed_one(policies: TemplatePolicies) -> None:
     endpoint = sagemaker_arn("endpoint", naming.endpoint_name(DATASET))
     for function in ("ModelDeployFunction", "EndpointStateFunction"):
-        assert policies.allows(function, "sagemaker:CreateEndpoint", endpoint), function
-        assert policies.allows(function, "sagemaker:DeleteEndpoint", endpoint), function
+        assert policies.allows(function, "sagemaker:CreateEndpoint", endpoint, **TAGGED_AS_OURS), function
+        assert policies.allows(function, "sagemaker:DeleteEndpoint", endpoint, **OURS), function
 
 
 def test_grants_no_call_needs_are_gone(policies: TemplatePolicies) -> None:
@@ -104,3 +108,48 @@ def test_sam_adds_the_dead_letter_queue_grant(policies: TemplatePolicies) -> Non
     assert policies.allows("DatasetUploadFunction", "sqs:SendMessage", queue)
     role: dict[str, Any] = policies.role("BatchCollectFunction")
     assert "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole" in role["ManagedPolicyArns"]
+
+
+# (function, action, resource kind) for every SageMaker create and every change of an existing resource.
+CREATES = [
+    ("DatasetUploadFunction", "sagemaker:CreateTrainingJob", "training-job"),
+    ("DatasetUploadFunction", "sagemaker:CreateHyperParameterTuningJob", "hyper-parameter-tuning-job"),
+    ("TrainingStateFunction", "sagemaker:CreateModel", "model"),
+    ("BatchCollectFunction", "sagemaker:CreateTransformJob", "transform-job"),
+    ("ModelDeployFunction", "sagemaker:CreateTransformJob", "transform-job"),
+    ("ModelDeployFunction", "sagemaker:CreateEndpointConfig", "endpoint-config"),
+    ("ModelDeployFunction", "sagemaker:CreateEndpoint", "endpoint"),
+    ("EndpointStateFunction", "sagemaker:CreateEndpointConfig", "endpoint-config"),
+    ("EndpointStateFunction", "sagemaker:CreateEndpoint", "endpoint"),
+]
+CHANGES = [
+    ("ModelDeployFunction", "sagemaker:UpdateEndpoint", "endpoint"),
+    ("ModelDeployFunction", "sagemaker:DeleteEndpoint", "endpoint"),
+    ("EndpointStateFunction", "sagemaker:UpdateEndpoint", "endpoint"),
+    ("EndpointStateFunction", "sagemaker:DeleteEndpoint", "endpoint"),
+    ("EndpointStateFunction", "sagemaker:DeleteEndpointConfig", "endpoint-config"),
+    ("EndpointStateFunction", "sagemaker:DeleteModel", "model"),
+    ("IdleEndpointsFunction", "sagemaker:DeleteEndpoint", "endpoint"),
+]
+
+
+@pytest.mark.parametrize(("function", "action", "kind"), CREATES)
+def test_creates_must_tag_the_resource_as_this_stacks(
+    policies: TemplatePolicies, function: str, action: str, kind: str
+) -> None:
+    resource = sagemaker_arn(kind, f"icflow-{DATASET}-3f2a9c41d0b7")
+    assert policies.allows(function, action, resource, **TAGGED_AS_OURS)
+    assert policies.allows(function, "sagemaker:AddTags", resource, **TAGGED_AS_OURS)
+    assert not policies.allows(function, action, resource)
+    assert not policies.allows(function, action, resource, **{f"aws:requesttag/{naming.TAG_STACK}": "icflow-staging"})
+
+
+@pytest.mark.parametrize(("function", "action", "kind"), CHANGES)
+def test_only_this_stacks_resources_may_be_changed(
+    policies: TemplatePolicies, function: str, action: str, kind: str
+) -> None:
+    """Two stacks in one account share icflow- names: stack B may not update or delete stack A's endpoint."""
+    resource = sagemaker_arn(kind, naming.endpoint_name(DATASET))
+    assert policies.allows(function, action, resource, **OURS)
+    assert not policies.allows(function, action, resource, **OTHER_STACKS)
+    assert not policies.allows(function, action, resource)  # untagged: no icflow stack created it

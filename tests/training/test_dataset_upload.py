@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from icflow.core import layout, naming
-from icflow.core.naming import TAG_DATASET, TAG_RUN_ID
+from icflow.core.naming import TAG_DATASET, TAG_RUN_ID, TAG_STACK
 from icflow.core.state import StateTable
 from icflow.training.upload_events import UploadedObject, uploaded_objects
 
@@ -55,7 +55,7 @@ def test_both_channels_start_one_training_job_with_inferred_hyperparameters(stac
         tag["Key"]: tag["Value"]
         for tag in stack.client("sagemaker").list_tags(ResourceArn=job["TrainingJobArn"])["Tags"]
     }
-    assert tags == {TAG_DATASET: DATASET, TAG_RUN_ID: outcome.run_id}
+    assert tags == {TAG_STACK: stack.settings.stack_name, TAG_DATASET: DATASET, TAG_RUN_ID: outcome.run_id}
     status = stack.latest_status(DATASET)
     assert status["status"] == "training" and status["job_name"] == outcome.job_name
     assert [change["status"] for change in status["history"]] == ["starting", "training"]

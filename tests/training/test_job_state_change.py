@@ -17,7 +17,7 @@ from moto.sagemaker.models import sagemaker_backends
 from icflow.algorithm.image_uris import image_uri
 from icflow.core import layout, naming
 from icflow.core.model_ready import MODEL_READY_DETAIL_TYPE, MODEL_READY_SOURCE
-from icflow.core.naming import TAG_DATASET, TAG_RUN_ID
+from icflow.core.naming import TAG_DATASET, TAG_RUN_ID, TAG_STACK
 from icflow.core.state import StateTable
 from icflow.training.job_events import SageMakerStateChange, job_state_change
 from icflow.training.upload_events import UploadedObject
@@ -47,7 +47,11 @@ def _seed_training_job(stack: Stack, name: str, dataset: str, run_id: str, accur
         OutputDataConfig={"S3OutputPath": f"s3://{stack.bucket}/{layout.artifacts_prefix(dataset)}"},
         ResourceConfig={"InstanceType": "ml.g4dn.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 50},
         StoppingCondition={"MaxRuntimeInSeconds": 3600},
-        Tags=[{"Key": TAG_DATASET, "Value": dataset}, {"Key": TAG_RUN_ID, "Value": run_id}],
+        Tags=[
+            {"Key": TAG_STACK, "Value": stack.settings.stack_name},
+            {"Key": TAG_DATASET, "Value": dataset},
+            {"Key": TAG_RUN_ID, "Value": run_id},
+        ],
     )
     if accuracy is not None:
         job = _backend(stack).training_jobs[name]

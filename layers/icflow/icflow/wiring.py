@@ -16,6 +16,7 @@ from botocore.config import Config
 
 from icflow.batch.sagemaker_transforms import SageMakerTransforms
 from icflow.core.notifier import Notifier
+from icflow.core.ownership import StackOwnership
 from icflow.core.s3_objects import MAX_CONNECTIONS, S3Objects
 from icflow.core.settings import Settings, current_settings
 from icflow.core.state import StateTable
@@ -61,16 +62,20 @@ class Adapters:
         return Notifier(self.session.client("sns"), self.settings.notifications_topic_arn)
 
     @cached_property
+    def ownership(self) -> StackOwnership:
+        return StackOwnership(self.settings.stack_name)
+
+    @cached_property
     def training_jobs(self) -> SageMakerJobs:
-        return SageMakerJobs(self.sagemaker)
+        return SageMakerJobs(self.sagemaker, self.ownership.tags)
 
     @cached_property
     def transforms(self) -> SageMakerTransforms:
-        return SageMakerTransforms(self.sagemaker)
+        return SageMakerTransforms(self.sagemaker, self.ownership.tags)
 
     @cached_property
     def endpoints(self) -> SageMakerEndpoints:
-        return SageMakerEndpoints(self.sagemaker)
+        return SageMakerEndpoints(self.sagemaker, self.ownership.tags)
 
     @cached_property
     def endpoint_metrics(self) -> EndpointMetrics:

@@ -1,6 +1,7 @@
 """`icflow cleanup --dataset NAME`: delete the dataset's endpoint, endpoint configs and models, as the seed
 notebook's clean-up step does, after showing what will go. Only resources named by icflow and tagged with
-the dataset are touched; data in S3 is never deleted."""
+the dataset, and with the stack when it is known (--stack or the local stack), are touched: another stack in
+the account may have a dataset of the same name. Data in S3 is never deleted."""
 
 from __future__ import annotations
 
@@ -22,37 +23,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def _tagged(sagemaker: Any, arn: str, dataset: str) -> bool:
-    from icflow.core.naming import TAG_DATASET
-
-    tags = {tag["Key"]: tag["Value"] for tag in sagemaker.list_tags(ResourceArn=arn).get("Tags", [])}
-    return tags.get(TAG_DATASET) == dataset
-
-
-def find(sagemaker: Any, dataset: str) -> dict[str, list[str]]:
-    """The dataset's resources by kind: icflow's names, and the dataset's tag, which tells datasets with similar names apart."""
+def find(sagemaker: Any, dataset: str, stack_name: str | None = None) -> dict[str, list[str]]:
+    """The dataset's resources by kind: icflow's names, and the dataset's tag, which tells datasets with similar
+    names apart; with `stack_name`, only those of that stack."""
     from icflow.core import naming
+
+    wanted = {naming.TAG_DATASET: dataset, **({naming.TAG_STACK: stack_name} if stack_name else {})}
+
+    def _tagged(arn: str) -> bool:
+        tags = {tag["Key"]: tag["Value"] for tag in sagemaker.list_tags(ResourceArn=arn).get("Tags", [])}
+        return all(tags.get(key) == value for key, value in wanted.items())
 
     endpoint = naming.endpoint_name(dataset)
     found: dict[str, list[str]] = {"endpoint": [], "endpoint config": [], "model": []}
     for page in sagemaker.get_paginator("list_endpoints").paginate(NameContains=endpoint):
         found["endpoint"] += [
-            e["EndpointName"]
-            for e in page["Endpoints"]
-            if e["EndpointName"] == endpoint and _tagged(sagemaker, e["EndpointArn"], dataset)
+            e["EndpointName"] for e in page["Endpoints"] if e["EndpointName"] == endpoint and _tagged(e["EndpointArn"])
         ]
     # Long dataset names are shortened differently in config and model names: every icflow name is a candidate.
     for page in sagemaker.get_paginator("list_endpoint_configs").paginate(NameContains=naming.NAME_PREFIX):
         found["endpoint config"] += [
             c["EndpointConfigName"]
             for c in page["EndpointConfigs"]
-            if naming.is_icflow_name(c["EndpointConfigName"]) and _tagged(sagemaker, c["EndpointConfigArn"], dataset)
+            if naming.is_icflow_name(c["EndpointConfigName"]) and _tagged(c["EndpointConfigArn"])
         ]
     for page in sagemaker.get_paginator("list_models").paginate(NameContains=naming.NAME_PREFIX):
         found["model"] += [
-            m["ModelName"]
-            for m in page["Models"]
-            if naming.is_icflow_name(m["ModelName"]) and _tagged(sagemaker, m["ModelArn"], dataset)
+            m["ModelName"] for m in page["Models"] if naming.is_icflow_name(m["ModelName"]) and _tagged(m["ModelArn"])
         ]
     return found
 
@@ -63,18 +60,19 @@ def run(args: argparse.Namespace) -> int:
 
     resources = resolve(args)
     sagemaker = resources.client("sagemaker")
-    found = find(sagemaker, args.dataset)
+    found = find(sagemaker, args.dataset, resources.stack_name)
+    of = f"dataset {args.dataset}" + (f" in stack {resources.stack_name}" if resources.stack_name else " (any stack)")
     if not any(found.values()):
-        print(f"nothing to delete for dataset {args.dataset}")
+        print(f"nothing to delete for {of}")
         return 0
-    print(f"icflow resources of dataset {args.dataset}:")
+    print(f"icflow resources of {of}:")
     for kind, names in found.items():
         for name in names:
             print(f"  {kind:<16}{name}")
     if not args.yes and input("delete them? [y/N] ").strip().lower() not in ("y", "yes"):
         print("nothing deleted")
         return 1
-    deploy = SageMakerEndpoints(sagemaker)
+    deploy = SageMakerEndpoints(sagemaker, stack_tags={})  # deletes only: creates nothing to tag
     # The endpoint first: SageMaker keeps configs and models an endpoint uses.
     for name in found["endpoint"]:
         deploy.delete_endpoint(name)

@@ -46,6 +46,8 @@ class StackResources:
     endpoint_urls: dict[str, str] = field(default_factory=dict)  # "default" and per service, for the local stack
     # The local stack's operator credentials (its state file's AWS_* variables); None: the caller's own.
     credentials: dict[str, str] | None = None
+    # What the icflow:stack tag of the stack's SageMaker resources says; None: not known (--table/--bucket).
+    stack_name: str | None = None
 
     def client(self, service: str) -> Any:
         import boto3
@@ -79,7 +81,12 @@ def _local(path: Path, region: str | None) -> StackResources:
     # The local stack authorizes every call: sign as its operator, never with the caller's real credentials.
     credentials = {name: environment[name] for name in CREDENTIAL_VARIABLES if name in environment}
     return StackResources(
-        outputs.get(TABLE_OUTPUT), outputs.get(BUCKET_OUTPUT), region or state.get("region"), urls, credentials or None
+        outputs.get(TABLE_OUTPUT),
+        outputs.get(BUCKET_OUTPUT),
+        region or state.get("region"),
+        urls,
+        credentials or None,
+        state.get("stack_name"),
     )
 
 
@@ -91,8 +98,9 @@ def _cloudformation(stack: str, region: str | None) -> StackResources:
         described = boto3.Session(region_name=region).client("cloudformation").describe_stacks(StackName=stack)
     except ClientError as error:
         raise IcflowError(f"cannot read stack {stack}: {error.response['Error'].get('Message', error)}") from error
-    outputs = {item["OutputKey"]: item["OutputValue"] for item in described["Stacks"][0].get("Outputs", [])}
-    return StackResources(outputs.get(TABLE_OUTPUT), outputs.get(BUCKET_OUTPUT), region)
+    found = described["Stacks"][0]
+    outputs = {item["OutputKey"]: item["OutputValue"] for item in found.get("Outputs", [])}
+    return StackResources(outputs.get(TABLE_OUTPUT), outputs.get(BUCKET_OUTPUT), region, stack_name=found["StackName"])
 
 
 def resolve(args: argparse.Namespace) -> StackResources:

@@ -3,7 +3,9 @@ STS, SageMaker), as the Service Authorization Reference lists them. An operation
 so only a policy that grants it on every resource allows it.
 
 SageMaker's create calls also need iam:PassRole for the role they hand over (with iam:PassedToService), and
-sagemaker:AddTags when they carry Tags.
+sagemaker:AddTags when they carry Tags. Tags are condition keys, as SageMaker documents them: a create's and an
+AddTags' Tags are aws:RequestTag/<key> and aws:TagKeys, and a call on an existing resource carries the
+resource's tags as aws:ResourceTag/<key>.
 """
 
 from __future__ import annotations
@@ -19,6 +21,13 @@ SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
 ACTION_PREFIX = {"monitoring": "cloudwatch", "runtime.sagemaker": "sagemaker"}
 
 
+ResourceTags = Callable[[str], Mapping[str, str]]  # an existing resource's tags by ARN; {} when it has none
+
+
+def no_tags(arn: str) -> Mapping[str, str]:
+    return {}
+
+
 @dataclass(frozen=True)
 class Call:
     service: str  # the action prefix: dynamodb, sqs, sns, events, cloudwatch, sts, sagemaker, ...
@@ -26,6 +35,7 @@ class Call:
     params: Mapping[str, Any]
     region: str
     account: str
+    resource_tags: ResourceTags = no_tags
 
     def arn(self, service: str, resource: str) -> str:
         return f"arn:aws:{service}:{self.region}:{self.account}:{resource}"
@@ -125,10 +135,21 @@ def _passed_roles(params: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def _tag_keys(kind: str, tags: Mapping[str, str]) -> dict[str, Any]:
+    """Tags as condition keys (lower-case, as conditions compare them): aws:RequestTag/<key> or aws:ResourceTag/<key>,
+    and for request tags aws:TagKeys."""
+    keys: dict[str, Any] = {f"aws:{kind}/{key}".lower(): value for key, value in tags.items()}
+    if kind == "RequestTag" and tags:
+        keys["aws:tagkeys"] = list(tags)
+    return keys
+
+
 def _sagemaker(call: Call) -> list[AuthRequest]:
     params, operation = call.params, call.operation
+    requested = _tag_keys("RequestTag", {tag["Key"]: tag["Value"] for tag in params.get("Tags") or []})
     if operation in ("AddTags", "ListTags", "DeleteTags"):
-        return [call.request(params.get("ResourceArn", "*"))]
+        arn = params.get("ResourceArn", "*")
+        return [call.request(arn, {**_tag_keys("ResourceTag", call.resource_tags(arn)), **requested})]
     # ListTrainingJobsForHyperParameterTuningJob acts on its tuning job; other List* calls on no resource.
     match = next(
         (
@@ -144,9 +165,12 @@ def _sagemaker(call: Call) -> list[AuthRequest]:
     resource_type = match[0]
     # SageMaker's ARNs spell names in lower case.
     arn = call.arn("sagemaker", f"{resource_type}/{name.lower()}")
-    requests = [call.request(arn)]
-    if operation.startswith("Create") and params.get("Tags"):
-        requests.append(call.request(arn, action="sagemaker:AddTags"))
+    if operation.startswith("Create"):
+        requests = [call.request(arn, requested)]
+        if requested:
+            requests.append(call.request(arn, requested, action="sagemaker:AddTags"))
+    else:
+        requests = [call.request(arn, _tag_keys("ResourceTag", call.resource_tags(arn)))]
     requests += [
         AuthRequest("iam:PassRole", role, {"iam:PassedToService": SAGEMAKER_SERVICE})
         for role in _passed_roles(params)

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 from xml.sax.saxutils import escape
 
-from icflow_tools.local_iam.api_actions import ACTION_PREFIX, Call, api_requests
+from icflow_tools.local_iam.api_actions import ACTION_PREFIX, Call, api_requests, no_tags
 from icflow_tools.local_iam.authorizer import Authorizer, Denial
 from icflow_tools.local_iam.policy import AuthRequest
 from icflow_tools.local_iam.s3_actions import bucket_arn, key_too_long, path_style, s3_requests, split_path
@@ -95,7 +95,9 @@ class AuthorizingMiddleware:
         else:
             params = _query_params(body) if body else _query_params(environ.get("QUERY_STRING", "").encode())
             operation = params.get("Action", "")
-        return api_requests(Call(service, operation, params, region, self.account_id))
+        # moto's server and mock keep the tags of their own SageMaker resources (the local SageMaker checks its own).
+        tags = self.authorizer.store.sagemaker_tags if service == "sagemaker" else no_tags
+        return api_requests(Call(service, operation, params, region, self.account_id, tags))
 
     def _s3(self, environ: Environ, start_response: StartResponse, access_key: str) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]

@@ -12,6 +12,8 @@ from typing import Any
 
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.models import AWSManagedPolicy, iam_backends
+from moto.sagemaker.exceptions import ValidationError
+from moto.sagemaker.models import sagemaker_backends
 from moto.sts.models import sts_backends
 
 from icflow_tools.local_iam.policy import PolicyDocument
@@ -36,6 +38,16 @@ class MotoStore:
     @property
     def _iam(self) -> Any:
         return iam_backends[self.account_id][PARTITION]
+
+    def sagemaker_tags(self, arn: str) -> dict[str, str]:
+        """Tags of a resource of moto's SageMaker (the handler tests' SageMaker), {} when it does not exist. moto
+        finds the name as it was created, while ARNs spell it in lower case: icflow's tests use lower-case names."""
+        backend = sagemaker_backends[self.account_id][arn.split(":")[3]]
+        try:
+            resource = backend._get_resource_from_arn(arn)
+        except ValidationError:
+            return {}
+        return {tag["Key"]: tag["Value"] for tag in getattr(resource, "tags", None) or []}
 
     def session(self, access_key: str) -> tuple[str, str] | None:
         """(role ARN, session name) of credentials STS issued, or None."""

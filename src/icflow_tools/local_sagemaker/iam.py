@@ -8,7 +8,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from icflow_tools.local_iam.api_actions import SAGEMAKER_SERVICE, Call, api_requests
+from icflow_tools.local_iam.api_actions import SAGEMAKER_SERVICE, Call, ResourceTags, api_requests, no_tags
 from icflow_tools.local_iam.authorizer import Authorizer
 from icflow_tools.local_iam.credentials import credential_variables, session_with
 from icflow_tools.local_sagemaker.errors import AccessDenied, ValidationException
@@ -27,8 +27,11 @@ class SageMakerIam:
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def authorize(self, access_key: str, operation: str, params: Mapping[str, Any]) -> None:
-        requests = api_requests(Call("sagemaker", operation, params, self._region, self._account_id))
+    def authorize(
+        self, access_key: str, operation: str, params: Mapping[str, Any], resource_tags: ResourceTags = no_tags
+    ) -> None:
+        """`resource_tags` answers aws:ResourceTag conditions from the service's own resources."""
+        requests = api_requests(Call("sagemaker", operation, params, self._region, self._account_id, resource_tags))
         denial = self.authorizer.check(access_key, requests)
         if denial is not None:
             raise AccessDenied(denial.message)

@@ -116,7 +116,7 @@ class LocalSageMaker:
             raise UnknownOperation(f"The local SageMaker does not implement {operation}.")
         validate_request(self.ctx.model.operation_model(operation).input_shape, params)
         if self.iam is not None:
-            self.iam.authorize(caller, operation, params)
+            self.iam.authorize(caller, operation, params, self.ctx.store.resource_tags)
         # After authorization: a denied call stays AccessDenied, and only a call that would run uses up a fault.
         self.faults.refuse(operation, params)
         return handler(self.ctx, params)

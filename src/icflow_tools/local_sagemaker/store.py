@@ -91,6 +91,11 @@ class Store:
                 raise ValidationException(f"Resource {arn} not found.")
             return dict(self._tags[arn])
 
+    def resource_tags(self, arn: str) -> dict[str, str]:
+        """For IAM's aws:ResourceTag conditions: {} for a resource that does not exist (yet)."""
+        with self._lock:
+            return dict(self._tags.get(arn, {}))
+
     def add_tags(self, arn: str, tags: list[dict[str, str]]) -> None:
         with self._lock:
             if arn not in self._tags:

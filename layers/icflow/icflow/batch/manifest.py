@@ -143,9 +143,10 @@ def parse_output_uri(uri: str) -> tuple[str, str, str]:
     return bucket, parts[1], parts[2]
 
 
-def batch_id(dataset: str, objects: Iterable[S3Object]) -> str:
-    """Deterministic id of a group: the same objects (key, ETag, size) in any order give the same id."""
-    digest = hashlib.sha256(dataset.encode())
+def batch_id(bucket: str, dataset: str, objects: Iterable[S3Object]) -> str:
+    """Deterministic id of a group: the same objects (key, ETag, size) in any order give the same id. The
+    bucket counts, as in a run id: another stack's batch of the same files gets another transform job name."""
+    digest = hashlib.sha256("\0".join((bucket, dataset)).encode())
     for obj in sorted(set(objects), key=lambda obj: obj.key):
         size = "" if obj.size is None else str(obj.size)
         digest.update("\0".join(("", obj.key, obj.etag, size)).encode())
@@ -175,7 +176,9 @@ def plan_batches(s3: Any, bucket: str, objects: Iterable[S3Object], max_workers:
                 relative_keys.append(obj.key[len(input_prefix(dataset)) :])
             else:
                 skipped.append(Skipped(obj.key, reason))
-        plans.append(BatchPlan(bucket, dataset, batch_id(dataset, members), tuple(relative_keys), tuple(skipped)))
+        plans.append(
+            BatchPlan(bucket, dataset, batch_id(bucket, dataset, members), tuple(relative_keys), tuple(skipped))
+        )
     return plans
 
 

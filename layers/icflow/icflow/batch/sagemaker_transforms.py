@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,12 +23,14 @@ class TransformJob:
 
 
 class SageMakerTransforms:
-    def __init__(self, sagemaker_client: Any) -> None:
+    def __init__(self, sagemaker_client: Any, stack_tags: Mapping[str, str]) -> None:
+        """`stack_tags` go on every transform job started here (icflow.core.ownership)."""
         self._sagemaker = sagemaker_client
+        self._stack_tags = stack_tags
 
     def create_transform_job(self, request: dict[str, Any], tags: dict[str, str]) -> bool:
         try:
-            self._sagemaker.create_transform_job(**request, Tags=tag_list(tags))
+            self._sagemaker.create_transform_job(**request, Tags=tag_list(tags, self._stack_tags))
         except ClientError as error:
             if already_exists(error):
                 return False

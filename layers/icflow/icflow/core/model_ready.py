@@ -13,6 +13,8 @@ MODEL_READY_DETAIL_TYPE = "icflow Model Ready"
 
 
 class ModelReadyDetail(BaseModel):
+    # The publishing stack: every stack's rule sees the account's default bus, and matches only its own.
+    stack: str
     dataset: str
     run_id: str
     model_name: str

@@ -18,6 +18,8 @@ NAME_PREFIX = "icflow-"
 TAG_DATASET = "icflow:dataset"
 TAG_RUN_ID = "icflow:run-id"
 TAG_BATCH_ID = "icflow:batch-id"
+# ... and which stack created it: stacks in one account share the name prefix (icflow.core.ownership).
+TAG_STACK = "icflow:stack"
 MAX_NAME = 63  # training job, model, endpoint config, endpoint, transform job
 MAX_TUNING_JOB_NAME = 32
 RUN_ID_LENGTH = 12  # hex characters; see icflow.training.fingerprint

@@ -6,6 +6,9 @@ duplicate got there first, and a delete of what is gone already counts as done.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from botocore.exceptions import ClientError
 
 
@@ -23,5 +26,13 @@ def gone(error: ClientError) -> bool:
     return code in ("ResourceNotFound", "ValidationException") and ("not find" in message or "not found" in message)
 
 
-def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
-    return [{"Key": key, "Value": value} for key, value in tags.items()]
+def tag_list(*tags: Mapping[str, str]) -> list[dict[str, str]]:
+    """The API's form of the tag maps, a later map's value winning."""
+    merged = {key: value for each in tags for key, value in each.items()}
+    return [{"Key": key, "Value": value} for key, value in merged.items()]
+
+
+def tagged(request: Mapping[str, Any], tags: Mapping[str, str]) -> dict[str, Any]:
+    """A create request whose Tags (the API's list) also carry `tags`."""
+    listed = {tag["Key"]: tag["Value"] for tag in request.get("Tags", [])}
+    return {**request, "Tags": tag_list(listed, tags)}

@@ -22,6 +22,8 @@ class CoreEnv(BaseModel):
     model_config = _ENV
 
     region: str = Field(alias="AWS_REGION", min_length=1)
+    # The CloudFormation stack: what the icflow:stack tag of every SageMaker resource it creates says.
+    stack_name: str = Field(alias="STACK_NAME", min_length=1, max_length=128)
     data_bucket: str = Field(alias="DATA_BUCKET", min_length=3)
     runs_table: str = Field(alias="RUNS_TABLE", min_length=3)
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)

@@ -11,7 +11,7 @@ names are deterministic, so a repeated "model ready" finds them and changes noth
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from icflow.batch.starter import BatchStarter, BatchStartOutcome, build_batch_starter
 from icflow.core import naming
@@ -43,22 +43,36 @@ class DeployModelOutcome(Outcome):
     endpoint: EndpointDeployOutcome | None = None  # None: pipeline.json asks for no endpoint
 
 
+@dataclass(frozen=True)
+class IgnoredModelOutcome(Outcome):
+    """Another stack's model: nothing done."""
+
+    model_name: str
+    reason: str
+    action: Literal["ignored"] = "ignored"
+
+
 class DeployModel:
     def __init__(
         self,
+        stack_name: str,
         objects: S3Objects,
         state: StateTable,
         starter: BatchStarter,
         deployer: EndpointDeployer,
         notifier: Notifier,
     ) -> None:
+        self._stack_name = stack_name
         self._objects = objects
         self._state = state
         self._starter = starter
         self.endpoints = deployer
         self._notifier = notifier
 
-    def __call__(self, ready: ModelReadyDetail) -> DeployModelOutcome:
+    def __call__(self, ready: ModelReadyDetail) -> DeployModelOutcome | IgnoredModelOutcome:
+        if ready.stack != self._stack_name:
+            # template.yaml's rule matches this stack's events only; a rule edited by hand must not cross stacks.
+            return IgnoredModelOutcome(ready.model_name, f"the model is the icflow stack {ready.stack!r}'s")
         dataset = ready.dataset
         logger.set_correlation_id(ready.run_id)
         pending = [
@@ -81,6 +95,7 @@ class DeployModel:
 
 def build_deploy_model(adapters: Adapters) -> DeployModel:
     return DeployModel(
+        adapters.settings.stack_name,
         adapters.objects,
         adapters.state,
         build_batch_starter(adapters),

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from aws_lambda_powertools.metrics import MetricUnit
 
 from icflow.core import naming
+from icflow.core.notifier import Notifier
 from icflow.core.observability import metrics
 from icflow.core.outcome import Outcome
+from icflow.core.ownership import StackOwnership
 from icflow.core.pipeline_config import RealtimeSettings
 from icflow.core.state import ANY_ENDPOINT_STATUS, ENDPOINT_SK, EndpointStatus, StateTable
 from icflow.endpoints.endpoint_metrics import EndpointMetrics
-from icflow.endpoints.sagemaker_endpoints import VARIANT_NAME, SageMakerEndpoints
+from icflow.endpoints.sagemaker_endpoints import VARIANT_NAME, Endpoint, SageMakerEndpoints
 
 if TYPE_CHECKING:
     from icflow.wiring import Adapters
@@ -33,7 +35,7 @@ REPLACE_WAIT_SECONDS = 30.0
 REPLACE_POLL_SECONDS = 2.0
 
 
-# rejected is DeployModel's: pipeline.json could not be read, so nothing was deployed.
+# rejected: pipeline.json could not be read (DeployModel), or the endpoint's name is another stack's endpoint.
 EndpointDeployAction = Literal[
     "endpoint_creating",
     "endpoint_unchanged",
@@ -60,12 +62,16 @@ class EndpointDeployer:
         state: StateTable,
         deploy: SageMakerEndpoints,
         alarms: EndpointMetrics,
+        ownership: StackOwnership,
+        notifier: Notifier,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._state = state
         self._deploy = deploy
         self._alarms = alarms
+        self._ownership = ownership
+        self._notifier = notifier
         self._sleep = sleep
         self._clock = clock
 
@@ -73,6 +79,10 @@ class EndpointDeployer:
         self, dataset: str, config_name: str, model_name: str, realtime: RealtimeSettings
     ) -> EndpointDeployOutcome:
         endpoint_name = naming.endpoint_name(dataset)
+        endpoint = self._deploy.endpoint(endpoint_name)
+        foreign = self._foreign(endpoint)
+        if foreign is not None:
+            return self._refused(dataset, endpoint_name, config_name, model_name, foreign)
         tags = {naming.TAG_DATASET: dataset}
         self._deploy.create_endpoint_config(
             config_name, model_name, realtime.instance_type, realtime.instance_count, tags
@@ -87,7 +97,6 @@ class EndpointDeployer:
             "wanted_model": model_name,
             **settings,
         }
-        endpoint = self._deploy.endpoint(endpoint_name)
         if endpoint is not None and endpoint.status in UNUSABLE:
             if not self._replace(endpoint_name):
                 reason = (
@@ -98,7 +107,11 @@ class EndpointDeployer:
                 return EndpointDeployOutcome("endpoint_replacing", endpoint_name, config_name, reason)
             endpoint = None
         if endpoint is None:
-            self._deploy.create_endpoint(endpoint_name, config_name, tags)
+            if not self._deploy.create_endpoint(endpoint_name, config_name, tags):
+                # Created meanwhile: by a repeated event of this stack, or by another stack.
+                foreign = self._foreign(self._deploy.endpoint(endpoint_name))
+                if foreign is not None:
+                    return self._refused(dataset, endpoint_name, config_name, model_name, foreign)
             self.record(dataset, EndpointStatus.CREATING, {**fields, "target_config": config_name})
             metrics.add_metric(name="EndpointsCreated", unit=MetricUnit.Count, value=1)
             return EndpointDeployOutcome("endpoint_creating", endpoint_name, config_name)
@@ -122,6 +135,21 @@ class EndpointDeployer:
         )
         metrics.add_metric(name="EndpointsUpdated", unit=MetricUnit.Count, value=1)
         return EndpointDeployOutcome("endpoint_updating", endpoint_name, config_name)
+
+    def _foreign(self, endpoint: Endpoint | None) -> str | None:
+        """Why the endpoint of the dataset's name is not this stack's to change; None when it is, or is gone."""
+        return None if endpoint is None else self._ownership.foreign(endpoint.name, self._deploy.tags(endpoint.arn))
+
+    def _refused(
+        self, dataset: str, endpoint_name: str, config_name: str, model_name: str, foreign: str
+    ) -> EndpointDeployOutcome:
+        """Another stack's endpoint has the name: it is left alone, nothing is recorded for it, the user is told."""
+        reason = (
+            f"{foreign}. This stack changes only its own endpoints, so {model_name} is not deployed: delete that "
+            f"endpoint from its own stack (icflow cleanup), or give the dataset another name in this stack"
+        )
+        self._notifier.notify(f"icflow: endpoint of {dataset} not updated", reason, dataset)
+        return EndpointDeployOutcome("rejected", endpoint_name, config_name, reason)
 
     def _replace(self, endpoint_name: str) -> bool:
         """Deletes an unusable endpoint; True once it is gone, within REPLACE_WAIT_SECONDS."""
@@ -155,4 +183,6 @@ class EndpointDeployer:
 
 
 def build_endpoint_deployer(adapters: Adapters) -> EndpointDeployer:
-    return EndpointDeployer(adapters.state, adapters.endpoints, adapters.endpoint_metrics)
+    return EndpointDeployer(
+        adapters.state, adapters.endpoints, adapters.endpoint_metrics, adapters.ownership, adapters.notifier
+    )

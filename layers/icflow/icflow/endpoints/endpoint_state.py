@@ -15,6 +15,7 @@ from icflow.core import naming
 from icflow.core.notifier import Notifier
 from icflow.core.observability import logger
 from icflow.core.outcome import Outcome
+from icflow.core.ownership import StackOwnership
 from icflow.core.pipeline_config import RealtimeSettings
 from icflow.core.state import (
     BATCH_SK_PREFIX,
@@ -97,8 +98,14 @@ NOT_SERVING = {
 
 class HandleEndpointState:
     def __init__(
-        self, state: StateTable, deploy: SageMakerEndpoints, deployer: EndpointDeployer, notifier: Notifier
+        self,
+        state: StateTable,
+        deploy: SageMakerEndpoints,
+        deployer: EndpointDeployer,
+        notifier: Notifier,
+        ownership: StackOwnership,
     ) -> None:
+        self._ownership = ownership
         self._state = state
         self._deploy = deploy
         self._deployer = deployer
@@ -112,9 +119,12 @@ class HandleEndpointState:
         endpoint = self._deploy.endpoint(change.endpoint_name)
         if endpoint is None:
             return EndpointStateOutcome("ignored", reason=f"{change.endpoint_name} no longer exists")
-        dataset = change.tags.get(naming.TAG_DATASET) or self._deploy.endpoint_tags(change.endpoint_name).get(
-            naming.TAG_DATASET
-        )
+        # Events may come without tags; the endpoint's own are authoritative then.
+        tags = change.tags if naming.TAG_STACK in change.tags else self._deploy.tags(endpoint.arn)
+        foreign = self._ownership.foreign(change.endpoint_name, tags)
+        if foreign is not None:
+            return EndpointStateOutcome("ignored", reason=foreign)
+        dataset = tags.get(naming.TAG_DATASET)
         record = self._state.get_item(dataset, ENDPOINT_SK) if dataset else None
         if dataset is None or record is None or naming.endpoint_name(dataset) != change.endpoint_name:
             return EndpointStateOutcome("ignored", reason=f"{change.endpoint_name} is not an endpoint of this stack")
@@ -150,7 +160,10 @@ class HandleEndpointState:
 
     def _deleted(self, change: EndpointChange) -> EndpointStateOutcome:
         """The endpoint is gone: a replacement waiting for the deletion of an unusable endpoint creates it now."""
-        # The deletion's event may carry no tags; an endpoint's name is its dataset's (naming.endpoint_name).
+        # The deletion's event may carry no tags: then the endpoint item shows whether this stack deleted it.
+        if naming.TAG_STACK in change.tags and (foreign := self._ownership.foreign(change.endpoint_name, change.tags)):
+            return EndpointStateOutcome("ignored", reason=foreign)
+        # An endpoint's name is its dataset's (naming.endpoint_name).
         dataset = change.tags.get(naming.TAG_DATASET) or change.endpoint_name.removeprefix(naming.NAME_PREFIX)
         record = self._state.get_item(dataset, ENDPOINT_SK)
         if record is None or naming.endpoint_name(dataset) != change.endpoint_name:
@@ -230,4 +243,6 @@ class HandleEndpointState:
 
 
 def build_handle_endpoint_state(adapters: Adapters) -> HandleEndpointState:
-    return HandleEndpointState(adapters.state, adapters.endpoints, build_endpoint_deployer(adapters), adapters.notifier)
+    return HandleEndpointState(
+        adapters.state, adapters.endpoints, build_endpoint_deployer(adapters), adapters.notifier, adapters.ownership
+    )

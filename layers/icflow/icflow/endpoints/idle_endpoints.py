@@ -16,6 +16,7 @@ from icflow.core import naming
 from icflow.core.notifier import Notifier
 from icflow.core.observability import logger, metrics
 from icflow.core.outcome import Outcome
+from icflow.core.ownership import StackOwnership
 from icflow.core.state import ANY_ENDPOINT_STATUS, ENDPOINT_SK, EndpointStatus, StateTable
 from icflow.endpoints.endpoint_metrics import EndpointMetrics
 from icflow.endpoints.sagemaker_endpoints import SageMakerEndpoints
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 class IdleCheckOutcome(Outcome):
     action: Literal["disabled", "checked"]
     deleted: tuple[str, ...] = ()  # the endpoints deleted as idle
+    foreign: tuple[str, ...] = ()  # endpoints of the name prefix that are not this stack's, left alone
 
 
 class DeleteIdleEndpoints:
@@ -38,7 +40,9 @@ class DeleteIdleEndpoints:
         deploy: SageMakerEndpoints,
         cloudwatch: EndpointMetrics,
         notifier: Notifier,
+        ownership: StackOwnership,
     ) -> None:
+        self._ownership = ownership
         self._idle_hours = idle_hours
         self._state = state
         self._deploy = deploy
@@ -50,15 +54,22 @@ class DeleteIdleEndpoints:
             return IdleCheckOutcome("disabled")
         window = timedelta(hours=self._idle_hours)
         deleted: list[str] = []
+        foreign: list[str] = []
         for name in self._deploy.endpoint_names(naming.NAME_PREFIX):
             endpoint = self._deploy.endpoint(name)
-            if endpoint is None or endpoint.status != "InService":
+            if endpoint is None:
+                continue
+            tags = self._deploy.tags(endpoint.arn)
+            if self._ownership.foreign(name, tags) is not None:
+                foreign.append(name)
+                continue
+            if endpoint.status != "InService":
                 continue
             if endpoint.last_modified is not None and endpoint.last_modified > now - window:
                 continue
             if self._cloudwatch.invocations(name, endpoint.variant_names, now - window, now) > 0:
                 continue
-            dataset = self._deploy.endpoint_tags(name).get(naming.TAG_DATASET)
+            dataset = tags.get(naming.TAG_DATASET)
             self._deploy.delete_endpoint(name)
             deleted.append(name)
             metrics.add_metric(name="IdleEndpointsDeleted", unit=MetricUnit.Count, value=1)
@@ -78,7 +89,7 @@ class DeleteIdleEndpoints:
                 f"{name}: {reason}. The next model of the dataset creates it again.",
                 dataset or "",
             )
-        return IdleCheckOutcome("checked", tuple(deleted))
+        return IdleCheckOutcome("checked", tuple(deleted), tuple(foreign))
 
 
 def build_delete_idle_endpoints(adapters: Adapters) -> DeleteIdleEndpoints:
@@ -88,4 +99,5 @@ def build_delete_idle_endpoints(adapters: Adapters) -> DeleteIdleEndpoints:
         adapters.endpoints,
         adapters.endpoint_metrics,
         adapters.notifier,
+        adapters.ownership,
     )

@@ -6,6 +6,7 @@ The create calls return False when the name exists already, and deletes of what 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ BLUE_GREEN_TERMINATION_WAIT_SECONDS = 600
 @dataclass(frozen=True)
 class Endpoint:
     name: str
+    arn: str
     status: str  # DescribeEndpoint's spelling: InService, Updating, Failed, ...
     config_name: str
     failure_reason: str | None
@@ -31,8 +33,10 @@ class Endpoint:
 
 
 class SageMakerEndpoints:
-    def __init__(self, sagemaker_client: Any) -> None:
+    def __init__(self, sagemaker_client: Any, stack_tags: Mapping[str, str]) -> None:
+        """`stack_tags` go on every config and endpoint created here (icflow.core.ownership)."""
         self._sagemaker = sagemaker_client
+        self._stack_tags = stack_tags
 
     def create_endpoint_config(
         self, name: str, model_name: str, instance_type: str, instance_count: int, tags: dict[str, str]
@@ -49,7 +53,7 @@ class SageMakerEndpoints:
                         "InitialVariantWeight": 1.0,
                     }
                 ],
-                Tags=tag_list(tags),
+                Tags=tag_list(tags, self._stack_tags),
             )
         except ClientError as error:
             if already_exists(error) or "already existing" in error.response["Error"].get("Message", ""):
@@ -66,6 +70,7 @@ class SageMakerEndpoints:
             raise
         return Endpoint(
             name=name,
+            arn=found["EndpointArn"],
             status=found["EndpointStatus"],
             config_name=found["EndpointConfigName"],
             failure_reason=found.get("FailureReason"),
@@ -75,7 +80,9 @@ class SageMakerEndpoints:
 
     def create_endpoint(self, name: str, config_name: str, tags: dict[str, str]) -> bool:
         try:
-            self._sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=config_name, Tags=tag_list(tags))
+            self._sagemaker.create_endpoint(
+                EndpointName=name, EndpointConfigName=config_name, Tags=tag_list(tags, self._stack_tags)
+            )
         except ClientError as error:
             if already_exists(error) or "already existing" in error.response["Error"].get("Message", ""):
                 return False
@@ -133,9 +140,6 @@ class SageMakerEndpoints:
 
     def tags(self, arn: str) -> dict[str, str]:
         return {tag["Key"]: tag["Value"] for tag in self._sagemaker.list_tags(ResourceArn=arn).get("Tags", [])}
-
-    def endpoint_tags(self, name: str) -> dict[str, str]:
-        return self.tags(self._sagemaker.describe_endpoint(EndpointName=name)["EndpointArn"])
 
     def delete_endpoint(self, name: str) -> bool:
         return self._delete(self._sagemaker.delete_endpoint, EndpointName=name)

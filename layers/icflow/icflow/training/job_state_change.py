@@ -20,6 +20,7 @@ from icflow.core.model_ready import ModelReadyDetail
 from icflow.core.notifier import Notifier
 from icflow.core.observability import logger, metrics
 from icflow.core.outcome import Outcome
+from icflow.core.ownership import StackOwnership
 from icflow.core.sagemaker_events import COMPLETED, FAILED, STOPPED
 from icflow.core.settings import Settings
 from icflow.core.state import RUNNING, RunStatus, StateTable
@@ -62,6 +63,7 @@ class HandleJobStateChange:
         self._notifier = notifier
         self._jobs = jobs
         self._publisher = publisher
+        self._ownership = StackOwnership(settings.stack_name)
 
     def __call__(self, change: JobStateChange) -> StateOutcome:
         if not naming.is_icflow_name(change.job_name):
@@ -70,7 +72,10 @@ class HandleJobStateChange:
             return StateOutcome("ignored", reason=f"{change.job_name} is a trial; its tuning job decides")
         if not change.is_final:
             return StateOutcome("ignored", reason=f"{change.job_name} is {change.status}, not final")
-        tags = change.tags or self._jobs.job_tags(change.kind, change.job_name)
+        tags = change.tags if naming.TAG_STACK in change.tags else self._jobs.job_tags(change.kind, change.job_name)
+        foreign = self._ownership.foreign(change.job_name, tags)
+        if foreign is not None:
+            return StateOutcome("ignored", reason=foreign)
         dataset, run_id = tags.get(naming.TAG_DATASET), tags.get(naming.TAG_RUN_ID)
         if not dataset or not run_id:
             return StateOutcome("ignored", reason=f"{change.job_name} carries no icflow dataset and run tags")
@@ -115,6 +120,7 @@ class HandleJobStateChange:
         )
         self._publisher.publish(
             ModelReadyDetail(
+                stack=self._settings.stack_name,
                 dataset=dataset,
                 run_id=run_id,
                 model_name=model_name,

@@ -6,12 +6,13 @@ concurrent duplicate that the work is done: the create calls return False instea
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from icflow.core.sagemaker_answers import already_exists, tag_list
+from icflow.core.sagemaker_answers import already_exists, tag_list, tagged
 
 
 @dataclass(frozen=True)
@@ -22,13 +23,15 @@ class TrainedModel:
 
 
 class SageMakerJobs:
-    def __init__(self, sagemaker_client: Any) -> None:
+    def __init__(self, sagemaker_client: Any, stack_tags: Mapping[str, str]) -> None:
+        """`stack_tags` go on everything created here (icflow.core.ownership)."""
         self._sagemaker = sagemaker_client
+        self._stack_tags = stack_tags
 
     def create_training_job(self, request: dict[str, Any]) -> bool:
         """True when this call started the job, False when a job of that name exists already."""
         try:
-            self._sagemaker.create_training_job(**request)
+            self._sagemaker.create_training_job(**tagged(request, self._stack_tags))
         except ClientError as error:
             if already_exists(error):
                 return False
@@ -37,7 +40,7 @@ class SageMakerJobs:
 
     def create_tuning_job(self, request: dict[str, Any]) -> bool:
         try:
-            self._sagemaker.create_hyper_parameter_tuning_job(**request)
+            self._sagemaker.create_hyper_parameter_tuning_job(**tagged(request, self._stack_tags))
         except ClientError as error:
             if already_exists(error):
                 return False
@@ -73,7 +76,7 @@ class SageMakerJobs:
                 ModelName=model_name,
                 PrimaryContainer={"Image": image, "ModelDataUrl": model_data_url},
                 ExecutionRoleArn=role_arn,
-                Tags=tag_list(tags),
+                Tags=tag_list(tags, self._stack_tags),
             )
         except ClientError as error:
             if already_exists(error):
