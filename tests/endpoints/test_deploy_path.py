@@ -419,3 +419,39 @@ def test_a_deleted_event_of_an_endpoint_nobody_replaces_changes_nothing(stack: S
     )
 
     assert outcome.action == "ignored" and _endpoint_record(stack)["status"] == EndpointStatus.DELETED_IDLE
+
+
+def _other_stacks_endpoint(stack: Stack) -> str:
+    """Stack icflow-staging, in the same account, serves a dataset of the same name: the same endpoint name."""
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(DATASET), Body=REALTIME)
+    theirs = SageMakerEndpoints(stack.client("sagemaker"), {naming.TAG_STACK: "icflow-staging"})
+    model = _model(stack, FIRST)
+    theirs.create_endpoint_config("icflow-theirs-1", model.model_name, "ml.m5.large", 1, {})
+    theirs.create_endpoint(naming.endpoint_name(DATASET), "icflow-theirs-1", {naming.TAG_DATASET: DATASET})
+    _backend(stack).endpoints[naming.endpoint_name(DATASET)].endpoint_status = "InService"
+    return naming.endpoint_name(DATASET)
+
+
+def test_another_stacks_endpoint_of_the_same_name_is_left_alone_and_the_user_told(stack: Stack) -> None:
+    name = _other_stacks_endpoint(stack)
+    queue = stack.subscribe_queue()
+
+    outcome = build_deploy_model(stack.adapters())(_model(stack, SECOND))
+
+    assert outcome.endpoint is not None and outcome.endpoint.action == "rejected"
+    assert "belongs to the icflow stack 'icflow-staging'" in (outcome.endpoint.reason or "")
+    assert stack.client("sagemaker").describe_endpoint(EndpointName=name)["EndpointConfigName"] == "icflow-theirs-1"
+    assert _runs(stack).get_item(DATASET, ENDPOINT_SK) is None
+    (said,) = [message for message in stack.notifications(queue) if "icflow-staging" in message]
+    assert "give the dataset another name in this stack" in said
+
+
+def test_the_idle_guard_and_endpoint_events_leave_another_stacks_endpoint_alone(stack: Stack) -> None:
+    name = _other_stacks_endpoint(stack)
+
+    outcome = _guard(stack, 24)(datetime.now(UTC) + timedelta(days=30))
+    change = build_handle_endpoint_state(stack.adapters())(EndpointChange(name, "IN_SERVICE", {}))
+
+    assert outcome.deleted == () and outcome.foreign == (name,)
+    assert stack.client("sagemaker").describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService"
+    assert change.action == "ignored" and "icflow-staging" in (change.reason or "")
