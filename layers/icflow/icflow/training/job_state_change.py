@@ -56,6 +56,7 @@ class HandleJobStateChange:
         notifier: Notifier,
         jobs: SageMakerJobs,
         publisher: ModelReadyPublisher,
+        ownership: StackOwnership,
     ) -> None:
         self._settings = settings
         self._state = state
@@ -63,7 +64,7 @@ class HandleJobStateChange:
         self._notifier = notifier
         self._jobs = jobs
         self._publisher = publisher
-        self._ownership = StackOwnership(settings.stack_name)
+        self._ownership = ownership
 
     def __call__(self, change: JobStateChange) -> StateOutcome:
         if not naming.is_icflow_name(change.job_name):
@@ -213,4 +214,5 @@ def build_handle_job_state_change(adapters: Adapters) -> HandleJobStateChange:
         notifier=adapters.notifier,
         jobs=adapters.training_jobs,
         publisher=adapters.model_ready,
+        ownership=adapters.ownership,
     )
