@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from moto.events.models import EventPattern
 
-from icflow.core import layout, naming
+from icflow.core import layout, naming, refusals
 from icflow.core.pipeline_config import INSTANCE_TYPE, MAX_RUNTIME_LIMIT
 from icflow.core.sagemaker_events import FINAL_STATES, SAGEMAKER_SOURCE
 from icflow.core.settings import Settings
@@ -84,6 +84,12 @@ def test_every_asynchronous_function_has_retries_and_a_dead_letter_queue(
     assert properties["EventInvokeConfig"]["MaximumRetryAttempts"] >= 1
     rule = _rule(template, function)
     assert "Arn" in rule["DeadLetterConfig"] and rule["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+
+
+def test_a_refused_start_is_tried_as_often_as_lambda_delivers_the_event(template: dict[str, Any]) -> None:
+    # The last try ends the run with its reason: one more retry would find it ended, one fewer leaves it starting.
+    properties = template["Resources"]["DatasetUploadFunction"]["Properties"]
+    assert refusals.ATTEMPTS == 1 + properties["EventInvokeConfig"]["MaximumRetryAttempts"]
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)

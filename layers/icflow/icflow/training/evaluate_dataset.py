@@ -34,6 +34,7 @@ from icflow.core.pipeline_config import (
     parse_pipeline_config,
     resolve_training_resources,
 )
+from icflow.core.refusals import Refusal, RetryLater, attempt_count, is_last, read_refusal, retrying_reason, what_to_do
 from icflow.core.s3_objects import S3Objects
 from icflow.core.settings import Settings
 from icflow.core.state import DATASET_WAITING, RunStatus, StateTable
@@ -60,7 +61,7 @@ if TYPE_CHECKING:
 IDEMPOTENCY_EXPIRY_SECONDS = 24 * 3600
 
 
-UploadAction = Literal["ignored", "waiting", "started", "already_started", "in_progress", "rejected"]
+UploadAction = Literal["ignored", "waiting", "started", "already_started", "in_progress", "rejected", "failed"]
 
 
 @dataclass(frozen=True)
@@ -198,8 +199,12 @@ class EvaluateDataset:
         if self._state.create_run(dataset, run_id, RunStatus.STARTING.value, fields) is None:
             existing = self._state.get_run(dataset, run_id) or {}
             status = existing.get("status")
-            if status == RunStatus.REJECTED.value and not _job_ran(existing):
-                retried = self._state.transition(dataset, run_id, RunStatus.STARTING.value, (RunStatus.REJECTED.value,))
+            ended = (RunStatus.REJECTED.value, RunStatus.FAILED.value)
+            if status in ended and not _job_ran(existing):
+                # Uploading again tries again: a fix of classes.txt, a raised quota, a passed outage.
+                retried = self._state.transition(
+                    dataset, run_id, RunStatus.STARTING.value, ended, fields={"attempts": 0}
+                )
                 if retried is None:
                     return UploadOutcome("already_started", dataset, run_id, job_name)
             elif status != RunStatus.STARTING.value:
@@ -212,15 +217,9 @@ class EvaluateDataset:
             else:
                 started = self._jobs.create_training_job(build_training_job_request(plan))
         except IcflowError as error:
-            reason = str(error)
-            item = self._state.transition(
-                dataset, run_id, RunStatus.REJECTED.value, (RunStatus.STARTING.value,), reason=reason
-            )
-            if item is not None:
-                self._record_latest(dataset, item)
-                self._notify_rejection(dataset, reason)
-                metrics.add_metric(name="RunsRejected", unit=MetricUnit.Count, value=1)
-            return UploadOutcome("rejected", dataset, run_id, reason=reason)
+            return self._end_started(dataset, run_id, RunStatus.REJECTED, str(error))
+        except Exception as error:  # noqa: BLE001 - whatever fails, the run ends in a status with its reason
+            return self._refused(dataset, run_id, read_refusal(error), config)
         running = RunStatus.TUNING if tuning else RunStatus.TRAINING
         item = self._state.transition(
             dataset,
@@ -241,6 +240,39 @@ class EvaluateDataset:
             metrics.add_metric(name=started_metric, unit=MetricUnit.Count, value=1)
             logger.info("job started", extra={"dataset": dataset, "run_id": run_id, "job_name": job_name})
         return UploadOutcome("started" if started else "already_started", dataset, run_id, job_name)
+
+    def _refused(self, dataset: str, run_id: str, refusal: Refusal, config: PipelineConfig) -> UploadOutcome:
+        """A call that failed while starting the run: "retrying" and RetryLater (the platform delivers the
+        event again) while tries are left and the refusal may pass; otherwise the run ends with the reason."""
+        attempts = attempt_count(self._state.get_run(dataset, run_id))
+        if refusal.transient and not is_last(attempts):
+            reason = retrying_reason(refusal, attempts)
+            item = self._state.transition(
+                dataset,
+                run_id,
+                RunStatus.STARTING.value,
+                (RunStatus.STARTING.value,),
+                fields={"attempts": attempts + 1},
+                reason=reason,
+            )
+            if item is not None:
+                self._record_latest(dataset, item)
+            logger.warning("run start refused; retrying", extra={"dataset": dataset, "reason": reason})
+            raise RetryLater(refusal.describe())
+        instance_type = config.training.instance_type or self._settings.training_instance_type
+        advice = what_to_do(refusal, instance_type, layout.pipeline_key(dataset))
+        # A refusal after SageMaker had the request is SageMaker's verdict; anything else is icflow's failure.
+        status = RunStatus.REJECTED if refusal.operation.startswith("Create") else RunStatus.FAILED
+        return self._end_started(dataset, run_id, status, f"{refusal.describe()}. {advice}")
+
+    def _end_started(self, dataset: str, run_id: str, status: RunStatus, reason: str) -> UploadOutcome:
+        """Ends a starting run that started no job, and tells the user why."""
+        item = self._state.transition(dataset, run_id, status.value, (RunStatus.STARTING.value,), reason=reason)
+        if item is not None:
+            self._record_latest(dataset, item)
+            self._notify_rejection(dataset, reason)
+            metrics.add_metric(name="RunsRejected", unit=MetricUnit.Count, value=1)
+        return UploadOutcome("rejected" if status is RunStatus.REJECTED else "failed", dataset, run_id, reason=reason)
 
     def _plan(self, dataset: str, run_id: str, config: PipelineConfig, input_format: InputFormat) -> TrainingPlan:
         settings = self._settings
