@@ -23,6 +23,12 @@ class ValidationException(ServiceError):
     code = "ValidationException"
 
 
+class SerializationException(ServiceError):
+    """A request that cannot be read at all (its framing, request line or headers), as AWS's JSON protocol names it."""
+
+    code = "SerializationException"
+
+
 class ResourceInUse(ServiceError):
     code = "ResourceInUse"
 

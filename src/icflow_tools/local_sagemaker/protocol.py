@@ -6,6 +6,11 @@ API, so it is neither signed nor authorized.
 
 Signatures are not checked (the service binds to 127.0.0.1); the access key they name is passed on, so that
 the service can authorize its callers when it runs under IAM.
+
+Requests no SDK would send still get an answer shaped as AWS's (botocore reads the code from `__type` or
+`x-amzn-ErrorType`): a request that cannot be read (its Content-Length, request line or headers) is a 400
+SerializationException, as AWS's JSON protocol calls a request it cannot deserialize, and closes the
+connection, since where the next request would start is unknown; a body over MAX_BODY_BYTES is a 413.
 """
 
 from __future__ import annotations
@@ -21,7 +26,14 @@ from typing import Any
 from urllib.parse import unquote
 
 from icflow_tools.local_iam.middleware import credential_scope
-from icflow_tools.local_sagemaker.errors import InternalFailure, ServiceError, UnknownOperation, ValidationException
+from icflow_tools.local_sagemaker.errors import (
+    InternalFailure,
+    RuntimeValidationError,
+    SerializationException,
+    ServiceError,
+    UnknownOperation,
+    ValidationException,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +41,12 @@ TARGET_PREFIX = "SageMaker."
 JSON_11 = "application/x-amz-json-1.1"
 INVOCATIONS = re.compile(r"^/endpoints/(?P<name>[^/]+)/invocations/?$")
 FAULTS_ROUTE = "/_icflow/faults"
+# InvokeEndpoint's documented payload limit (6 MB); no control-plane request comes near it. 413 rather than 400:
+# the status says what is wrong before the body is read, and botocore does not retry it.
+MAX_BODY_BYTES = 6 * 1024 * 1024
+# How long a connection may stay silent (mid-request, or idle between keep-alive requests) before it is dropped.
+IDLE_SECONDS = 60.0
+BYTE_COUNT = re.compile(r"[0-9]{1,15}")  # ASCII digits only (str.isdigit takes any script's), too few to overflow
 
 # (operation, params, access key) -> answer; (endpoint name, body, headers) -> (body, content type, variant name)
 JsonDispatch = Callable[[str, dict[str, Any], str], dict[str, Any]]
@@ -45,6 +63,9 @@ def access_key(authorization: str) -> str:
 def handler_class(dispatch: JsonDispatch, invoke: Invoke, faults: Control) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # No client speaks HTTP/0.9: a request line without a version is garbage, answered with a status line too.
+        default_request_version = "HTTP/1.1"
+        timeout = IDLE_SECONDS
 
         def setup(self) -> None:
             super().setup()
@@ -66,7 +87,7 @@ def handler_class(dispatch: JsonDispatch, invoke: Invoke, faults: Control) -> ty
 
         def do_POST(self) -> None:
             body = self._body()
-            if self._faults_route(body):
+            if body is None or self._faults_route(body):
                 return
             target = self.headers.get("X-Amz-Target")
             match = INVOCATIONS.match(self.path.split("?", 1)[0])
@@ -78,11 +99,76 @@ def handler_class(dispatch: JsonDispatch, invoke: Invoke, faults: Control) -> ty
                 self._send(404, json.dumps({"message": f"No route for POST {self.path}"}).encode(), "application/json")
 
         def do_DELETE(self) -> None:
-            if not self._faults_route(self._body()):
+            body = self._body()
+            if body is not None and not self._faults_route(body):
                 self._send(404, b'{"message": "Not Found"}', "application/json")
 
-        def _body(self) -> bytes:
-            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        def _body(self) -> bytes | None:
+            """The request's body; None when the request was refused for it (answered, and the connection closed)."""
+            declared = self.headers.get_all("Content-Length") or ["0"]
+            text = declared[0].strip()
+            if len(set(declared)) > 1 or not text.isascii() or not text.isdigit():
+                return self._refuse(
+                    SerializationException(
+                        f"The Content-Length header {', '.join(declared)!r} is not one byte count; send the body's "
+                        "length in bytes, once."
+                    )
+                )
+            length = int(text) if BYTE_COUNT.fullmatch(text) else MAX_BODY_BYTES + 1
+            if length > MAX_BODY_BYTES:
+                error = self._validation_error(
+                    f"The request's Content-Length is {text} bytes, over the local SageMaker's limit of "
+                    f"{MAX_BODY_BYTES} bytes (InvokeEndpoint's 6 MB payload limit); send a smaller body."
+                )
+                error.status = 413
+                return self._refuse(error)
+            try:
+                body = self.rfile.read(length)
+            except TimeoutError:
+                return self._refuse(
+                    SerializationException(
+                        f"The body did not arrive within {IDLE_SECONDS:g} s: {length} bytes were announced by "
+                        "Content-Length; send the whole body."
+                    )
+                )
+            if len(body) < length:
+                return self._refuse(
+                    SerializationException(
+                        f"The body ended after {len(body)} of the {length} bytes its Content-Length announced; "
+                        "send the whole body."
+                    )
+                )
+            return body
+
+        def _validation_error(self, message: str) -> ServiceError:
+            # The runtime API spells its validation error differently from the JSON 1.1 API.
+            if not self.headers.get("X-Amz-Target") and INVOCATIONS.match(self.path.split("?", 1)[0]):
+                return RuntimeValidationError(message)
+            return ValidationException(message)
+
+        def _refuse(self, error: ServiceError) -> None:
+            """Answers a request that cannot be read, in a shape both botocore parsers read, and ends the connection."""
+            self.close_connection = True
+            payload = {"__type": error.code, "message": error.message}
+            content_type = JSON_11 if self.headers.get("X-Amz-Target") else "application/json"
+            self._send(
+                error.status,
+                json.dumps(payload).encode(),
+                content_type,
+                {"x-amzn-ErrorType": error.code, "Connection": "close"},
+            )
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            # http.server's own refusals (a malformed request line or header, an unknown method) in AWS's shape
+            # rather than its HTML page. They come before the headers are read, so the shape is the generic one.
+            self.close_connection = True
+            payload = {"__type": SerializationException.code, "message": message or explain or f"HTTP {code}"}
+            self._send(
+                code,
+                json.dumps(payload).encode(),
+                "application/json",
+                {"x-amzn-ErrorType": SerializationException.code, "Connection": "close"},
+            )
 
         def _faults_route(self, body: bytes) -> bool:
             if self.path.split("?", 1)[0].rstrip("/") != FAULTS_ROUTE:
@@ -99,6 +185,11 @@ def handler_class(dispatch: JsonDispatch, invoke: Invoke, faults: Control) -> ty
                     params = json.loads(body or b"{}")
                 except ValueError:
                     raise ValidationException("The request body is not valid JSON.") from None
+                except RecursionError:
+                    raise ValidationException(
+                        "The request body nests JSON deeper than the local SageMaker parses; SageMaker's requests "
+                        "nest a few levels."
+                    ) from None
                 answer = dispatch(
                     target[len(TARGET_PREFIX) :], params, access_key(self.headers.get("Authorization", ""))
                 )
