@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from icflow.core.notifier import Notifier
+from icflow.core.notifier import MAX_MESSAGE_BYTES, Notifier
 
 
 class RecordingSns:
@@ -29,3 +29,18 @@ def test_no_attribute_with_an_empty_value_is_sent() -> None:
     sns = RecordingSns()
     Notifier(sns, "arn:aws:sns:us-east-1:123456789012:t").notify("icflow: idle endpoint deleted", "body", "")
     assert sns.published[0]["MessageAttributes"] == {}
+
+
+def test_a_subject_is_printable_ascii_on_one_line() -> None:
+    # SNS refuses subjects with line breaks, control characters or non-ASCII (a dataset named "café", say).
+    sns = RecordingSns()
+    Notifier(sns, "arn:aws:sns:us-east-1:123456789012:t").notify("icflow: café\nrejected", "body", "café")
+    assert sns.published[0]["Subject"] == "icflow: caf??rejected"
+
+
+def test_a_message_over_snss_limit_is_cut_at_a_character_and_says_so() -> None:
+    sns = RecordingSns()
+    Notifier(sns, "arn:aws:sns:us-east-1:123456789012:t").notify("s", "é" * MAX_MESSAGE_BYTES, "d")
+    message = sns.published[0]["Message"]
+    assert len(message.encode("utf-8")) <= MAX_MESSAGE_BYTES
+    assert message.startswith("éé") and message.endswith("the whole text is in the dataset's status/ in S3)")

@@ -4,8 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-# SNS rejects e-mail subjects over 100 characters.
+# SNS refuses subjects over 100 characters or with anything but printable ASCII, and messages over 256 KB.
 _MAX_SUBJECT = 100
+MAX_MESSAGE_BYTES = 256 * 1024
+_CUT_NOTE = "\n\n... (cut to SNS's 256 KB; the whole text is in the dataset's status/ in S3)"
+
+
+def _subject(text: str) -> str:
+    printable = "".join(char if " " <= char <= "~" else "?" for char in text)
+    return printable[:_MAX_SUBJECT]
+
+
+def _message(text: str) -> str:
+    encoded = text.encode("utf-8")
+    if len(encoded) <= MAX_MESSAGE_BYTES:
+        return text
+    room = MAX_MESSAGE_BYTES - len(_CUT_NOTE.encode("utf-8"))
+    return encoded[:room].decode("utf-8", errors="ignore") + _CUT_NOTE
 
 
 class Notifier:
@@ -18,5 +33,5 @@ class Notifier:
         dataset tag, say) sends none, since SNS refuses an attribute with an empty value."""
         attributes = {"dataset": {"DataType": "String", "StringValue": dataset}} if dataset else {}
         self._sns.publish(
-            TopicArn=self._topic_arn, Subject=subject[:_MAX_SUBJECT], Message=message, MessageAttributes=attributes
+            TopicArn=self._topic_arn, Subject=_subject(subject), Message=_message(message), MessageAttributes=attributes
         )

@@ -17,6 +17,8 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from icflow.core.layout import latest_status_key
+
 # Keys.
 DATASET_SK = "DATASET"
 RUN_SK_PREFIX = "RUN#"
@@ -88,6 +90,31 @@ BATCH_IN_FLIGHT = (BatchStatus.TRANSFORMING.value,)
 BATCHES_USING_A_MODEL = (BatchStatus.PENDING.value, BatchStatus.TRANSFORMING.value)
 
 
+# DynamoDB refuses items over 400 KB, and a reason is stored twice (the item's and its history entry's), once
+# more for each retry and on the dataset's item. Longer reasons are cut at a line, saying how much is left out;
+# latest.json keeps the whole reason (icflow.core.status_mirror).
+MAX_STORED_REASON = 4000
+_CUT_NOTE_ROOM = 200
+
+
+def stored_reason(reason: str, dataset: str) -> str:
+    """`reason` as the table stores it: whole, or its first lines and how many more latest.json has."""
+    if len(reason) <= MAX_STORED_REASON:
+        return reason
+    lines = reason.splitlines()
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        if size + len(line) + 1 > MAX_STORED_REASON - _CUT_NOTE_ROOM:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    if not kept:  # one line longer than the limit
+        kept, lines = [reason[: MAX_STORED_REASON - _CUT_NOTE_ROOM]], ["", ""]
+    more = len(lines) - len(kept)
+    return "\n".join(kept) + f"\n... and {more} more lines; the whole reason is in {latest_status_key(dataset)}"
+
+
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -144,6 +171,7 @@ class StateTable:
         self, dataset: str, sk: str, entity: str, status: str, fields: dict[str, Any], reason: str | None = None
     ) -> dict[str, Any] | None:
         """Writes an item of the dataset's partition once; None when it exists already."""
+        reason = stored_reason(reason, dataset) if reason else reason
         at = now_iso()
         change = {"status": status, "at": at, **({"reason": reason} if reason else {})}
         item = {
@@ -230,6 +258,7 @@ class StateTable:
         reason: str | None = None,
     ) -> dict[str, Any] | None:
         """`transition` for any item of the dataset's partition that has a status and a history."""
+        reason = stored_reason(reason, dataset) if reason else reason
         at = now_iso()
         change: dict[str, Any] = {"status": status, "at": at}
         if reason is not None:
@@ -263,6 +292,8 @@ class StateTable:
 
     def update_dataset(self, dataset: str, fields: dict[str, Any]) -> dict[str, Any]:
         """Sets fields of the dataset's own item (created on first use) and returns the whole item."""
+        if fields.get("reason"):
+            fields = {**fields, "reason": stored_reason(fields["reason"], dataset)}
         values = {**fields, "updated_at": now_iso(), "dataset": dataset, "entity": "dataset"}
         names = {f"#f{index}": name for index, name in enumerate(values)}
         placeholders = {f":f{index}": value for index, value in enumerate(values.values())}

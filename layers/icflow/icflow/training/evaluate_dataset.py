@@ -181,7 +181,7 @@ class EvaluateDataset:
         dataset, run_id = key["dataset"], key["run_id"]
         item = self._state.create_run(dataset, run_id, RunStatus.REJECTED.value, {"kind": None}, reason=reason)
         if item is not None:
-            self._record_latest(dataset, item)
+            self._record_latest(dataset, item, reason)
             self._notify_rejection(dataset, reason)
             metrics.add_metric(name="RunsRejected", unit=MetricUnit.Count, value=1)
         return UploadOutcome("rejected", dataset, run_id, reason=reason)
@@ -256,7 +256,7 @@ class EvaluateDataset:
                 reason=reason,
             )
             if item is not None:
-                self._record_latest(dataset, item)
+                self._record_latest(dataset, item, reason)
             logger.warning("run start refused; retrying", extra={"dataset": dataset, "reason": reason})
             raise RetryLater(refusal.describe())
         instance_type = config.training.instance_type or self._settings.training_instance_type
@@ -269,7 +269,7 @@ class EvaluateDataset:
         """Ends a starting run that started no job, and tells the user why."""
         item = self._state.transition(dataset, run_id, status.value, (RunStatus.STARTING.value,), reason=reason)
         if item is not None:
-            self._record_latest(dataset, item)
+            self._record_latest(dataset, item, reason)
             self._notify_rejection(dataset, reason)
             metrics.add_metric(name="RunsRejected", unit=MetricUnit.Count, value=1)
         return UploadOutcome("rejected" if status is RunStatus.REJECTED else "failed", dataset, run_id, reason=reason)
@@ -298,12 +298,13 @@ class EvaluateDataset:
             tuning=config.tuning.plan(hyperparameters) if config.tuning is not None and config.tuning_enabled else None,
         )
 
-    def _record_latest(self, dataset: str, run: dict[str, Any]) -> None:
+    def _record_latest(self, dataset: str, run: dict[str, Any], reason: str | None = None) -> None:
+        """The run as the dataset's latest; latest.json gets the whole `reason`, the table may keep a cut one."""
         self._state.update_dataset(
             dataset,
             {"status": run["status"], "latest_run_id": run["run_id"], "reason": run.get("reason"), "waiting_for": []},
         )
-        self._mirror.write(dataset, run)
+        self._mirror.write(dataset, {**run, "reason": reason} if reason else run)
 
     def _notify_rejection(self, dataset: str, reason: str) -> None:
         self._notifier.notify(
