@@ -6,7 +6,7 @@ import hashlib
 import shutil
 import tarfile
 import threading
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -40,11 +40,12 @@ class ModelLoader:
         with self._lock:
             if not (folder / "model").is_dir():
                 folder.mkdir(parents=True, exist_ok=True)
-                tarball = folder / PurePosixPath(url).name
+                # Not the URL's last segment, which may be ".." or empty: a key names no local file.
+                tarball = folder / "model.tar.gz"
                 bucket, key = s3io.split_uri(url)
                 try:
                     self._ctx.s3_for(role_arn).download_file(bucket, key, str(tarball))
-                except (BotoCoreError, ClientError) as error:
+                except (BotoCoreError, ClientError, OSError) as error:
                     raise JobFailure(f"ClientError: Could not download model data from {url}: {error}") from error
                 shutil.rmtree(folder / "partial", ignore_errors=True)
                 try:

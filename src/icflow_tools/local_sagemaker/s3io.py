@@ -1,6 +1,7 @@
 """S3 input and output for jobs: channels in, model tarballs and transform outputs out, checkpoints both ways.
 
 Failure messages copy the shape of SageMaker's own (they become FailureReason after a `ClientError: ` prefix).
+Whoever writes to the bucket names the files a job downloads, so every local path is built by `inside`.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import json
 import tarfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from boto3.exceptions import S3UploadFailedError
@@ -97,14 +98,29 @@ def read_bytes(s3: Any, uri: str) -> bytes:
         raise JobFailure(f"ClientError: Cannot read {uri}: {error.response['Error']['Message']}") from error
 
 
+def inside(folder: Path, relative: str, what: str) -> Path:
+    """`folder/relative`, or a JobFailure naming `what` when `relative` would leave the folder or name no file:
+    an absolute path ("train//abs" below "train/"), a `..` or `.` segment, an empty one, a NUL byte."""
+    parts = relative.split("/")
+    if "\x00" in relative or any(part in ("", ".", "..") for part in parts):
+        raise JobFailure(
+            f"ClientError: {what} names no file inside the job's folder: {relative!r} must be a relative path "
+            "whose segments are neither empty, '.' nor '..'; rename it and start the job again."
+        )
+    return folder.joinpath(*parts)
+
+
 def download(s3: Any, objects: list[S3Object], folder: Path) -> None:
-    for item in objects:
-        target = folder.joinpath(*PurePosixPath(item.relative).parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
+    # Every target is checked before the first download, so a hostile key fails the job before it writes anything.
+    targets = [inside(folder, item.relative, f"The S3 object {item.uri}") for item in objects]
+    for item, target in zip(objects, targets, strict=True):
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             s3.download_file(item.bucket, item.key, str(target))
         except ClientError as error:
             raise JobFailure(f"ClientError: Cannot download {item.uri}: {error}") from error
+        except OSError as error:  # a name too long for this file system, a key that is also a "folder", ...
+            raise JobFailure(f"ClientError: Cannot write {item.uri} to {target}: {error}") from error
 
 
 def upload_bytes(s3: Any, uri: str, body: bytes, content_type: str = "application/octet-stream") -> None:

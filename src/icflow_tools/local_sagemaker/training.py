@@ -194,7 +194,9 @@ class TrainingJob:
                 raise JobFailure(
                     f"ClientError: Channel {channel['ChannelName']}: only S3DataSource is supported locally."
                 )
-            folder = self.folder / "input" / "data" / channel["ChannelName"]
+            folder = s3io.inside(
+                self.folder / "input" / "data", channel["ChannelName"], f"Channel {channel['ChannelName']}"
+            )
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
             objects = s3io.objects_for(self.s3, source["S3DataType"], source["S3Uri"])
