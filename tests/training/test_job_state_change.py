@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aws_lambda_powertools.utilities.parser import parse
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.exceptions import JsonRESTError
 from moto.sagemaker.models import sagemaker_backends
 
 from icflow.algorithm.image_uris import image_uri
 from icflow.core import layout, naming
 from icflow.core.model_ready import MODEL_READY_DETAIL_TYPE, MODEL_READY_SOURCE
 from icflow.core.naming import TAG_DATASET, TAG_RUN_ID, TAG_STACK
+from icflow.core.refusals import RetryLater
 from icflow.core.state import StateTable
 from icflow.training.job_events import SageMakerStateChange, job_state_change
 from icflow.training.upload_events import UploadedObject
@@ -263,3 +265,65 @@ def test_a_run_below_the_gate_is_not_trained_again_by_a_new_classes_txt(stack: S
 
     assert again.action == "already_started" and again.run_id == started.run_id
     assert stack.latest_status(dataset)["status"] == "rejected"
+
+
+@pytest.mark.parametrize("gate", [0.6, None])
+def test_a_nan_objective_rejects_the_run_with_or_without_a_gate(stack: Stack, sample_event, gate) -> None:
+    event = sample_event("training_job_completed.json")
+    dataset, run_id = _tags(event)
+    name = event["detail"]["TrainingJobName"]
+    _seed_training_job(stack, name, dataset, run_id, accuracy=float("nan"))
+    _seed_run(stack, dataset, run_id, "training", name, gate=gate)
+    outcome = stack.handle_job_state_change()(_change(event))
+
+    assert outcome.action == "rejected"
+    latest = stack.latest_status(dataset)
+    assert latest["status"] == "rejected" and "validation:accuracy is not a number" in latest["reason"]
+    assert "learning_rate" in latest["reason"]
+    assert latest["metrics"] == {"train:accuracy": pytest.approx(0.97)}  # what DynamoDB and JSON can hold
+    assert stack.client("sagemaker").list_models()["Models"] == []
+
+
+def _refuse_create_model(stack: Stack, monkeypatch: pytest.MonkeyPatch, code: str, times: int) -> None:
+    backend = type(_backend(stack))
+    original = backend.create_model
+    left = [times]
+
+    def create_model(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if left[0] > 0:
+            left[0] -= 1
+            raise JsonRESTError(code, f"{code} from CreateModel")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "create_model", create_model)
+
+
+def test_a_refused_create_model_says_retrying_and_the_next_delivery_creates_it(
+    stack: Stack, completed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dataset, _ = _tags(completed)
+    _refuse_create_model(stack, monkeypatch, "InternalFailure", times=1)
+
+    with pytest.raises(RetryLater):
+        stack.handle_job_state_change()(_change(completed))
+    retrying = stack.latest_status(dataset)
+    assert retrying["status"] == "training" and retrying["reason"].startswith("retrying (try 1 of 3 failed)")
+    assert "CreateModel was refused (InternalFailure)" in retrying["reason"]
+
+    assert stack.handle_job_state_change()(_change(completed)).action == "model_ready"
+
+
+def test_a_permanently_refused_create_model_ends_the_run_failed_with_the_reason(
+    stack: Stack, completed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dataset, _ = _tags(completed)
+    _refuse_create_model(stack, monkeypatch, "AccessDeniedException", times=1)
+    notes = stack.subscribe_queue()
+
+    outcome = stack.handle_job_state_change()(_change(completed))
+
+    assert outcome.action == "failed"
+    latest = stack.latest_status(dataset)
+    assert latest["status"] == "failed"
+    assert "completed, but no model came of it: CreateModel was refused (AccessDeniedException)" in latest["reason"]
+    assert len(stack.notifications(notes)) == 1

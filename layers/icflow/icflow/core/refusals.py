@@ -14,6 +14,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from icflow.core.errors import IcflowError
+
 # Error codes AWS documents as worth retrying: its common errors (throttling, internal failure, unavailable)
 # and what botocore's own retry handler treats as transient (botocore/data/_retry.json).
 TRANSIENT_CODES = frozenset(
@@ -57,14 +59,16 @@ class Refusal:
 
 def read_refusal(error: Exception) -> Refusal:
     """What an exception from an AWS call means. Anything that is not an answer of the service (a connection
-    error, a bug of ours) counts as transient: the next try may well succeed, and after the last one the
-    reason says what happened."""
+    error, a bug of ours) counts as transient, unless it is icflow's verdict on the input: the next try may
+    well succeed, and after the last one the reason says what happened."""
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
         code = str(details.get("Code", "Unknown"))
         message = str(details.get("Message", "")) or "(no message)"
         status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
         return Refusal(error.operation_name, code, message, code in TRANSIENT_CODES or status >= 500)
+    if isinstance(error, IcflowError):  # a verdict on the input, which trying again does not change
+        return Refusal("icflow", "IcflowError", str(error), False)
     what = "AWS could not be reached" if isinstance(error, BotoCoreError) else "icflow failed"
     return Refusal("starting the job", type(error).__name__, f"{what}: {error}", True)
 

@@ -21,6 +21,7 @@ from icflow.core.notifier import Notifier
 from icflow.core.observability import logger, metrics
 from icflow.core.outcome import Outcome
 from icflow.core.ownership import StackOwnership
+from icflow.core.refusals import Refusal, RetryLater, attempt_count, is_last, read_refusal, retrying_reason
 from icflow.core.sagemaker_events import COMPLETED, FAILED, STOPPED
 from icflow.core.settings import Settings
 from icflow.core.state import RUNNING, RunStatus, StateTable
@@ -88,7 +89,10 @@ class HandleJobStateChange:
         if run["status"] not in RUNNING:
             return StateOutcome("duplicate", dataset, run_id, reason=f"run is already {run['status']}")
         if change.status == COMPLETED:
-            return self._completed(change, dataset, run_id, run)
+            try:
+                return self._completed(change, dataset, run_id, run)
+            except Exception as error:  # noqa: BLE001 - whatever fails, the run ends in a status with its reason
+                return self._refused(change, dataset, run, read_refusal(error))
         reason = change.failure_reason or f"the {change.kind} job was {change.status.lower()}"
         return self._ended(dataset, run_id, _ENDED_AS[change.status], f"{change.job_name}: {reason}")
 
@@ -104,6 +108,25 @@ class HandleJobStateChange:
         model_name = naming.model_name(dataset, run_id)
         self._create_and_announce(dataset, run_id, model_name, trained)
         return self._record_model(dataset, run_id, model_name, trained)
+
+    def _refused(self, change: JobStateChange, dataset: str, run: dict[str, Any], refusal: Refusal) -> StateOutcome:
+        """A call that failed on the way to the model: "retrying" and RetryLater (Lambda delivers the event
+        again) while tries are left and the refusal may pass; otherwise the run ends failed with the reason."""
+        run_id, attempts = run["run_id"], attempt_count(run)
+        if refusal.transient and not is_last(attempts):
+            reason = retrying_reason(refusal, attempts)
+            fields = {"attempts": attempts + 1}
+            item = self._state.transition(dataset, run_id, run["status"], (run["status"],), fields, reason)
+            if item is not None:
+                self._mirror.write(dataset, item)
+            logger.warning("model creation refused; retrying", extra={"dataset": dataset, "reason": reason})
+            raise RetryLater(refusal.describe())
+        reason = (
+            f"{change.job_name} completed, but no model came of it: {refusal.describe()}. Its artifacts stay "
+            f"under {layout.artifacts_prefix(dataset)}; change pipeline.json (or the data) and upload it to "
+            "train again."
+        )
+        return self._ended(dataset, run_id, RunStatus.FAILED, reason)
 
     def _training_job(self, change: JobStateChange) -> str | None:
         """The training job whose artifacts become the model: the job itself, or a tuning job's best trial."""
@@ -191,7 +214,14 @@ class HandleJobStateChange:
 
 
 def _below_quality_gate(trained: TrainedModel, gate: float | None) -> str | None:
-    """Why the model falls short of pipeline.json's quality gate, or None when it passes (or there is none)."""
+    """Why the model falls short of pipeline.json's quality gate, or None when it passes (or there is none).
+    An objective that is not a number fails with or without a gate: the training diverged, the model is noise."""
+    if OBJECTIVE_METRIC in trained.not_finite:
+        return (
+            f"{trained.job_name}: {OBJECTIVE_METRIC} is not a number (NaN or infinite): the training diverged and "
+            "no model was created; lower hyperparameters.learning_rate in pipeline.json (or check the data's "
+            "labels) and upload it again"
+        )
     accuracy = trained.metrics.get(OBJECTIVE_METRIC)
     if gate is None or (accuracy is not None and accuracy >= gate):
         return None

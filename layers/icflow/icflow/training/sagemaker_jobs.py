@@ -6,6 +6,7 @@ concurrent duplicate that the work is done: the create calls return False instea
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,9 @@ from icflow.core.sagemaker_answers import already_exists, tag_list, tagged
 class TrainedModel:
     job_name: str  # the training job that produced the artifacts
     model_data_url: str
-    metrics: dict[str, float]  # FinalMetricDataList by metric name
+    metrics: dict[str, float]  # FinalMetricDataList by metric name, finite values only
+    # Metrics SageMaker reported as NaN or infinite (a diverged training): neither DynamoDB nor JSON holds them.
+    not_finite: tuple[str, ...] = ()
 
 
 class SageMakerJobs:
@@ -60,8 +63,10 @@ class SageMakerJobs:
 
     def trained_model(self, training_job_name: str) -> TrainedModel:
         job = self._sagemaker.describe_training_job(TrainingJobName=training_job_name)
-        metrics = {item["MetricName"]: float(item["Value"]) for item in job.get("FinalMetricDataList", [])}
-        return TrainedModel(training_job_name, job["ModelArtifacts"]["S3ModelArtifacts"], metrics)
+        reported = {item["MetricName"]: float(item["Value"]) for item in job.get("FinalMetricDataList", [])}
+        metrics = {name: value for name, value in reported.items() if math.isfinite(value)}
+        not_finite = tuple(sorted(set(reported) - set(metrics)))
+        return TrainedModel(training_job_name, job["ModelArtifacts"]["S3ModelArtifacts"], metrics, not_finite)
 
     def best_training_job(self, tuning_job_name: str) -> str | None:
         job = self._sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=tuning_job_name)
