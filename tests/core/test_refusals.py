@@ -57,4 +57,4 @@ def test_each_permanent_refusal_says_what_to_do() -> None:
     assert "Fix what the message names in p" in what_to_do(
         read_refusal(_client_error("ValidationException")), None, "p"
     )
-    assert f"all {ATTEMPTS} tries" in what_to_do(read_refusal(_client_error("InternalFailure", 500)), None, "p")
+    assert "every try" in what_to_do(read_refusal(_client_error("InternalFailure", 500)), None, "p")

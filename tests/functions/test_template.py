@@ -86,11 +86,16 @@ def test_every_asynchronous_function_has_retries_and_a_dead_letter_queue(
     assert "Arn" in rule["DeadLetterConfig"] and rule["RetryPolicy"]["MaximumRetryAttempts"] >= 1
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize("function", [*FUNCTIONS, "ModelDeployFunction"])
 def test_a_refused_call_is_tried_as_often_as_lambda_delivers_the_event(template: dict[str, Any], function: str) -> None:
     # The last try ends the run with its reason: one more retry would find it ended, one fewer leaves it running.
     properties = template["Resources"][function]["Properties"]
     assert refusals.ATTEMPTS == 1 + properties["EventInvokeConfig"]["MaximumRetryAttempts"]
+
+
+def test_a_refused_transform_job_is_tried_as_often_as_the_batch_queue_delivers(template: dict[str, Any]) -> None:
+    redrive = template["Resources"]["BatchQueue"]["Properties"]["RedrivePolicy"]
+    assert refusals.QUEUE_ATTEMPTS == redrive["maxReceiveCount"]
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)

@@ -3,7 +3,8 @@
 Objects that are not images are left out of the manifest and listed in the batch's inputs report (read
 again into summary.json). Without a current model the batch is recorded as pending, manifest written,
 and the model-ready reaction starts it. The batch id is a digest of the group, so a redelivered group
-finds its item and its job name taken.
+finds its item and its job name taken; the same images uploaded again after the batch failed or was stopped
+start it again, under a new job name.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from aws_lambda_powertools.metrics import MetricUnit
 
 from icflow.batch.manifest import BatchPlan, plan_batches, write_batch_inputs
-from icflow.batch.starter import BatchStarter, build_batch_starter
+from icflow.batch.starter import BatchStarter, build_batch_starter, restarts
 from icflow.core.images import S3Object
 from icflow.core.notifier import Notifier
 from icflow.core.observability import logger, metrics
 from icflow.core.outcome import Outcome
-from icflow.core.state import DATASET_SK, BatchStatus, StateTable, batch_sk
+from icflow.core.refusals import QUEUE_ATTEMPTS
+from icflow.core.state import BATCH_ENDED_UNLABELED, DATASET_SK, BatchStatus, StateTable, batch_sk
 
 if TYPE_CHECKING:
     from icflow.wiring import Adapters
@@ -77,6 +79,19 @@ class CollectBatch:
         created = self._state.create_item(dataset, batch_sk(batch_id), "batch", BatchStatus.PENDING.value, fields)
         if created is None:
             existing = self._state.get_item(dataset, batch_sk(batch_id)) or {}
+            if existing.get("status") in BATCH_ENDED_UNLABELED:
+                # The same images again: the user's retry of a failed or stopped batch, with a new job name.
+                existing = (
+                    self._state.transition_item(
+                        dataset,
+                        batch_sk(batch_id),
+                        BatchStatus.PENDING.value,
+                        BATCH_ENDED_UNLABELED,
+                        fields={"restarts": restarts(existing) + 1, "attempts": 0},
+                    )
+                    or self._state.get_item(dataset, batch_sk(batch_id))
+                    or {}
+                )
             if existing.get("status") != BatchStatus.PENDING.value:
                 return _outcome(plan, "already_started", status=existing.get("status"))
         else:
@@ -85,7 +100,7 @@ class CollectBatch:
         if not model_name:
             logger.info("batch pending until the dataset has a model", extra={"dataset": dataset, "batch_id": batch_id})
             return _outcome(plan, "pending")
-        start = self._starter.start(dataset, batch_id, model_name)
+        start = self._starter.start(dataset, batch_id, model_name, QUEUE_ATTEMPTS)
         return _outcome(plan, start.action, job_name=start.job_name, model_name=start.model_name, reason=start.reason)
 
 

@@ -8,7 +8,7 @@ so a repeated start is "already started", never a second job.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -20,6 +20,16 @@ from icflow.core.notifier import Notifier
 from icflow.core.observability import logger, metrics
 from icflow.core.outcome import Outcome
 from icflow.core.pipeline_config import read_pipeline_config
+from icflow.core.refusals import (
+    ATTEMPTS,
+    Refusal,
+    RetryLater,
+    attempt_count,
+    is_last,
+    read_refusal,
+    retrying_reason,
+    what_to_do,
+)
 from icflow.core.s3_objects import S3Objects
 from icflow.core.state import BatchStatus, StateTable, batch_sk
 
@@ -28,6 +38,19 @@ if TYPE_CHECKING:
 
 
 BatchStartAction = Literal["started", "already_started", "failed"]
+
+# How a failed or stopped batch is tried again: the same images make the same batch (icflow.batch.collect_batch).
+RETRY_BATCH = "upload the same images again (or run `icflow retry <dataset>`) to try again"
+
+
+def restarts(batch: dict[str, Any]) -> int:
+    """How often a failed or stopped batch was started again."""
+    return int(batch.get("restarts", 0))
+
+
+def transform_job_suffix(batch_id: str, restarts: int) -> str:
+    """The batch id, and which restart: SageMaker never reuses a transform job's name, not even a failed one's."""
+    return f"{batch_id}-r{restarts}" if restarts else batch_id
 
 
 @dataclass(frozen=True)
@@ -50,9 +73,11 @@ class BatchStarter:
         self._transforms = transforms
         self._notifier = notifier
 
-    def start(self, dataset: str, batch_id: str, model_name: str) -> BatchStartOutcome:
-        """Starts the pending batch's transform job: started, already_started, or failed."""
-        job_name = naming.transform_job_name(dataset, batch_id)
+    def start(self, dataset: str, batch_id: str, model_name: str, attempts: int = ATTEMPTS) -> BatchStartOutcome:
+        """Starts the pending batch's transform job: started, already_started, or failed. A transient refusal
+        says "retrying" and raises RetryLater until `attempts` tries (the caller's platform retries) are made."""
+        batch = self._state.get_item(dataset, batch_sk(batch_id)) or {}
+        job_name = naming.transform_job_name(dataset, transform_job_suffix(batch_id, restarts(batch)))
         try:
             settings = read_pipeline_config(self._objects, dataset).deploy.batch
             # Only the manifest's and the output's locations matter here: both derive from the batch id.
@@ -65,9 +90,12 @@ class BatchStarter:
             )
         except IcflowError as error:
             return self.fail(dataset, batch_id, (BatchStatus.PENDING.value,), str(error))
-        started = self._transforms.create_transform_job(
-            request, {naming.TAG_DATASET: dataset, naming.TAG_BATCH_ID: batch_id}
-        )
+        try:
+            started = self._transforms.create_transform_job(
+                request, {naming.TAG_DATASET: dataset, naming.TAG_BATCH_ID: batch_id}
+            )
+        except Exception as error:  # noqa: BLE001 - whatever fails, the batch ends in a status with its reason
+            return self._refused(dataset, batch_id, batch, read_refusal(error), settings.instance_type, attempts)
         item = self._state.transition_item(
             dataset,
             batch_sk(batch_id),
@@ -81,6 +109,27 @@ class BatchStarter:
         action: BatchStartAction = "started" if started and item is not None else "already_started"
         return BatchStartOutcome(action, dataset, batch_id, job_name, model_name)
 
+    def _refused(
+        self,
+        dataset: str,
+        batch_id: str,
+        batch: dict[str, Any],
+        refusal: Refusal,
+        instance_type: str,
+        attempts: int,
+    ) -> BatchStartOutcome:
+        tried = attempt_count(batch)
+        if refusal.transient and not is_last(tried, attempts):
+            reason = retrying_reason(refusal, tried, attempts)
+            pending = (BatchStatus.PENDING.value,)
+            self._state.transition_item(
+                dataset, batch_sk(batch_id), BatchStatus.PENDING.value, pending, {"attempts": tried + 1}, reason
+            )
+            logger.warning("transform job refused; retrying", extra={"dataset": dataset, "reason": reason})
+            raise RetryLater(refusal.describe())
+        advice = what_to_do(refusal, instance_type, layout.pipeline_key(dataset), RETRY_BATCH)
+        return self.fail(dataset, batch_id, (BatchStatus.PENDING.value,), f"{refusal.describe()}. {advice}")
+
     def fail(self, dataset: str, batch_id: str, allowed_from: tuple[str, ...], reason: str) -> BatchStartOutcome:
         item = self._state.transition_item(
             dataset, batch_sk(batch_id), BatchStatus.FAILED.value, allowed_from, reason=reason
@@ -90,7 +139,7 @@ class BatchStarter:
             self._notifier.notify(
                 f"icflow: batch {batch_id} of {dataset} failed",
                 f"Batch {batch_id} of dataset {dataset} produced no predictions: {reason}\n"
-                f"Its images stay under {layout.BATCH}{dataset}/; upload them again to retry.",
+                f"Its images stay under {layout.BATCH}{dataset}/; {RETRY_BATCH}.",
                 dataset,
             )
             logger.warning("batch failed", extra={"dataset": dataset, "batch_id": batch_id, "reason": reason})

@@ -38,8 +38,10 @@ TRANSIENT_CODES = frozenset(
 )
 
 # The first try and the platform's retries of the event (template.yaml: MaximumRetryAttempts 2 of the
-# functions invoked asynchronously; tests/functions/test_template.py keeps the two in step).
+# functions invoked asynchronously; tests/functions/test_template.py keeps the two in step) ...
 ATTEMPTS = 3
+# ... and the receives of a message of the batch queue before its dead-letter queue (its maxReceiveCount).
+QUEUE_ATTEMPTS = 5
 
 
 class RetryLater(Exception):
@@ -78,29 +80,31 @@ def attempt_count(item: dict[str, Any] | None) -> int:
     return int((item or {}).get("attempts", 0))
 
 
-def is_last(attempts_before: int) -> bool:
-    """Whether the try after `attempts_before` earlier ones is the last the platform makes."""
-    return attempts_before + 1 >= ATTEMPTS
+def is_last(attempts_before: int, attempts: int = ATTEMPTS) -> bool:
+    """Whether the try after `attempts_before` earlier ones is the last of the `attempts` the platform makes."""
+    return attempts_before + 1 >= attempts
 
 
-def retrying_reason(refusal: Refusal, attempts_before: int) -> str:
-    return f"retrying (try {attempts_before + 1} of {ATTEMPTS} failed): {refusal.describe()}"
+def retrying_reason(refusal: Refusal, attempts_before: int, attempts: int = ATTEMPTS) -> str:
+    return f"retrying (try {attempts_before + 1} of {attempts} failed): {refusal.describe()}"
 
 
-def what_to_do(refusal: Refusal, instance_type: str | None, config_key: str) -> str:
-    """The user's next step after the last try; `config_key` names the file whose upload tries again."""
+def what_to_do(refusal: Refusal, instance_type: str | None, config_key: str, retry: str = "") -> str:
+    """The user's next step after the last try: `config_key` names the file that sets the instance type,
+    `retry` how to try again (by default, uploading that file again)."""
+    retry = retry or f"upload {config_key} again"
     if refusal.code == "ResourceLimitExceeded":
         instance = f" for {instance_type}" if instance_type else ""
         return (
             f"The account's SageMaker quota{instance} is used up (a new account has 0 for many instance types): "
             "request an increase in the Service Quotas console (service Amazon SageMaker, the quota the message "
-            f"names), or choose another instance_type in {config_key}; then upload {config_key} again."
+            f"names), or choose another instance_type in {config_key}; then {retry}."
         )
     if refusal.code in ("AccessDeniedException", "AccessDenied"):
         return (
             "The stack's roles may not make this call, which is a deployment problem, not one of your data: "
-            f"deploy the stack again from its template, then upload {config_key} again."
+            f"deploy the stack again from its template, then {retry}."
         )
     if refusal.transient:
-        return f"It failed on all {ATTEMPTS} tries; upload {config_key} again to try once more."
-    return f"Fix what the message names in {config_key} (or the dataset), then upload {config_key} again."
+        return f"It failed on every try; {retry} to try once more."
+    return f"Fix what the message names in {config_key} (or the data), then {retry}."

@@ -86,6 +86,9 @@ ANY_ENDPOINT_STATUS = tuple(status.value for status in EndpointStatus)
 # A batch whose transform job may still end: the only status a transform state change moves a batch from.
 BATCH_IN_FLIGHT = (BatchStatus.TRANSFORMING.value,)
 
+# Batches that ended without predictions: the same images uploaded again start them again.
+BATCH_ENDED_UNLABELED = (BatchStatus.FAILED.value, BatchStatus.STOPPED.value)
+
 # Batches whose model must not be deleted while they may still need it.
 BATCHES_USING_A_MODEL = (BatchStatus.PENDING.value, BatchStatus.TRANSFORMING.value)
 
