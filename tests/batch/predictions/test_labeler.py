@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from botocore.exceptions import ClientError
 
 from icflow.batch.manifest import output_key, plan_batches, write_batch_inputs
 from icflow.batch.predictions import labeler
@@ -95,6 +96,7 @@ def test_predictions_summary_and_labeled_copies(s3, helpers, transformed, tmp_pa
         "missing_outputs": 0,
         "skipped": 2,
         "copied_to_labeled": 3,
+        "not_copied_to_labeled": 0,
     }
     assert summary["failed"]["count_per_reason"] == {"wrong-length": 1}
     assert summary["failed"]["examples"][0]["image_uri"] == uri + "broken.jpg"
@@ -165,3 +167,36 @@ def test_a_batch_that_was_all_skipped_still_gets_a_summary(s3, helpers, tmp_path
     assert summary["count_per_label"] == {}
     csv_text = helpers.read(s3, f"predictions/pets/{plan.batch_id}/predictions.csv").decode()
     assert csv_text.splitlines() == [",".join(csv_columns(2))]
+
+
+def test_a_copy_that_fails_costs_that_copy_only(s3, helpers, transformed, tmp_path):
+    # A class name of 1,100 characters makes a labeled/ key over S3's 1,024-byte limit.
+    long_name = "c" * 1100
+    names = choose_class_names(f"{long_name}\ndog\nbird\n", None)
+    result = label_batch(
+        s3, request_for(transformed, helpers, copy_to_labeled=True, class_names=names), spill_dir=tmp_path
+    )
+
+    summary = result.summary
+    assert summary["images"]["labeled"] == 3
+    assert (summary["images"]["copied_to_labeled"], summary["images"]["not_copied_to_labeled"]) == (2, 1)
+    (problem,) = summary["copies_failed"]["examples"]
+    assert problem["image_uri"] == f"s3://{helpers.BUCKET}/batch/pets/a.jpg"
+    assert "over S3's 1024-byte key limit" in problem["reason"] and "shorten the class name" in problem["reason"]
+    assert set(helpers.snapshot(s3, "labeled/")) == {"labeled/pets/dog/sub/b.png", "labeled/pets/bird/c d.jpg"}
+
+
+def test_a_refused_copy_is_listed_and_the_others_are_made(s3, helpers, transformed, tmp_path, monkeypatch):
+    original = s3.copy_object
+
+    def copy_object(**request):
+        if request["Key"].endswith("a.jpg"):
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "CopyObject")
+        return original(**request)
+
+    monkeypatch.setattr(s3, "copy_object", copy_object)
+    summary = label_batch(s3, request_for(transformed, helpers, copy_to_labeled=True), spill_dir=tmp_path).summary
+
+    assert summary["images"]["labeled"] == 3 and summary["images"]["not_copied_to_labeled"] == 1
+    assert "failed: AccessDenied" in summary["copies_failed"]["examples"][0]["reason"]
+    assert len(helpers.snapshot(s3, "labeled/")) == 2

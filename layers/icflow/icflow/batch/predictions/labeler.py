@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from icflow.batch.manifest import input_prefix, input_relative, inputs_report_key, read_inputs_report, s3_uri
 from icflow.batch.predictions.labeled import DEFAULT_TOP_K, ImageError, LabeledPrediction, label_prediction
 from icflow.batch.predictions.output import MAX_OUTPUT_BYTES, InvalidOutput, OutputProblem, parse_output
-from icflow.batch.predictions.summary import SUMMARY_FILE, SummaryBuilder
+from icflow.batch.predictions.summary import SUMMARY_FILE, CopyProblem, SummaryBuilder
 from icflow.batch.predictions.writers import (
     CSV_CONTENT_TYPE,
     JSONL_CONTENT_TYPE,
@@ -40,6 +40,8 @@ from icflow.core.s3_objects import MAX_CONNECTIONS, missing
 DEFAULT_MAX_IN_FLIGHT = MAX_CONNECTIONS
 # S3's own maximum; one page of keys is the most the listing holds at a time.
 LIST_PAGE_SIZE = 1000
+# S3 refuses keys longer than this (UTF-8 bytes): a long class name and a deep image path can exceed it.
+MAX_KEY_BYTES = 1024
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class LabelingResult:
 class _Labeled:
     result: LabeledPrediction | ImageError
     copied: bool = False
+    copy_problem: CopyProblem | None = None
 
 
 def _error_code(error: ClientError) -> str:
@@ -102,17 +105,22 @@ def _label_one(s3: Any, request: LabelingRequest, output_key: str, relative: str
     prediction = label_prediction(image_uri, probabilities, request.class_names, request.model_name, request.top_k)
     if not request.copy_to_labeled:
         return _Labeled(prediction)
-    try:
-        s3.copy_object(
-            Bucket=request.bucket,
-            Key=layout.labeled_prefix(request.dataset, prediction.label) + relative,
-            CopySource={"Bucket": request.bucket, "Key": image_key},
+    copy_key = layout.labeled_prefix(request.dataset, prediction.label) + relative
+    if len(copy_key.encode("utf-8")) > MAX_KEY_BYTES:
+        problem = (
+            f"no labeled copy: s3://{request.bucket}/{copy_key[:80]}... would be {len(copy_key.encode('utf-8'))} "
+            f"bytes, over S3's {MAX_KEY_BYTES}-byte key limit; shorten the class name or the image's path"
         )
+        return _Labeled(prediction, copy_problem=CopyProblem(image_uri, problem))
+    try:
+        s3.copy_object(Bucket=request.bucket, Key=copy_key, CopySource={"Bucket": request.bucket, "Key": image_key})
     except ClientError as error:
         # The user may have deleted the image since; its prediction still stands.
-        if not missing(s3, request.bucket, image_key, error):
-            raise
-        return _Labeled(prediction)
+        if missing(s3, request.bucket, image_key, error):
+            return _Labeled(prediction)
+        # One copy that fails costs that copy only: the prediction stands and summary.json says why.
+        problem = f"no labeled copy: copying to s3://{request.bucket}/{copy_key} failed: {_error_code(error)}"
+        return _Labeled(prediction, copy_problem=CopyProblem(image_uri, problem))
     return _Labeled(prediction, copied=True)
 
 
@@ -177,6 +185,8 @@ def _label_outputs(
             writers.write(labeled.result)
             summary.add_prediction(labeled.result)
             summary.labeled_copies += labeled.copied
+            if labeled.copy_problem is not None:
+                summary.add_copy_problem(labeled.copy_problem)
 
         pending: deque[Future[_Labeled]] = deque()
         for output_key, relative in _outputs(s3, request):

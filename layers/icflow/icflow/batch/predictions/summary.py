@@ -27,6 +27,17 @@ def _json_default(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+@dataclass(frozen=True)
+class CopyProblem:
+    """A labeled image whose copy to labeled/ failed: its prediction stands."""
+
+    image_uri: str
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"image_uri": self.image_uri, "reason": self.reason}
+
+
 @dataclass
 class SummaryBuilder:
     dataset: str
@@ -40,6 +51,8 @@ class SummaryBuilder:
     errors_per_reason: Counter[str] = field(default_factory=Counter)
     error_examples: list[ImageError] = field(default_factory=list)
     labeled_copies: int = 0
+    copy_problems: int = 0
+    copy_problem_examples: list[CopyProblem] = field(default_factory=list)
 
     def add_prediction(self, prediction: LabeledPrediction) -> None:
         self.labels[prediction.label] += 1
@@ -48,6 +61,11 @@ class SummaryBuilder:
         self.errors_per_reason[error.reason] += 1
         if len(self.error_examples) < MAX_ERROR_EXAMPLES:
             self.error_examples.append(error)
+
+    def add_copy_problem(self, problem: CopyProblem) -> None:
+        self.copy_problems += 1
+        if len(self.copy_problem_examples) < MAX_ERROR_EXAMPLES:
+            self.copy_problem_examples.append(problem)
 
     @property
     def labeled(self) -> int:
@@ -73,6 +91,7 @@ class SummaryBuilder:
                 "missing_outputs": missing,
                 "skipped": len(self.skipped),
                 "copied_to_labeled": self.labeled_copies,
+                "not_copied_to_labeled": self.copy_problems,
             },
             "count_per_label": dict(sorted(self.labels.items(), key=lambda item: (-item[1], item[0]))),
             "skipped": list(self.skipped),
@@ -80,6 +99,10 @@ class SummaryBuilder:
                 "count_per_reason": dict(sorted(self.errors_per_reason.items())),
                 "examples": [error.to_json() for error in self.error_examples],
                 "examples_truncated": self.failed > len(self.error_examples),
+            },
+            "copies_failed": {
+                "examples": [problem.to_json() for problem in self.copy_problem_examples],
+                "examples_truncated": self.copy_problems > len(self.copy_problem_examples),
             },
             "outputs": dict(outputs),
             "timings": dict(timings),
