@@ -188,7 +188,7 @@ def test_the_control_route_adds_lists_and_clears_faults_while_the_service_runs(s
 def test_the_control_route_answers_400_for_a_fault_it_cannot_use(service):
     assert control(service, "POST", {"faults": [{"refuse": "CreateModel"}]}) == (
         400,
-        {"message": "a refusal needs an \"error\": {'refuse': 'CreateModel'}"},
+        {"__type": "ValidationException", "message": "a refusal needs an \"error\": {'refuse': 'CreateModel'}"},
     )
     status, answer = control(service, "POST", {"faults": [{"fail": "training", "reasn": "typo"}]})
     assert status == 400

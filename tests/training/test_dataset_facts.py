@@ -8,6 +8,7 @@ from icflow.training.dataset_facts import (
     dataset_readiness,
     resolve_data_hyperparameters,
 )
+from support.hostile import bounded
 
 D = "datasets/cats/"
 
@@ -124,6 +125,17 @@ def test_a_mismatch_names_both_numbers_and_what_to_do(counts):
 def test_labels_must_be_contiguous_from_zero(counts):
     [problem] = problems_of({}, facts(counts, {0: 40, 2: 40}))
     assert problem.startswith("train/: labels must be 0..2 without gaps, but no record has label 1")
+
+
+@pytest.mark.parametrize("label", [10**8, 10**30])
+def test_a_huge_label_costs_memory_in_the_labels_seen_not_in_its_value(counts, label):
+    with bounded(seconds=5, memory_bytes=1 << 20):
+        problems = problems_of({}, facts(counts, {0: 40, 2: 40, label: 1}, {0: 5}))
+    gaps = label - 2
+    assert problems[0] == (
+        f"train/: labels must be 0..{label} without gaps, but no record has label 1, 3, 4 and {gaps - 3} more; "
+        "renumber the classes or add their images"
+    )
 
 
 def test_validation_labels_must_occur_in_train(counts):

@@ -83,7 +83,7 @@ def handler_class(dispatch: JsonDispatch, invoke: Invoke, faults: Control) -> ty
             if self.path.rstrip("/") in ("", "/ping"):
                 self._send(200, b'{"status": "ok"}', "application/json")
             else:
-                self._send(404, b'{"message": "Not Found"}', "application/json")
+                self._no_route()
 
         def do_POST(self) -> None:
             body = self._body()
@@ -96,12 +96,21 @@ def handler_class(dispatch: JsonDispatch, invoke: Invoke, faults: Control) -> ty
             elif match:
                 self._invoke(unquote(match["name"]), body)
             else:
-                self._send(404, json.dumps({"message": f"No route for POST {self.path}"}).encode(), "application/json")
+                self._no_route()
 
         def do_DELETE(self) -> None:
             body = self._body()
             if body is not None and not self._faults_route(body):
-                self._send(404, b'{"message": "Not Found"}', "application/json")
+                self._no_route()
+
+        def _no_route(self) -> None:
+            # Neither API has this method and path: a code as well as a message, so that botocore names it.
+            error = UnknownOperation(
+                f"No operation at {self.command} {self.path}: send SageMaker's operations as POST / with X-Amz-Target, "
+                "InvokeEndpoint as POST /endpoints/<name>/invocations."
+            )
+            payload = {"__type": error.code, "message": error.message}
+            self._send(404, json.dumps(payload).encode(), "application/json", {"x-amzn-ErrorType": error.code})
 
         def _body(self) -> bytes | None:
             """The request's body; None when the request was refused for it (answered, and the connection closed)."""
@@ -174,6 +183,9 @@ def handler_class(dispatch: JsonDispatch, invoke: Invoke, faults: Control) -> ty
             if self.path.split("?", 1)[0].rstrip("/") != FAULTS_ROUTE:
                 return False
             status, answer = faults(self.command, body)
+            if status >= 400:
+                # Not an AWS route, but its refusals carry a code as AWS's do, so every client reads them alike.
+                answer = {"__type": ValidationException.code, **answer}
             self._send(status, json.dumps(answer).encode(), "application/json")
             return True
 
@@ -231,6 +243,10 @@ def handler_class(dispatch: JsonDispatch, invoke: Invoke, faults: Control) -> ty
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
             self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                # The client hung up before its answer (say, after sending half a refused body): no one to tell.
+                self.close_connection = True
 
     return Handler

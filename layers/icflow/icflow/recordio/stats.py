@@ -27,6 +27,20 @@ def is_class_index(label: float) -> bool:
     return math.isfinite(label) and label >= 0 and label == int(label)
 
 
+def missing_class_indexes(indexes: Iterable[int], shown: int) -> tuple[list[int], int]:
+    """The first `shown` class indexes missing from 0..max(indexes), and how many are missing in all.
+
+    Costs time and memory in the number of distinct indexes, never in their values: anyone can upload a
+    record labelled 1e30, and walking 0..1e30 would never end."""
+    present = sorted({index for index in indexes if index >= 0})
+    first: list[int] = []
+    expected = 0
+    for index in present:
+        first.extend(range(expected, min(index, expected + shown - len(first))))
+        expected = index + 1
+    return first, expected - len(present)
+
+
 @dataclass
 class LabelTally:
     """Adds up records and labels, checking that every label is a class index."""

@@ -27,6 +27,7 @@ from icflow.algorithm.hyperparameters import (
 from icflow.algorithm.problems import InvalidInput
 from icflow.core import layout
 from icflow.core.images import is_hidden_or_system
+from icflow.recordio.stats import missing_class_indexes
 
 RECORDIO_SUFFIXES = (".rec",)
 RECORDIO_COMPANION_SUFFIXES = (".idx", ".lst")
@@ -116,9 +117,10 @@ def _kind(channel: str, relative: str) -> str:
     return "other"
 
 
-def _quote(keys: list[str]) -> str:
-    shown = ", ".join(keys[:_SHOWN])
-    return shown + (f" and {len(keys) - _SHOWN} more" if len(keys) > _SHOWN else "")
+def _quote(keys: list[str], total: int | None = None) -> str:
+    """The first keys, and how many more of `total` (by default len(keys)) there are."""
+    more = (len(keys) if total is None else total) - min(len(keys), _SHOWN)
+    return ", ".join(keys[:_SHOWN]) + (f" and {more} more" if more > 0 else "")
 
 
 def dataset_readiness(keys: Iterable[str]) -> Readiness:
@@ -274,13 +276,13 @@ def _classes(
 
     labels = sorted(train.label_counts)
     num_classes = labels[-1] + 1 if labels else 0
-    gaps = sorted(set(range(num_classes)) - set(labels))
+    gaps, gap_count = missing_class_indexes(labels, _SHOWN)
     if labels and labels[0] < 0:
         problems.append(f"{train_channel}/: label {labels[0]} is negative; labels must be class indexes 0..N-1")
     elif gaps:
         problems.append(
             f"{train_channel}/: labels must be 0..{num_classes - 1} without gaps, but no record has "
-            f"label {_quote([str(g) for g in gaps])}; renumber the classes or add their images"
+            f"label {_quote([str(g) for g in gaps], gap_count)}; renumber the classes or add their images"
         )
     unknown = sorted(set(validation.label_counts) - set(labels))
     if unknown:
