@@ -51,3 +51,9 @@ def test_malformed_idx_names_the_line(text: str, problem: str) -> None:
 def test_duplicate_keys_are_refused() -> None:
     with pytest.raises(IcflowError, match="twice"):
         IndexedRecordReader(io.BytesIO(), io.StringIO("1\t0\n1\t16\n"))
+
+
+def test_an_idx_that_is_not_utf8_is_named_with_what_to_do(tmp_path) -> None:
+    (tmp_path / "a.idx").write_bytes(b"0\t0\n\xff\t16\n")
+    with pytest.raises(IcflowError, match=r"a.idx line 2 is not UTF-8 text .*; rebuild it with `icflow pack`"):
+        IndexedRecordReader(io.BytesIO(), tmp_path / "a.idx")

@@ -43,3 +43,27 @@ def test_malformed_lines_are_named(line: str, problem: str) -> None:
 def test_line_break_in_path_cannot_be_written() -> None:
     with pytest.raises(IcflowError, match="line break"):
         write_lst(io.StringIO(), [LstEntry(0, (0.0,), "a\nb.jpg")])
+
+
+def test_a_line_that_is_not_utf8_is_named_with_what_to_do() -> None:
+    data = b"0\t0\tok.jpg\n" + b"1\t1\tcaf\xe9.jpg\n"
+    with pytest.raises(
+        IcflowError, match=r"a.lst line 2 is not UTF-8 text \(byte 0xe9 at column 8\); save it as UTF-8"
+    ):
+        list(read_lst(io.BytesIO(data), "a.lst"))
+
+
+def test_a_text_stream_that_is_not_utf8_is_named_too(tmp_path) -> None:
+    (tmp_path / "a.lst").write_bytes(b"0\t1\tcaf\xe9.jpg\n")
+    with open(tmp_path / "a.lst", encoding="utf-8") as handle, pytest.raises(IcflowError, match="not UTF-8 text"):
+        list(read_lst(handle, "a.lst"))
+
+
+@pytest.mark.parametrize("label", ["1e39", "-1e39", "3.5e38"])
+def test_a_label_no_record_can_hold_is_named(label: str) -> None:
+    with pytest.raises(IcflowError, match="a.lst line 2 has label .*beyond what a RecordIO label"):
+        list(read_lst(f"0\t0\tok.jpg\n1\t{label}\tbig.jpg\n", "a.lst"))
+
+
+def test_labels_float32_holds_are_read() -> None:
+    assert next(read_lst("0\t3.4e38\tx.jpg\n")).labels == (3.4e38,)

@@ -151,6 +151,40 @@ def test_stale_idx_falls_back_to_streaming(s3) -> None:
     assert channel_stats(s3, BUCKET, "datasets/d/train/").records == 6
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda idx, lst: (b"\xff\t0\n", lst),  # a .idx that is not UTF-8
+        lambda idx, lst: (idx, b"\xe9" + lst.encode()),  # a .lst that is not UTF-8
+        # a label no float32 record holds: on an entry compared with a record, and on one that is not
+        lambda idx, lst: (idx, lst.replace("100\t0.000000", "100\t1e39")),
+        lambda idx, lst: (idx, lst.replace("102\t1.000000", "102\t1e39")),
+    ],
+    ids=["idx-not-utf8", "lst-not-utf8", "lst-1e39-sampled", "lst-1e39-unsampled"],
+)
+def test_unusable_idx_or_lst_falls_back_to_the_records(s3, damage) -> None:
+    rec, idx, lst = rec_files(LABELS)
+    idx, lst = damage(idx, lst)
+    put(s3, "datasets/d/train/a.rec", rec)
+    put(s3, "datasets/d/train/a.idx", idx)
+    put(s3, "datasets/d/train/a.lst", lst)
+    stats = channel_stats(s3, BUCKET, "datasets/d/train/")
+    assert (stats.records, stats.label_counts) == (6, {0: 1, 1: 2, 2: 3})
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"0\t1\ta.jpg\n1\t0\tcaf\xe9.jpg\n", r"a.lst line 2 is not UTF-8 text \(byte 0xe9 at column 8\)"),
+        (b"0\t1\ta.jpg\n1\t1e39\tb.jpg\n", r"a.lst line 2 has label 1e\+39, beyond what a RecordIO label"),
+    ],
+)
+def test_unusable_lst_channel_is_named_with_the_line(s3, body: bytes, problem: str) -> None:
+    put(s3, "datasets/d/train_lst/a.lst", body)
+    with pytest.raises(IcflowError, match=r"s3://data/datasets/d/train_lst/" + problem):
+        channel_stats(s3, BUCKET, "datasets/d/train_lst/")
+
+
 def test_lst_channel(s3) -> None:
     put(s3, "datasets/d/train_lst/a.lst", "0\t1\ta.jpg\n1\t0\tb.jpg\n")
     put(s3, "datasets/d/train_lst/b.lst", "2\t1.000000\tc d.jpg\n")

@@ -71,3 +71,17 @@ def test_corrupt_recordio_is_reported_with_the_channel(tmp_path):
     (tmp_path / "train" / "broken.rec").write_bytes(b"this is not recordio at all")
     with pytest.raises(ClientError, match="the train channel cannot be read: not a RecordIO file"):
         read_channel({"train": Channel(tmp_path / "train", "application/x-recordio")}, "train")
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        (b"0\t1.000000\tcaf\xe9.png\n", r"train_lst/data.lst line 1 is not UTF-8 text"),
+        (b"0\t1e39\tclass0/00000.png\n", r"train_lst/data.lst line 1 has label 1e\+39"),
+    ],
+)
+def test_unusable_lst_lines_are_a_client_error_naming_the_line(kit, tmp_path, line, problem):
+    images, lst = kit.write_images(tmp_path / "images", tmp_path / "lst", kit.coloured_items(1, 2))
+    (lst.path / "data.lst").write_bytes(line)
+    with pytest.raises(ClientError, match=problem):
+        read_channel({"train": images, "train_lst": lst}, "train")

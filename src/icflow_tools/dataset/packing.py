@@ -53,7 +53,7 @@ def find_lists(prefix: str) -> list[Path]:
 
 def pack_list(lst: Path, root: Path, options: PackOptions, log: TextIO | None = None) -> PackResult:
     """Writes lst's .rec and .idx beside it. Images that do not decode are left out, as im2rec does."""
-    with open(lst, encoding="utf-8") as handle:
+    with open(lst, "rb") as handle:
         entries = list(read_lst(handle, str(lst)))
     log = log or sys.stderr
     if not entries:

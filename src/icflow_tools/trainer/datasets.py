@@ -82,7 +82,7 @@ def _lst_samples(channels: Mapping[str, Channel], name: str) -> Iterator[Sample]
     root = channels[name].path.resolve()
     for lst_path in lst_files:
         lst_label = f"{lst_name}/{lst_path.relative_to(lst_channel.path).as_posix()}"
-        with lst_path.open("r", encoding="utf-8") as stream:
+        with lst_path.open("rb") as stream:
             for entry in read_lst(stream, lst_label):
                 image_path = (root / entry.path).resolve()
                 if not image_path.is_relative_to(root) or not image_path.is_file():

@@ -8,12 +8,12 @@ from typing import IO, BinaryIO, TextIO
 
 from icflow.core.errors import IcflowError
 from icflow.recordio.framing import RecordWriter, read_record_at
+from icflow.recordio.text_lines import numbered_lines
 
 
 def read_idx(source: IO[str] | IO[bytes] | Iterable[str], name: str = ".idx file") -> Iterator[tuple[int, int]]:
     """(key, byte offset) pairs in file order; `name` appears in error messages."""
-    for number, line in enumerate(source, start=1):
-        text = line.decode() if isinstance(line, bytes) else line
+    for number, text in numbered_lines(source, name, "rebuild it with `icflow pack`"):
         if not text.strip():
             continue
         fields = text.strip().split("\t")
@@ -62,7 +62,7 @@ class IndexedRecordReader:
             self._rec = rec
         try:
             if isinstance(idx, (str, os.PathLike)):
-                with open(idx, encoding="utf-8") as handle:
+                with open(idx, "rb") as handle:
                     self._offsets = _unique_offsets(handle, str(idx))
             else:
                 self._offsets = _unique_offsets(idx, getattr(idx, "name", ".idx file"))

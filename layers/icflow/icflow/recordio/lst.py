@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
 from icflow.core.errors import IcflowError
+from icflow.recordio.text_lines import numbered_lines
+
+# Records store labels as float32 (and im2rec packs .lst labels into records), so a label beyond float32's
+# range, such as 1e39, is one no record can hold: refused here rather than as an OverflowError later.
+_FLOAT32 = struct.Struct("<f")
 
 
 @dataclass(frozen=True)
@@ -24,8 +30,9 @@ def read_lst(source: IO[str] | IO[bytes] | str, name: str = ".lst file") -> Iter
     the path is the rest, so a path that itself holds a tab survives (im2rec would keep only its last piece).
     """
     lines: Iterable[str | bytes] = io.StringIO(source) if isinstance(source, str) else source
-    for number, line in enumerate(lines, start=1):
-        text = line.decode("utf-8") if isinstance(line, bytes) else line
+    for number, text in numbered_lines(
+        lines, name, "save it as UTF-8, or list the images again with `icflow pack --list`"
+    ):
         if not text.strip():
             continue
         fields = [field.strip() for field in text.strip().split("\t")]
@@ -41,13 +48,25 @@ def read_lst(source: IO[str] | IO[bytes] | str, name: str = ".lst file") -> Iter
         labels: list[float] = []
         for field in fields[1:-1]:
             try:
-                labels.append(float(field))
+                label = float(field)
             except ValueError:
                 break
+            _check_label(label, name, number)
+            labels.append(label)
         if not labels:
             raise IcflowError(f"{name} line {number} has no numeric label after the index {index}")
         path = "\t".join(fields[1 + len(labels) :])
         yield LstEntry(index, tuple(labels), path)
+
+
+def _check_label(label: float, name: str, number: int) -> None:
+    try:
+        _FLOAT32.pack(label)
+    except OverflowError:
+        raise IcflowError(
+            f"{name} line {number} has label {label!r}, beyond what a RecordIO label (float32, up to 3.4e38) "
+            "holds; labels are class indexes 0, 1, 2, ...: correct the line"
+        ) from None
 
 
 def format_lst_line(entry: LstEntry) -> str:
