@@ -85,3 +85,16 @@ def test_load_reads_the_datasets_classes_txt(s3, helpers):
     assert load_class_names(S3Objects(s3, helpers.BUCKET), "pets", ["x", "y"]).source == FROM_CLASSES_FILE
     other = load_class_names(S3Objects(s3, helpers.BUCKET), "birds", ["robin"])
     assert (other.names, other.source) == (("robin",), FROM_PIPELINE)
+
+
+@pytest.mark.parametrize(
+    ("data", "hint"),
+    [
+        ("cat\ncafé\n".encode("latin-1"), "classes.txt is not UTF-8 text: byte 0xe9 at offset 7"),
+        ("cat\ndog\n".encode("utf-16"), "classes.txt is UTF-16 text"),
+    ],
+)
+def test_classes_txt_is_decoded_by_the_same_rule_as_pipeline_json(data, hint):
+    with pytest.raises(IcflowError, match="save it as UTF-8") as caught:
+        parse_classes_txt(data)
+    assert str(caught.value).startswith(hint)

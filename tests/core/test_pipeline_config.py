@@ -106,7 +106,7 @@ def test_hyperband_rules_in_the_file():
     [
         ("{bad json", "not valid JSON"),
         ("[1, 2]", "expected a JSON object"),
-        (b"\xff\xfe", "not valid JSON"),
+        (b"\xff\xfe", "is UTF-16 text; save it as UTF-8"),
         ('"text"', "expected a JSON object"),
     ],
 )
@@ -206,3 +206,108 @@ def test_concurrent_transforms_are_refused_beyond_what_sagemaker_accepts():
         IcflowError, match="deploy.batch.max_concurrent_transforms: input should be less than or equal to 16"
     ):
         parse_pipeline_config(json.dumps({"deploy": {"batch": {"max_concurrent_transforms": 100}}}))
+
+
+@pytest.mark.parametrize(
+    ("data", "hint"),
+    [
+        ('{"class_names": ["café"]}'.encode("latin-1"), "byte 0xe9 at offset 21 is not UTF-8, perhaps Latin-1"),
+        ('{"deploy": {"top_k": 2}}'.encode("utf-16"), "is UTF-16 text; save it as UTF-8"),
+        (
+            '{"deploy": {"top_k": 2}}'.encode("utf-16-le"),
+            "has a NUL byte at offset 1, so it is UTF-16 or UTF-32 without a BOM",
+        ),
+        ('{"deploy": {"top_k": 2}}'.encode("utf-32"), "is UTF-32 text"),
+    ],
+)
+def test_a_file_not_in_utf8_is_rejected_with_the_encoding_to_save_in(data, hint):
+    [problem] = problems_of(data)
+    assert hint in problem and problem.endswith("save it as UTF-8 (with or without BOM)")
+
+
+@pytest.mark.parametrize("text", ['\ufeff{"deploy": {"top_k": 2}}', '\ufeff{"deploy": {"top_k": 2}}'.encode()])
+def test_a_utf8_bom_is_read_as_classes_txt_reads_it(text):
+    assert parse_pipeline_config(text).deploy.top_k == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nests arrays or objects thousands of levels deep"),
+        ('{"a":' * 100_000 + "1" + "}" * 100_000, "nests arrays or objects thousands of levels deep"),
+        ('{"hyperparameters": {"epochs": ' + "[" * 20 + "]" * 20 + "}}", "nests deeper than 16 levels"),
+        ('{"training": {"instance_count": ' + "9" * 5000 + "}}", "the number 999999999999... has 5000 digits"),
+        ('{"\\ud800": 1}', "\\ud800: the key is not Unicode text (a lone surrogate escape"),
+        ('{"class_names": ["a\\udfff"]}', "class_names.0: the text is not Unicode"),
+    ],
+)
+def test_json_no_setting_can_hold_is_rejected_not_crashed_on(text, hint):
+    [problem] = problems_of(text)
+    assert hint in problem
+    problem.encode("utf-8")  # the reason itself is stored and sent: it must be UTF-8 text
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ('{"tuning": {"parameter_ranges": {"learning_rate": {"min": NaN, "max": 0.1}}}}', "learning_rate.min"),
+        ('{"tuning": {"parameter_ranges": {"learning_rate": {"min": 0.01, "max": Infinity}}}}', "learning_rate.max"),
+        ('{"tuning": {"parameter_ranges": {"mini_batch_size": {"min": 8, "max": Infinity}}}}', "mini_batch_size.max"),
+        ('{"tuning": {"parameter_ranges": {"mini_batch_size": {"min": -Infinity, "max": 9}}}}', "mini_batch_size.min"),
+        ('{"quality_gate": {"min_validation_accuracy": NaN}}', "quality_gate.min_validation_accuracy"),
+        ('{"hyperparameters": {"learning_rate": NaN}}', "hyperparameters.learning_rate"),
+        ('{"hyperparameters": {"epochs": 1e400}}', "hyperparameters.epochs"),
+    ],
+)
+def test_nan_and_infinity_are_rejected_wherever_numbers_enter(document, field):
+    [problem] = problems_of(document)
+    assert field in problem.split(":")[0]
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        (
+            {"training": {"instance_count": 10**20}},
+            "training.instance_count: input should be less than or equal to 2147483647",
+        ),
+        (
+            {"training": {"volume_size_gb": 99_999_999_999}},
+            "training.volume_size_gb: input should be less than or equal to 16384",
+        ),
+        (
+            {"training": {"max_wait_seconds": 10**20}},
+            "training.max_wait_seconds: input should be less than or equal to",
+        ),
+        ({"deploy": {"realtime": {"instance_count": 10**12}}}, "deploy.realtime.instance_count: input should be less"),
+        ({"deploy": {"batch": {"instance_count": 10**12}}}, "deploy.batch.instance_count: input should be less"),
+        ({"deploy": {"top_k": 10**12}}, "deploy.top_k: input should be less"),
+        (
+            {"hyperparameters": {"epochs": 10**30}},
+            "hyperparameters.epochs: 1000000000000000000000000000000 is not allowed; expected a positive integer (at most 2147483647)",
+        ),
+        ({"hyperparameters": {"mini_batch_size": "99999999999"}}, "expected a positive integer (at most 2147483647)"),
+        ({"tuning": {"max_jobs": 10**6}}, "tuning.max_jobs: input should be less than or equal to 10000"),
+        (
+            {"tuning": {"max_jobs": 751}},
+            "tuning.max_jobs: 751 is more than the 750 training jobs SageMaker runs per Bayesian",
+        ),
+        (
+            {"tuning": {"max_jobs": 200, "max_parallel_jobs": 101}},
+            "tuning.max_parallel_jobs: input should be less than or equal to 100",
+        ),
+    ],
+)
+def test_numbers_beyond_sagemakers_limits_are_rejected_when_the_file_is_read(document, expected):
+    [problem] = problems_of(document)
+    assert expected in problem
+
+
+def test_the_random_strategy_may_run_up_to_ten_thousand_trials():
+    tuning = parse_pipeline_config('{"tuning": {"strategy": "Random", "max_jobs": 10000, "max_parallel_jobs": 100}}')
+    assert (tuning.tuning.max_jobs, tuning.tuning.max_parallel_jobs) == (10_000, 100)
+
+
+def test_a_long_value_is_quoted_short_in_the_message():
+    [problem] = problems_of({"hyperparameters": {"epochs": "9" * 3000}})
+    assert len(problem) < 200 and "(3002 characters)" in problem

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from icflow.algorithm.problems import InvalidInput
+from icflow.core.sagemaker_limits import API_INTEGER_MAX
 
 LARGE_IMAGE_LAYERS = (18, 34, 50, 101, 152, 200)
 SMALL_IMAGE_LAYERS = (20, 32, 44, 56, 110)
@@ -36,7 +37,8 @@ NUM_TRAINING_SAMPLES = "num_training_samples"
 
 
 class _Rejected(ValueError):
-    """A value a parser does not accept; the hyperparameter's `allowed` text says what would be."""
+    """A value a parser does not accept; the hyperparameter's `allowed` text says what would be, and the
+    exception's own text (when it has one) what this value broke beyond that."""
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,15 @@ def _integer_text(value: object) -> int:
     if isinstance(value, bool):
         raise _Rejected
     if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
-        return int(value)
-    raise _Rejected
+        number = value
+    elif isinstance(value, str) and re.fullmatch(r"\s*[+-]?[0-9]{1,20}\s*", value):
+        number = int(value)
+    else:
+        raise _Rejected
+    if abs(number) > API_INTEGER_MAX:
+        # The API carries values as text, but no count of epochs, samples or pixels comes near this one.
+        raise _Rejected(f"at most {API_INTEGER_MAX}")
+    return number
 
 
 def _float_value(value: object) -> float:
@@ -146,6 +153,7 @@ def _epoch_list(value: object) -> str:
 
 
 _POSITIVE = "a positive integer"
+_SHOWN_CHARACTERS = 40  # of a value quoted in a message: enough to recognise it, however long it is
 _UNIT = "a number from 0 to 1"
 _FLAG = "0 or 1 (true/false also accepted)"
 _SWITCH = "true or false (sent as True/False; 1/0 also accepted)"
@@ -223,10 +231,10 @@ def image_height_width(image_shape: str) -> tuple[int, int]:
 class ValueNotAllowed(ValueError):
     """A value one hyperparameter does not accept; `allowed` says in words what it does."""
 
-    def __init__(self, name: str, value: object) -> None:
+    def __init__(self, name: str, value: object, detail: str = "") -> None:
         self.name = name
         self.value = value
-        self.allowed = SPECS[name].allowed
+        self.allowed = SPECS[name].allowed + (f" ({detail})" if detail else "")
         super().__init__(f"{name}: {_show(value)} is not allowed; expected {self.allowed}")
 
 
@@ -237,8 +245,8 @@ def parse(name: str, value: object) -> str:
     spec = SPECS[name]
     try:
         return spec.parse(value)
-    except _Rejected:
-        raise ValueNotAllowed(name, value) from None
+    except _Rejected as rejected:
+        raise ValueNotAllowed(name, value, str(rejected)) from None
 
 
 def validate_hyperparameters(values: Mapping[str, object]) -> dict[str, str]:
@@ -277,7 +285,8 @@ def _show(value: object) -> str:
     """A value as the user wrote it in JSON."""
     if isinstance(value, bool):
         return str(value).lower()
-    return repr(value) if isinstance(value, str) else str(value)
+    shown = repr(value) if isinstance(value, str) else str(value)
+    return shown if len(shown) <= _SHOWN_CHARACTERS else f"{shown[:_SHOWN_CHARACTERS]}... ({len(shown)} characters)"
 
 
 def _cross_field_problems(parsed: Mapping[str, str], given: set[str]) -> list[str]:

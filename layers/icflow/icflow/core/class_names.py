@@ -14,6 +14,7 @@ from typing import Any
 from icflow.core import layout
 from icflow.core.errors import IcflowError
 from icflow.core.s3_objects import S3Objects
+from icflow.core.user_text import decode_user_text
 
 FROM_CLASSES_FILE = layout.CLASSES_FILE
 FROM_PIPELINE = layout.PIPELINE_FILE
@@ -49,11 +50,7 @@ def parse_classes_txt(data: bytes | str) -> tuple[str, ...]:
     """Names from classes.txt: UTF-8 with or without BOM, LF or CRLF; surrounding spaces and trailing blank
     lines are ignored."""
     if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            message = f"{layout.CLASSES_FILE} is not UTF-8 text (byte {error.start}); save it as UTF-8"
-            raise IcflowError(message) from None
+        data = decode_user_text(data, layout.CLASSES_FILE)
     # str.splitlines would also split on form feeds and Unicode separators, shifting class indices.
     lines = [line.strip() for line in data.removeprefix("\ufeff").replace("\r\n", "\n").split("\n")]
     while lines and not lines[-1]:

@@ -36,18 +36,32 @@ from icflow.algorithm.tuning import (
 from icflow.core import layout
 from icflow.core.errors import IcflowError
 from icflow.core.s3_objects import S3Objects
+from icflow.core.sagemaker_limits import (
+    API_INTEGER_MAX,
+    MAX_PARALLEL_TUNING_JOBS,
+    MAX_RANDOM_TUNING_JOBS,
+    MAX_TUNING_JOBS,
+    MAX_VOLUME_SIZE_GB,
+)
 from icflow.core.settings import TrainingEnv
 from icflow.core.transform_payload import MAX_PAYLOAD_MB, MAX_TRANSFORM_PAYLOAD_MB
+from icflow.core.user_text import decode_user_text
 
 MAX_RUNTIME_LIMIT = 28 * 24 * 3600  # CreateTrainingJob's MaxRuntimeInSeconds limit
 # Spot capacity may take a while; without max_wait_seconds the job may wait as long again as it may run.
 SPOT_WAIT_FACTOR = 2
 INSTANCE_TYPE = r"^ml\.[a-z0-9-]+\.[a-z0-9]+$"
 _PROBLEMS = "icflow_problems"
+# The schema nests five levels (tuning.parameter_ranges.<name>.values[i]); deeper input is not a configuration,
+# and refusing it early keeps it from the validators (and from json's recursion limit).
+MAX_NESTING = 16
+# No setting takes a number near this long; int() refuses beyond 4,300 digits with a bare ValueError.
+MAX_NUMBER_DIGITS = 40
 
 # Strict mode takes enums only as enum instances; JSON gives their string values.
 _BY_VALUE = Field(strict=False)
-PositiveInt = Annotated[int, Field(ge=1)]
+# Every count and size is an API Integer (32-bit); the tighter limits are sagemaker_limits'.
+PositiveInt = Annotated[int, Field(ge=1, le=API_INTEGER_MAX)]
 InstanceType = Annotated[str, Field(pattern=INSTANCE_TYPE)]
 # Any JSON value: validate_hyperparameters decides, so one bad value gives one message saying what is allowed.
 HyperparameterValue = Any
@@ -55,7 +69,8 @@ HyperparameterValue = Any
 
 class _Section(BaseModel):
     # defer_build: the schemas are built on the first parse, not when a Lambda imports this module.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
+    # allow_inf_nan: JSON has no NaN or Infinity, but Python's json reads them, and NaN passes every comparison.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True, allow_inf_nan=False)
 
 
 class TrainingSettings(_Section):
@@ -63,7 +78,7 @@ class TrainingSettings(_Section):
 
     instance_type: InstanceType | None = None
     instance_count: PositiveInt | None = None
-    volume_size_gb: PositiveInt | None = None
+    volume_size_gb: Annotated[int, Field(ge=1, le=MAX_VOLUME_SIZE_GB)] | None = None
     max_runtime_seconds: Annotated[int, Field(ge=1, le=MAX_RUNTIME_LIMIT)] | None = None
     managed_spot: bool | None = None
     max_wait_seconds: PositiveInt | None = None
@@ -85,8 +100,8 @@ class TuningSettings(_Section):
 
     enabled: bool = True
     strategy: Annotated[Strategy, _BY_VALUE] = Strategy.BAYESIAN
-    max_jobs: PositiveInt = DEFAULT_MAX_JOBS
-    max_parallel_jobs: PositiveInt = DEFAULT_MAX_PARALLEL_JOBS
+    max_jobs: Annotated[int, Field(ge=1, le=MAX_RANDOM_TUNING_JOBS)] = DEFAULT_MAX_JOBS
+    max_parallel_jobs: Annotated[int, Field(ge=1, le=MAX_PARALLEL_TUNING_JOBS)] = DEFAULT_MAX_PARALLEL_JOBS
     early_stopping: Annotated[EarlyStoppingType, _BY_VALUE] = EarlyStoppingType.OFF
     parameter_ranges: dict[str, RangeSettings | None] = Field(default_factory=dict)
     hyperband_min_epochs: PositiveInt = DEFAULT_HYPERBAND_MIN_EPOCHS
@@ -114,6 +129,11 @@ class TuningSettings(_Section):
             merge_ranges(self.range_overrides())
         except InvalidInput as error:
             problems.extend(error.problems)
+        if self.strategy is not Strategy.RANDOM and self.max_jobs > MAX_TUNING_JOBS:
+            problems.append(
+                f"max_jobs: {self.max_jobs} is more than the {MAX_TUNING_JOBS} training jobs SageMaker runs per "
+                f"{self.strategy.value} tuning job; lower it (only the Random strategy goes up to {MAX_RANDOM_TUNING_JOBS})"
+            )
         if self.max_parallel_jobs > self.max_jobs:
             problems.append(f"max_parallel_jobs: {self.max_parallel_jobs} is more than max_jobs ({self.max_jobs})")
         if self.strategy is Strategy.HYPERBAND and self.early_stopping is not EarlyStoppingType.OFF:
@@ -214,16 +234,83 @@ def parse_pipeline_config(text: str | bytes | None) -> PipelineConfig:
     suggestion), wrong types, bad hyperparameters or tuning ranges, each with its field path."""
     if text is None:
         return PipelineConfig()
-    try:
-        data = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidInput("pipeline.json", [f"not valid JSON: {error}; fix the syntax (a JSON object)"]) from None
+    if isinstance(text, bytes):
+        try:
+            text = decode_user_text(text, layout.PIPELINE_FILE)
+        except IcflowError as error:
+            raise InvalidInput(layout.PIPELINE_FILE, [str(error)]) from None
+    data = _load_json(text.removeprefix("\ufeff"))
     if not isinstance(data, dict):
-        raise InvalidInput("pipeline.json", [f"expected a JSON object {{...}}, got {type(data).__name__}"])
+        raise InvalidInput(layout.PIPELINE_FILE, [f"expected a JSON object {{...}}, got {type(data).__name__}"])
+    problems = _text_problems(data)
+    if problems:
+        raise InvalidInput(layout.PIPELINE_FILE, problems)
     try:
         return PipelineConfig.model_validate(data)
     except ValidationError as error:
-        raise InvalidInput("pipeline.json", _problems(error)) from None
+        raise InvalidInput(layout.PIPELINE_FILE, _problems(error)) from None
+
+
+class _LongNumber(ValueError):
+    pass
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise _LongNumber(f"{digits[:12]}... has {len(digits.lstrip('-'))} digits")
+    return int(digits)
+
+
+def _load_json(text: str) -> Any:
+    try:
+        return json.loads(text, parse_int=_bounded_int)
+    except _LongNumber as error:
+        problem = f"the number {error} and no setting takes one that large; write the number you meant"
+    except json.JSONDecodeError as error:
+        problem = f"not valid JSON: {error}; fix the syntax (a JSON object)"
+    except RecursionError:
+        problem = f"nests arrays or objects thousands of levels deep; a configuration nests at most {MAX_NESTING}"
+    raise InvalidInput(layout.PIPELINE_FILE, [problem])
+
+
+def _text_problems(data: dict[str, Any]) -> list[str]:
+    """What JSON text can hold but no setting can: nesting past MAX_NESTING, and lone surrogates (`"\\ud800"`),
+    which no UTF-8 file, S3 key or DynamoDB string can carry. Walked without recursion."""
+    problems: list[str] = []
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), data)]
+    while stack:
+        path, value = stack.pop()
+        if len(path) > MAX_NESTING:
+            problems.append(
+                f"{_shown_path(path[:MAX_NESTING])}: nests deeper than {MAX_NESTING} levels; no setting does"
+            )
+            continue
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not _is_unicode(key):
+                    problems.append(f"{_shown_path(path + (key,))}: the key is not Unicode text {_SURROGATE}")
+                stack.append((path + (key,), item))
+        elif isinstance(value, list):
+            stack.extend((path + (index,), item) for index, item in enumerate(value))
+        elif isinstance(value, str) and not _is_unicode(value):
+            problems.append(f"{_shown_path(path)}: the text is not Unicode {_SURROGATE}")
+    return problems
+
+
+_SURROGATE = "(a lone surrogate escape such as \\ud800); write the characters themselves, or a pair of escapes"
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown_path(path: tuple[Any, ...]) -> str:
+    """A field path fit for a message that is stored and sent: lone surrogates escaped."""
+    return _path(path).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _problems(error: ValidationError) -> list[str]:
@@ -321,4 +408,4 @@ def resolve_training_resources(defaults: TrainingEnv, config: PipelineConfig) ->
 
 def read_pipeline_config(objects: S3Objects, dataset: str) -> PipelineConfig:
     """The dataset's pipeline.json as it is now (defaults when there is none); raises IcflowError when invalid."""
-    return parse_pipeline_config(objects.read_text(layout.pipeline_key(dataset)))
+    return parse_pipeline_config(objects.read_optional(layout.pipeline_key(dataset)))

@@ -51,11 +51,6 @@ class S3Objects:
                 found.append(StoredObject(item["Key"], item["ETag"].strip('"'), item["Size"]))
         return found
 
-    def read_text(self, key: str) -> str | None:
-        """The object's text, or None when there is no such object."""
-        data = self.read_optional(key)
-        return None if data is None else data.decode("utf-8")
-
     def read_optional(self, key: str) -> bytes | None:
         """The object's bytes, or None when there is no such object."""
         try:

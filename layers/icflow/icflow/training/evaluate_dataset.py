@@ -151,7 +151,9 @@ class EvaluateDataset:
             run_objects = images.run_objects(objects)
         pipeline_key = layout.pipeline_key(dataset)
         try:
-            config = parse_pipeline_config(self._objects.read_text(pipeline_key) if pipeline_key in objects else None)
+            config = parse_pipeline_config(
+                self._objects.read_optional(pipeline_key) if pipeline_key in objects else None
+            )
         except IcflowError as error:
             return self._run_once(self._reject_once, key=rejection, reason=str(error))
         run_id = fingerprint_run_id(self._settings.data_bucket, dataset, run_objects, config)
