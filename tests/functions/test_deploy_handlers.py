@@ -156,7 +156,7 @@ def test_deploy_rules_use_the_shapes_defined_in_code(template: dict[str, Any]) -
     ]
 
 
-def test_only_the_transform_state_function_writes_predictions(template: dict[str, Any]) -> None:
+def test_only_the_labeling_functions_write_predictions(template: dict[str, Any]) -> None:
     writers = set()
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] != "AWS::Serverless::Function":
@@ -171,7 +171,8 @@ def test_only_the_transform_state_function_writes_predictions(template: dict[str
                     writers.add(logical_id)
                 # Inputs are never moved or deleted: no function may delete objects.
                 assert "s3:DeleteObject" not in actions, logical_id
-    assert writers == {"TransformStateFunction"}
+    # LostEventsFunction labels a transform job whose event was lost, with TransformStateFunction's use case.
+    assert writers == {"TransformStateFunction", "LostEventsFunction"}
 
 
 def test_the_model_ready_event_model_agrees_with_the_published_shape() -> None:
@@ -190,6 +191,7 @@ def test_deploy_functions_use_wildcard_resources_only_for_actions_without_resour
         "ModelDeployFunction",
         "EndpointStateFunction",
         "IdleEndpointsFunction",
+        "LostEventsFunction",
     ):
         for policy in template["Resources"][logical_id]["Properties"]["Policies"]:
             for statement in policy["Statement"]:

@@ -12,7 +12,9 @@ from icflow.core import layout, naming, refusals
 from icflow.core.pipeline_config import INSTANCE_TYPE, MAX_RUNTIME_LIMIT
 from icflow.core.sagemaker_events import FINAL_STATES, SAGEMAKER_SOURCE
 from icflow.core.settings import Settings
+from icflow.lost_events import EVENT_MAX_AGE
 from icflow.training.job_events import TRAINING_STATE_CHANGE, TUNING_STATE_CHANGE
+from icflow_tools.local_stack.wiring import rate_seconds
 
 FUNCTIONS = ("DatasetUploadFunction", "TrainingStateFunction")
 
@@ -225,3 +227,19 @@ def test_a_standalone_job_whose_event_spells_tuning_job_arn_as_null_is_delivered
     event = sample_event("training_job_completed.json")
     event["detail"]["TuningJobArn"] = None
     assert _matches(_rule(template, "TrainingStateFunction")["Pattern"], event)
+
+
+@pytest.mark.parametrize("function", ["TrainingStateFunction", "TransformStateFunction"])
+def test_lost_events_are_judged_only_once_their_delivery_is_given_up(template: dict[str, Any], function: str) -> None:
+    # Until then the event may still come, through EventBridge's retries or Lambda's: the check would race it.
+    properties = template["Resources"][function]["Properties"]
+    longest = max(
+        properties["EventInvokeConfig"]["MaximumEventAgeInSeconds"],
+        _rule(template, function)["RetryPolicy"]["MaximumEventAgeInSeconds"],
+    )
+    assert EVENT_MAX_AGE.total_seconds() >= longest
+
+
+def test_lost_events_are_checked_on_a_schedule_shorter_than_their_grace(template: dict[str, Any]) -> None:
+    schedule = template["Resources"]["LostEventsFunction"]["Properties"]["Events"]["Schedule"]["Properties"]
+    assert rate_seconds(schedule["Schedule"]) <= EVENT_MAX_AGE.total_seconds()

@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from icflow.core.sagemaker_answers import already_exists, tag_list
+from icflow.core.sagemaker_answers import already_exists, gone, tag_list
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,15 @@ class SageMakerTransforms:
                 return False
             raise
         return True
+
+    def find_transform_job(self, name: str) -> TransformJob | None:
+        """The job, or None when SageMaker has no such job."""
+        try:
+            return self.transform_job(name)
+        except ClientError as error:
+            if gone(error):
+                return None
+            raise
 
     def transform_job(self, name: str) -> TransformJob:
         job = self._sagemaker.describe_transform_job(TransformJobName=name)

@@ -238,6 +238,21 @@ class StateTable:
             names.extend(_deserialize(item)["dataset"] for item in page.get("Items", []))
         return sorted(names)
 
+    def items_in(self, entity: str, statuses: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Every dataset's items of `entity` ("run", "batch") in one of `statuses`: one scan, for the periodic
+        check of work whose end icflow may not have heard of (few items are ever in flight at once)."""
+        placeholders = {f":s{index}": status for index, status in enumerate(statuses)}
+        items: list[dict[str, Any]] = []
+        for page in self._dynamodb.get_paginator("scan").paginate(
+            TableName=self._table,
+            FilterExpression=f"entity = :entity AND #status IN ({', '.join(placeholders)})",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=_serialize({":entity": entity, **placeholders}),
+            ConsistentRead=True,
+        ):
+            items.extend(_deserialize(item) for item in page.get("Items", []))
+        return items
+
     def transition(
         self,
         dataset: str,

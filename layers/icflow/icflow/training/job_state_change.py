@@ -94,17 +94,17 @@ class HandleJobStateChange:
             except Exception as error:  # noqa: BLE001 - whatever fails, the run ends in a status with its reason
                 return self._refused(change, dataset, run, read_refusal(error))
         reason = change.failure_reason or f"the {change.kind} job was {change.status.lower()}"
-        return self._ended(dataset, run_id, _ENDED_AS[change.status], f"{change.job_name}: {reason}")
+        return self.end(dataset, run_id, _ENDED_AS[change.status], f"{change.job_name}: {reason}")
 
     def _completed(self, change: JobStateChange, dataset: str, run_id: str, run: dict[str, Any]) -> StateOutcome:
         training_job = self._training_job(change)
         if training_job is None:
             reason = f"{change.job_name}: completed without a successful trial"
-            return self._ended(dataset, run_id, RunStatus.FAILED, reason)
+            return self.end(dataset, run_id, RunStatus.FAILED, reason)
         trained = self._jobs.trained_model(training_job)
         below = _below_quality_gate(trained, run.get("min_validation_accuracy"))
         if below is not None:
-            return self._ended(dataset, run_id, RunStatus.REJECTED, below, trained)
+            return self.end(dataset, run_id, RunStatus.REJECTED, below, trained)
         model_name = naming.model_name(dataset, run_id)
         self._create_and_announce(dataset, run_id, model_name, trained)
         return self._record_model(dataset, run_id, model_name, trained)
@@ -126,7 +126,7 @@ class HandleJobStateChange:
             f"under {layout.artifacts_prefix(dataset)}; change pipeline.json (or the data) and upload it to "
             "train again."
         )
-        return self._ended(dataset, run_id, RunStatus.FAILED, reason)
+        return self.end(dataset, run_id, RunStatus.FAILED, reason)
 
     def _training_job(self, change: JobStateChange) -> str | None:
         """The training job whose artifacts become the model: the job itself, or a tuning job's best trial."""
@@ -191,9 +191,10 @@ class HandleJobStateChange:
         logger.info("model ready", extra={"dataset": dataset, "model_name": model_name, "metrics": trained.metrics})
         return StateOutcome("model_ready", dataset, run_id, model_name)
 
-    def _ended(
+    def end(
         self, dataset: str, run_id: str, status: RunStatus, reason: str, trained: TrainedModel | None = None
     ) -> StateOutcome:
+        """Ends a running run without a model: recorded, mirrored to latest.json and notified, once."""
         fields = {"metrics": trained.metrics, "best_training_job": trained.job_name} if trained else None
         item = self._state.transition(dataset, run_id, status.value, RUNNING, fields=fields, reason=reason)
         if item is None:

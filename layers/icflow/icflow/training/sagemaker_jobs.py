@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from icflow.core.sagemaker_answers import already_exists, tag_list, tagged
+from icflow.core.sagemaker_answers import already_exists, gone, tag_list, tagged
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,15 @@ class TrainedModel:
     metrics: dict[str, float]  # FinalMetricDataList by metric name, finite values only
     # Metrics SageMaker reported as NaN or infinite (a diverged training): neither DynamoDB nor JSON holds them.
     not_finite: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class JobState:
+    """A training or tuning job as DescribeTrainingJob or DescribeHyperParameterTuningJob tells it."""
+
+    status: str
+    failure_reason: str | None
+    ended_at: datetime | None  # when it reached a final state; None while it runs
 
 
 class SageMakerJobs:
@@ -60,6 +70,23 @@ class SageMakerJobs:
             arn = self._sagemaker.describe_training_job(TrainingJobName=job_name)["TrainingJobArn"]
         tags = self._sagemaker.list_tags(ResourceArn=arn).get("Tags", [])
         return {tag["Key"]: tag["Value"] for tag in tags}
+
+    def job_state(self, kind: str, job_name: str) -> JobState | None:
+        """How the job stands now; None when SageMaker has no such job."""
+        try:
+            if kind == "tuning":
+                job = self._sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=job_name)
+                return JobState(
+                    job["HyperParameterTuningJobStatus"],
+                    job.get("FailureReason"),
+                    job.get("HyperParameterTuningEndTime"),
+                )
+            job = self._sagemaker.describe_training_job(TrainingJobName=job_name)
+        except ClientError as error:
+            if gone(error):
+                return None
+            raise
+        return JobState(job["TrainingJobStatus"], job.get("FailureReason"), job.get("TrainingEndTime"))
 
     def trained_model(self, training_job_name: str) -> TrainedModel:
         job = self._sagemaker.describe_training_job(TrainingJobName=training_job_name)

@@ -1,0 +1,200 @@
+"""LostEventsFunction through its handler, on moto under IAM: a run or batch whose job ended while its event was
+lost is settled as the event would have settled it (recorded, mirrored to latest.json, notified); one whose job
+still runs, or ended too recently for its event to be given up on, is left alone; a job that was never created
+ends its run or batch failed with how to start it again. moto reports every job finished at once and sends no
+events, which is exactly the lost event."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.sagemaker.models import sagemaker_backends
+
+from icflow.batch.manifest import output_key
+from icflow.core import layout, naming
+from icflow.core.state import BatchStatus, RunStatus, StateTable, batch_sk
+from icflow.lost_events import EVENT_MAX_AGE
+from icflow.training.upload_events import UploadedObject
+
+if TYPE_CHECKING:
+    from support.stack import Stack
+
+DATASET = "caltech256"
+JPEG = b"\xff\xd8\xff\xe0" + b"jpeg-body" * 10
+
+
+def _check(handler_of: Any, sample_event: Any, lambda_context: Any, after: timedelta) -> dict[str, Any]:
+    event = sample_event("scheduled_lost_events_check.json")
+    event["time"] = (datetime.now(UTC) + after).isoformat().replace("+00:00", "Z")
+    return handler_of("lost_events")(event, lambda_context)
+
+
+def _later() -> timedelta:
+    return EVENT_MAX_AGE + timedelta(minutes=5)
+
+
+def _backend(stack: Stack) -> Any:
+    return sagemaker_backends[DEFAULT_ACCOUNT_ID][stack.settings.region]
+
+
+def _state(stack: Stack) -> StateTable:
+    return StateTable(stack.client("dynamodb"), stack.settings.runs_table)
+
+
+def _start_training(stack: Stack, accuracy: float) -> str:
+    """A real upload starts a real training job on moto, which reports it Completed at once, with its metrics."""
+    stack.put_recordio_dataset(DATASET, [index % 4 for index in range(40)], [index % 4 for index in range(8)])
+    upload = UploadedObject(stack.bucket, f"{layout.channel_prefix(DATASET, layout.VALIDATION)}part-0.rec", "")
+    outcome = stack.evaluate_dataset()(upload)
+    assert outcome.action == "started"
+    job = _backend(stack).training_jobs[outcome.job_name]
+    job.final_metric_data_list = [
+        {"MetricName": "validation:accuracy", "Value": accuracy, "Timestamp": job.creation_time}
+    ]
+    return outcome.run_id
+
+
+def test_a_completed_job_whose_event_was_lost_becomes_the_model_once(
+    handler_of, stack: Stack, sample_event, lambda_context
+) -> None:
+    run_id = _start_training(stack, accuracy=0.9)
+    notes = stack.subscribe_queue()
+
+    checked = _check(handler_of, sample_event, lambda_context, _later())
+
+    assert checked == {
+        "action": "checked",
+        "settled": [{"dataset": DATASET, "item": f"run {run_id}", "action": "model_ready"}],
+        "in_flight": 0,
+        "errors": 0,
+    }
+    latest = stack.latest_status(DATASET)
+    assert latest["status"] == "model_ready" and latest["model_name"] == naming.model_name(DATASET, run_id)
+    stack.client("sagemaker").describe_model(ModelName=naming.model_name(DATASET, run_id))
+    assert len(stack.notifications(notes)) == 1
+    # Settled is settled: the next check finds nothing in flight.
+    assert _check(handler_of, sample_event, lambda_context, _later())["settled"] == []
+
+
+def test_a_failed_job_whose_event_was_lost_ends_the_run_with_sagemakers_reason(
+    handler_of, stack: Stack, sample_event, lambda_context
+) -> None:
+    run_id = _start_training(stack, accuracy=0.9)
+    job = _backend(stack).training_jobs[naming.training_job_name(DATASET, run_id)]
+    job.training_job_status = "Failed"
+    job.failure_reason = "ClientError: Unable to initialize the algorithm. Failed to validate input data configuration."
+
+    (settled,) = _check(handler_of, sample_event, lambda_context, _later())["settled"]
+
+    assert settled["action"] == "failed" and "Unable to initialize the algorithm" in settled["reason"]
+    latest = stack.latest_status(DATASET)
+    assert latest["status"] == "failed" and "Unable to initialize the algorithm" in latest["reason"]
+
+
+def test_a_job_still_running_or_just_ended_is_left_to_its_event(
+    handler_of, stack: Stack, sample_event, lambda_context
+) -> None:
+    run_id = _start_training(stack, accuracy=0.9)
+
+    # Ended a moment ago: its event may still be on its way, or in Lambda's retries.
+    just_ended = _check(handler_of, sample_event, lambda_context, timedelta(minutes=30))
+    assert (just_ended["settled"], just_ended["in_flight"]) == ([], 1)
+
+    _backend(stack).training_jobs[naming.training_job_name(DATASET, run_id)].training_job_status = "InProgress"
+    running = _check(handler_of, sample_event, lambda_context, _later())
+    assert (running["settled"], running["in_flight"]) == ([], 1)
+    assert _state(stack).get_run(DATASET, run_id)["status"] == RunStatus.TRAINING
+
+
+def test_a_run_whose_job_was_never_created_fails_saying_how_to_start_it(
+    handler_of, stack: Stack, sample_event, lambda_context
+) -> None:
+    run_id = "0123456789ab"
+    job_name = naming.training_job_name(DATASET, run_id)
+    _state(stack).create_run(DATASET, run_id, RunStatus.STARTING.value, {"kind": "training", "job_name": job_name})
+    notes = stack.subscribe_queue()
+
+    (settled,) = _check(handler_of, sample_event, lambda_context, _later())["settled"]
+
+    assert settled["action"] == "failed"
+    latest = stack.latest_status(DATASET)
+    assert latest["status"] == "failed"
+    assert f"the training job {job_name} was never created" in latest["reason"]
+    assert f"`icflow retry {DATASET}`" in latest["reason"]
+    assert any("was never created" in message for message in stack.notifications(notes))
+
+
+@pytest.fixture
+def transforming_batch(handler_of, stack: Stack, lambda_context) -> tuple[str, str]:
+    """A batch collected by the real BatchCollectFunction with a model in place: its transform job is running."""
+    model = naming.model_name(DATASET, "3f2a9c41d0b7")
+    stack.client("sagemaker").create_model(
+        ModelName=model,
+        PrimaryContainer={"Image": "image-classification:1"},
+        ExecutionRoleArn=stack.settings.sagemaker_role_arn,
+    )
+    _state(stack).update_dataset(DATASET, {"current_model_name": model})
+    key = f"{layout.BATCH}{DATASET}/holiday/cat.jpg"
+    etag = stack.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=JPEG)["ETag"].strip('"')
+    event = stack.object_created(key)
+    event["detail"]["object"].update(size=len(JPEG), etag=etag)
+    handler_of("batch_collect")({"Records": [_sqs_record(stack, event)]}, lambda_context)
+    (batch,) = _state(stack).query(DATASET, "BATCH#")
+    assert batch["status"] == BatchStatus.TRANSFORMING
+    return batch["batch_id"], batch["transform_job_name"]
+
+
+def _sqs_record(stack: Stack, event: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "messageId": "m-0",
+        "receiptHandle": "r-0",
+        "body": json.dumps(event),
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": "1700000000000",
+            "SenderId": "events",
+            "ApproximateFirstReceiveTimestamp": "1700000000000",
+        },
+        "messageAttributes": {},
+        "md5OfBody": "0",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{stack.settings.region}:{DEFAULT_ACCOUNT_ID}:icflow-batch-uploads",
+        "awsRegion": stack.settings.region,
+    }
+
+
+def test_a_completed_transform_whose_event_was_lost_is_labeled(
+    handler_of, stack: Stack, sample_event, lambda_context, transforming_batch
+) -> None:
+    batch_id, job_name = transforming_batch
+    stack.client("s3").put_object(
+        Bucket=stack.bucket,
+        Key=output_key(DATASET, batch_id, "holiday/cat.jpg"),
+        Body=json.dumps({"prediction": [0.2, 0.8]}).encode(),
+    )
+
+    (settled,) = _check(handler_of, sample_event, lambda_context, _later())["settled"]
+
+    assert settled == {"dataset": DATASET, "item": f"batch {batch_id}", "action": "labeled"}
+    assert _state(stack).get_item(DATASET, batch_sk(batch_id))["status"] == BatchStatus.LABELED
+    summary = stack.client("s3").get_object(
+        Bucket=stack.bucket, Key=layout.predictions_prefix(DATASET, batch_id) + "summary.json"
+    )
+    assert json.loads(summary["Body"].read())["transform_job_name"] == job_name
+
+
+def test_a_batch_whose_transform_job_is_gone_fails_saying_how_to_retry(
+    handler_of, stack: Stack, sample_event, lambda_context, transforming_batch
+) -> None:
+    batch_id, job_name = transforming_batch
+    del _backend(stack).transform_jobs[job_name]
+
+    (settled,) = _check(handler_of, sample_event, lambda_context, _later())["settled"]
+
+    assert settled["action"] == "failed" and "was never created" in settled["reason"]
+    assert "upload the same images again" in settled["reason"]
+    assert _state(stack).get_item(DATASET, batch_sk(batch_id))["status"] == BatchStatus.FAILED
