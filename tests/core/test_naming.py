@@ -16,12 +16,27 @@ from icflow.core.naming import (
 
 RUN = "0123456789ab"
 SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-DATASETS = ["cats", "my_data.v2", "a" * 128, "x", "A-b_c.d-e", "9" + "_" * 100 + "z", "under__score..dots"]
+DATASETS = [
+    "cats",
+    "my_data.v2",
+    "a" * 128,
+    "x",
+    "A-b_c.d-e",
+    "9" + "_" * 100 + "z",
+    "under__score..dots",
+    "my photos",
+    "Katzen_äöü 猫",
+    "猫",
+    "-leading-dash",
+    "photos (2024) #1 ✓",
+    "é" * (layout.MAX_DATASET_NAME_BYTES // 2),
+    "x" * layout.MAX_DATASET_NAME_BYTES,
+]
 
 
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_every_name_is_valid_prefixed_and_keeps_the_run_id(dataset):
-    assert layout.DATASET_NAME.match(dataset)
+    assert layout.dataset_name_problem(dataset) is None
     for make, limit in ((training_job_name, 63), (tuning_job_name, 32), (model_name, 63), (endpoint_config_name, 63)):
         name = make(dataset, RUN)
         assert SAGEMAKER_NAME.match(name) and len(name) <= limit, name
@@ -59,3 +74,14 @@ def test_tuning_trials_are_recognised_as_icflow_jobs():
     assert is_icflow_name(tuning_job_name("cats", RUN) + "-003-1a2b3c4d")
     assert not is_icflow_name("DEMO-imageclassification-2026")
     assert not is_icflow_name("icflow-")
+
+
+def test_names_users_type_get_a_readable_slug_and_a_digest():
+    assert training_job_name("my photos", RUN).startswith("icflow-my-photos-")
+    assert training_job_name("Katzen_äöü 猫", RUN).startswith("icflow-Katzen-aou-")
+    assert endpoint_name("猫") != endpoint_name("犬")
+
+
+def test_a_name_spelled_as_another_names_slug_does_not_take_its_names():
+    taken = endpoint_name("a_b")  # icflow-a-b-<digest of "a_b">
+    assert endpoint_name(taken.removeprefix(NAME_PREFIX)) != taken

@@ -53,6 +53,24 @@ def test_recordio_both_channels_is_ready_and_companions_and_hidden_files_are_fin
     assert (state.state, state.input_format, state.waiting_for) == (ReadinessState.READY, InputFormat.RECORDIO, ())
 
 
+@pytest.mark.parametrize(
+    "stray", ["Train/a.rec", "test/a.rec", "VALIDATION/b.rec", "notes.txt", "Pipeline.json", "train_lst.lst"]
+)
+def test_a_folder_or_file_icflow_does_not_read_rejects_the_dataset_naming_what_it_reads(stray):
+    # Before: Train/ waited for train/ forever, with an INFO line in the log as the only trace.
+    state = readiness("train/a.rec", "validation/b.rec", stray)
+    assert state.state is ReadinessState.INVALID
+    assert D + stray in state.reason
+    assert "train/, validation/, train_lst/, validation_lst/ (lowercase)" in state.reason
+    assert "pipeline.json and classes.txt" in state.reason
+    assert readiness(stray).state is ReadinessState.INVALID  # not waiting, whatever else is there
+
+
+def test_hidden_and_system_files_beside_the_channels_are_fine():
+    state = readiness("train/a.rec", "validation/b.rec", ".DS_Store", "__MACOSX/._train", ".git/config")
+    assert state.state is ReadinessState.READY
+
+
 def test_image_format_waits_for_each_of_its_four_channels():
     state = readiness("train/cat/1.jpg", "train_lst/train.lst")
     assert (state.state, state.input_format) == (ReadinessState.WAITING, InputFormat.IMAGE)

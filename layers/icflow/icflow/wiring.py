@@ -21,6 +21,7 @@ from icflow.core.s3_objects import MAX_CONNECTIONS, S3Objects
 from icflow.core.settings import Settings, current_settings
 from icflow.core.state import StateTable
 from icflow.core.status_mirror import StatusMirror
+from icflow.core.unusable_names import UnusableNames
 from icflow.endpoints.endpoint_metrics import EndpointMetrics
 from icflow.endpoints.sagemaker_endpoints import SageMakerEndpoints
 from icflow.training.model_ready_publisher import ModelReadyPublisher
@@ -60,6 +61,10 @@ class Adapters:
     @cached_property
     def notifier(self) -> Notifier:
         return Notifier(self.session.client("sns"), self.settings.notifications_topic_arn)
+
+    @cached_property
+    def unusable_names(self) -> UnusableNames:
+        return UnusableNames(self.s3, self.settings.data_bucket, self.notifier)
 
     @cached_property
     def ownership(self) -> StackOwnership:

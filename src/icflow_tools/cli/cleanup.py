@@ -28,11 +28,11 @@ def find(sagemaker: Any, dataset: str, stack_name: str | None = None) -> dict[st
     names apart; with `stack_name`, only those of that stack."""
     from icflow.core import naming
 
-    wanted = {naming.TAG_DATASET: dataset, **({naming.TAG_STACK: stack_name} if stack_name else {})}
-
     def _tagged(arn: str) -> bool:
         tags = {tag["Key"]: tag["Value"] for tag in sagemaker.list_tags(ResourceArn=arn).get("Tags", [])}
-        return all(tags.get(key) == value for key, value in wanted.items())
+        return naming.dataset_of_tags(tags) == dataset and (
+            stack_name is None or tags.get(naming.TAG_STACK) == stack_name
+        )
 
     endpoint = naming.endpoint_name(dataset)
     found: dict[str, list[str]] = {"endpoint": [], "endpoint config": [], "model": []}

@@ -45,7 +45,7 @@ def _class_names(args: argparse.Namespace, sagemaker: Any, resources: Any) -> An
     from botocore.exceptions import ClientError
 
     from icflow.core.class_names import choose_class_names, load_class_names
-    from icflow.core.naming import TAG_DATASET
+    from icflow.core.naming import dataset_of_tags
     from icflow.core.s3_objects import S3Objects
 
     if args.classes:
@@ -53,8 +53,8 @@ def _class_names(args: argparse.Namespace, sagemaker: Any, resources: Any) -> An
     if resources.bucket:
         try:
             arn = sagemaker.describe_endpoint(EndpointName=args.endpoint)["EndpointArn"]
-            dataset = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn).get("Tags", [])}.get(
-                TAG_DATASET
+            dataset = dataset_of_tags(
+                {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn).get("Tags", [])}
             )
         except ClientError:
             dataset = None

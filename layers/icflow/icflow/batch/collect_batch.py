@@ -4,7 +4,8 @@ Objects that are not images are left out of the manifest and listed in the batch
 again into summary.json). Without a current model the batch is recorded as pending, manifest written,
 and the model-ready reaction starts it. The batch id is a digest of the group, so a redelivered group
 finds its item and its job name taken; the same images uploaded again after the batch failed or was stopped
-start it again, under a new job name.
+start it again, under a new job name. Uploads under a folder that cannot be a dataset (icflow.core.layout)
+are rejected once per folder and group, with the rule (icflow.core.unusable_names).
 """
 
 from __future__ import annotations
@@ -17,19 +18,21 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from icflow.batch.manifest import BatchPlan, plan_batches, write_batch_inputs
 from icflow.batch.starter import BatchStarter, build_batch_starter, restarts
+from icflow.core import layout
 from icflow.core.images import S3Object
 from icflow.core.notifier import Notifier
 from icflow.core.observability import logger, metrics
 from icflow.core.outcome import Outcome
 from icflow.core.refusals import QUEUE_ATTEMPTS
 from icflow.core.state import BATCH_ENDED_UNLABELED, DATASET_SK, BatchStatus, StateTable, batch_sk
+from icflow.core.unusable_names import UnusableNames
 
 if TYPE_CHECKING:
     from icflow.wiring import Adapters
 
 
 # started, already_started and failed come from BatchStarter.start.
-CollectAction = Literal["empty", "pending", "started", "already_started", "failed"]
+CollectAction = Literal["empty", "pending", "started", "already_started", "failed", "rejected"]
 
 
 @dataclass(frozen=True)
@@ -47,18 +50,42 @@ class CollectOutcome(Outcome):
 
 class CollectBatch:
     def __init__(
-        self, bucket: str, s3_client: Any, state: StateTable, starter: BatchStarter, notifier: Notifier
+        self,
+        bucket: str,
+        s3_client: Any,
+        state: StateTable,
+        starter: BatchStarter,
+        notifier: Notifier,
+        unusable_names: UnusableNames,
     ) -> None:
         self._bucket = bucket
         self._s3 = s3_client
         self._state = state
         self._starter = starter
         self._notifier = notifier
+        self._unusable_names = unusable_names
 
     def __call__(self, uploads: Iterable[tuple[str, S3Object]]) -> list[CollectOutcome]:
         bucket = self._bucket
         objects = [obj for owner, obj in uploads if owner == bucket]
-        return [self._collect(plan) for plan in plan_batches(self._s3, bucket, objects)]
+        rejected = self._reject_unusable(objects)
+        return rejected + [self._collect(plan) for plan in plan_batches(self._s3, bucket, objects)]
+
+    def _reject_unusable(self, objects: list[S3Object]) -> list[CollectOutcome]:
+        """One rejection per folder whose name cannot be a dataset (plan_batches leaves its objects out)."""
+        unusable: dict[str, tuple[layout.UnusableKey, int]] = {}
+        for obj in objects:
+            try:
+                layout.parse_batch_key(obj.key)
+            except layout.UnusableKey as error:
+                first, count = unusable.get(error.folder, (error, 0))
+                unusable[error.folder] = (first, count + 1)
+        for error, _ in unusable.values():
+            self._unusable_names.report(error)
+        return [
+            CollectOutcome(error.dataset or "", "", 0, count, "rejected", reason=str(error))
+            for error, count in unusable.values()
+        ]
 
     def _collect(self, plan: BatchPlan) -> CollectOutcome:
         dataset, batch_id = plan.dataset, plan.batch_id
@@ -110,5 +137,10 @@ def _outcome(plan: BatchPlan, action: CollectAction, **details: str | None) -> C
 
 def build_collect_batch(adapters: Adapters) -> CollectBatch:
     return CollectBatch(
-        adapters.settings.data_bucket, adapters.s3, adapters.state, build_batch_starter(adapters), adapters.notifier
+        adapters.settings.data_bucket,
+        adapters.s3,
+        adapters.state,
+        build_batch_starter(adapters),
+        adapters.notifier,
+        adapters.unusable_names,
     )

@@ -154,14 +154,20 @@ def batch_id(bucket: str, dataset: str, objects: Iterable[S3Object]) -> str:
 
 
 def group_by_dataset(objects: Iterable[S3Object]) -> dict[str, list[S3Object]]:
-    """The group's objects by dataset, each key once (S3 delivers events at least once); other keys dropped."""
-    latest: dict[str, S3Object] = {}
+    """The group's objects by dataset, each key once (S3 delivers events at least once); other keys dropped,
+    among them those under a folder that cannot be a dataset (CollectBatch rejects those)."""
+    latest: dict[str, tuple[str, S3Object]] = {}
     for obj in objects:
-        if layout.parse_batch_key(obj.key) is not None:
-            latest[obj.key] = obj
+        try:
+            parsed = layout.parse_batch_key(obj.key)
+        except layout.UnusableKey:
+            continue
+        if parsed is not None:
+            latest[obj.key] = (parsed.dataset, obj)
     groups: dict[str, list[S3Object]] = {}
-    for obj in sorted(latest.values(), key=lambda obj: obj.key):
-        groups.setdefault(layout.parse_batch_key(obj.key).dataset, []).append(obj)  # type: ignore[union-attr]
+    for key in sorted(latest):
+        dataset, obj = latest[key]
+        groups.setdefault(dataset, []).append(obj)
     return groups
 
 

@@ -92,7 +92,7 @@ class BatchStarter:
             return self.fail(dataset, batch_id, (BatchStatus.PENDING.value,), str(error))
         try:
             started = self._transforms.create_transform_job(
-                request, {naming.TAG_DATASET: dataset, naming.TAG_BATCH_ID: batch_id}
+                request, {**naming.dataset_tags(dataset), naming.TAG_BATCH_ID: batch_id}
             )
         except Exception as error:  # noqa: BLE001 - whatever fails, the batch ends in a status with its reason
             return self._refused(dataset, batch_id, batch, read_refusal(error), settings.instance_type, attempts)

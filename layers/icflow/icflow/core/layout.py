@@ -6,8 +6,10 @@ prefixes, so no output can start another run.
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from dataclasses import dataclass
+
+from icflow.core.errors import IcflowError
 
 DATASETS = "datasets/"
 BATCH = "batch/"
@@ -31,17 +33,29 @@ TRAIN_LST = "train_lst"
 VALIDATION_LST = "validation_lst"
 CHANNELS = (TRAIN, VALIDATION, TRAIN_LST, VALIDATION_LST)
 
-# Dataset names become part of SageMaker resource names and S3 prefixes.
-DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+# A dataset is named by its folder, and any folder name S3 can hold works: SageMaker names derive a slug from
+# it (icflow.core.naming), tags carry it encoded, and every key icflow writes keeps it as the user spelled it.
+# Only these names cannot work, and an upload under one is rejected with the rule (UNUSABLE_NAME_STATUS):
+# - empty ("datasets//x"), "." or "..": consoles and tools read them as path steps, not as a folder;
+# - a control character (a line break, a tab): SageMaker's S3 URIs and the console cannot carry them;
+# - over MAX_DATASET_NAME_BYTES: the keys icflow writes under the name (artifacts/<dataset>/<job>/output/
+#   model.tar.gz, checkpoints/<dataset>/<run>/..., predictions/<dataset>/<batch>/predictions.jsonl) add up to
+#   about 100 bytes, and the algorithm's checkpoint files more, to S3's limit of MAX_KEY_BYTES.
+MAX_KEY_BYTES = 1024
+MAX_DATASET_NAME_BYTES = 768
+# Where an upload under a name icflow cannot use says why: a file directly under status/, so no dataset's
+# status/<dataset>/latest.json can be it, whatever the dataset is called.
+UNUSABLE_NAME_STATUS = f"{STATUS}unusable-dataset-name.json"
 
 
 @dataclass(frozen=True)
 class DatasetKey:
-    """An object under datasets/<dataset>/: `part` is a channel name, PIPELINE_FILE or CLASSES_FILE."""
+    """An object under datasets/<dataset>/: `part` is the first name below the dataset folder (a channel,
+    PIPELINE_FILE or CLASSES_FILE when icflow reads it)."""
 
     dataset: str
     part: str
-    relative: str  # path below the channel folder; "" for pipeline.json and classes.txt
+    relative: str  # path below the part's folder; "" for a file directly in the dataset folder
 
 
 @dataclass(frozen=True)
@@ -52,27 +66,71 @@ class BatchKey:
     relative: str
 
 
+class UnusableKey(IcflowError):
+    """A key under datasets/ or batch/ that names no dataset icflow can use; `dataset` is the folder name,
+    or None when the key has no dataset folder."""
+
+    def __init__(self, key: str, dataset: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.key = key
+        self.dataset = dataset
+
+    @property
+    def folder(self) -> str:
+        """The folder the key is in: datasets/<name>/ or batch/<name>/, or the watched prefix itself."""
+        watched = DATASETS if self.key.startswith(DATASETS) else BATCH
+        return watched if self.dataset is None else f"{watched}{self.dataset}/"
+
+
+def dataset_name_problem(name: str) -> str | None:
+    """Why `name` cannot be a dataset folder's name (the rule it breaks), or None when it can."""
+    if name in ("", ".", ".."):
+        return f"a dataset folder cannot be named {name!r}: S3 tools read it as a path step, not as a folder"
+    if any(unicodedata.category(char) == "Cc" for char in name):
+        return (
+            f"the dataset folder name {name!r} holds a control character (a line break, a tab, ...), "
+            "which SageMaker's S3 URIs cannot carry"
+        )
+    size = len(name.encode("utf-8"))
+    if size > MAX_DATASET_NAME_BYTES:
+        return (
+            f"the dataset folder name is {size} bytes long (UTF-8), over {MAX_DATASET_NAME_BYTES}: the keys icflow "
+            f"writes under it (artifacts/<dataset>/<job>/output/model.tar.gz, ...) would pass S3's "
+            f"{MAX_KEY_BYTES}-byte limit"
+        )
+    return None
+
+
+def _dataset_folder(key: str, watched: str, example: str) -> tuple[str, str]:
+    """(dataset, the rest of the key) of a key under `watched`; UnusableKey when the name cannot be one."""
+    dataset, slash, rest = key[len(watched) :].partition("/")
+    if not slash:
+        raise UnusableKey(key, None, f"{key} is not in a dataset folder: upload it under {watched}<dataset>/{example}")
+    problem = dataset_name_problem(dataset)
+    if problem is not None:
+        raise UnusableKey(key, dataset, f"{key}: {problem}; rename the folder and upload again")
+    return dataset, rest
+
+
 def parse_dataset_key(key: str) -> DatasetKey | None:
-    """Classify a key under datasets/; None for keys icflow does not act on (folders, other files)."""
+    """Classify a key under datasets/: None for other keys and for folders (the console makes them empty).
+    `part` is what the key names below the dataset folder: a channel, a top-level file, or something
+    icflow does not read (`Train`, `test`, `notes.txt`: icflow.training.dataset_facts rejects those).
+    UnusableKey when the key names no dataset icflow can use."""
     if not key.startswith(DATASETS) or key.endswith("/"):
         return None
-    parts = key[len(DATASETS) :].split("/", 2)
-    if len(parts) < 2 or not DATASET_NAME.match(parts[0]):
-        return None
-    dataset = parts[0]
-    if len(parts) == 2:
-        return DatasetKey(dataset, parts[1], "") if parts[1] in (PIPELINE_FILE, CLASSES_FILE) else None
-    channel, relative = parts[1], parts[2]
-    return DatasetKey(dataset, channel, relative) if channel in CHANNELS else None
+    dataset, rest = _dataset_folder(key, DATASETS, "train/...")
+    part, _, relative = rest.partition("/")
+    return DatasetKey(dataset, part, relative)
 
 
 def parse_batch_key(key: str) -> BatchKey | None:
+    """A key under batch/<dataset>/ (any depth): None for other keys and for folders; UnusableKey when the
+    key names no dataset icflow can use."""
     if not key.startswith(BATCH) or key.endswith("/"):
         return None
-    parts = key[len(BATCH) :].split("/", 1)
-    if len(parts) < 2 or not DATASET_NAME.match(parts[0]) or not parts[1]:
-        return None
-    return BatchKey(parts[0], parts[1])
+    dataset, relative = _dataset_folder(key, BATCH, "<images>")
+    return BatchKey(dataset, relative)
 
 
 def dataset_prefix(dataset: str) -> str:

@@ -2,16 +2,22 @@
 duplicated event asks SageMaker to create a job that already exists (ResourceInUse) instead of a second one.
 
 Every name starts with NAME_PREFIX, which is how EventBridge rules and the use cases recognise icflow's
-own jobs. Names match SageMaker's `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`: the dataset name (layout.DATASET_NAME
-allows `_` and `.`) is sanitised to letters, digits and hyphens, and truncated so that the run id, which
-makes the name unique, is always kept whole. When sanitising or truncating loses information, a short
-digest of the original dataset name is appended, so two datasets never share a name that has no run id.
+own jobs. Names match SageMaker's `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`: the dataset name (any folder name,
+icflow.core.layout) becomes a readable slug of ASCII letters, digits and hyphens, truncated so that the run
+id, which makes the name unique, is always kept whole. When the slug is not the name itself, a short digest
+of the name is appended; a name that already ends like a digest gets one too, so no dataset's slug can be
+another's: two datasets never share a name that has no run id (an endpoint's).
+
+SageMaker tag values allow only letters, digits, spaces and `_.:/=+-@`, up to 256 characters, so the
+dataset tag holds the name encoded (dataset_tags, dataset_of_tags).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
+from collections.abc import Mapping
 
 NAME_PREFIX = "icflow-"
 # Tags on every job, model and endpoint icflow creates: how a state-change event finds its dataset and run.
@@ -27,12 +33,20 @@ _DIGEST_LENGTH = 6
 SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _RUN_ID = re.compile(rf"^[0-9a-f]{{{RUN_ID_LENGTH}}}$")
 _SUFFIX = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
+_DIGEST_LIKE = re.compile(rf"(^|-)[0-9a-f]{{{_DIGEST_LENGTH}}}$")
+MAX_TAG_VALUE = 256
+# Characters a tag value takes as they are (TagValue in botocore's SageMaker model: [\p{L}\p{Z}\p{N}_.:/=+\-@]*),
+# except `=`, which starts an escape of every other UTF-8 byte (`=28` for `(`), so decoding is unambiguous.
+_TAG_PLAIN_PUNCTUATION = set("_.:/+-@")
+_TAG_PLAIN_CATEGORIES = ("L", "Z", "N")
 
 
 def _dataset_part(dataset: str, room: int) -> str:
     """`dataset` as letters, digits and single hyphens, at most `room` characters."""
-    clean = re.sub(r"-+", "-", re.sub(r"[^A-Za-z0-9-]", "-", dataset)).strip("-")
-    if clean == dataset and len(clean) <= room:
+    # Accents come off rather than the letters ("äöü" -> "aou"); other scripts leave the digest alone.
+    ascii_only = unicodedata.normalize("NFKD", dataset).encode("ascii", "ignore").decode()
+    clean = re.sub(r"-+", "-", re.sub(r"[^A-Za-z0-9-]", "-", ascii_only)).strip("-")
+    if clean == dataset and len(clean) <= room and not _DIGEST_LIKE.search(clean):
         return clean
     digest = hashlib.sha256(dataset.encode()).hexdigest()[:_DIGEST_LENGTH]
     head = clean[: max(room - _DIGEST_LENGTH - 1, 0)].rstrip("-")
@@ -85,3 +99,55 @@ def transform_job_name(dataset: str, batch_id: str) -> str:
 def is_icflow_name(name: str) -> bool:
     """True for names icflow gives (and for the trials SageMaker names after an icflow tuning job)."""
     return name.startswith(NAME_PREFIX) and bool(SAGEMAKER_NAME.match(name))
+
+
+def _tag_plain(char: str) -> bool:
+    return char in _TAG_PLAIN_PUNCTUATION or unicodedata.category(char)[0] in _TAG_PLAIN_CATEGORIES
+
+
+def encode_tag_value(value: str) -> str:
+    """`value` in the characters a tag value allows; letters of any script and spaces stay readable."""
+    return "".join(
+        char if _tag_plain(char) else "".join(f"={byte:02X}" for byte in char.encode("utf-8")) for char in value
+    )
+
+
+def decode_tag_value(encoded: str) -> str:
+    """The value encode_tag_value encoded (a value without `=` is itself)."""
+    data = bytearray()
+    index = 0
+    while index < len(encoded):
+        if encoded[index] == "=" and re.fullmatch(r"[0-9A-F]{2}", encoded[index + 1 : index + 3]):
+            data.append(int(encoded[index + 1 : index + 3], 16))
+            index += 3
+        else:
+            data += encoded[index].encode("utf-8")
+            index += 1
+    return data.decode("utf-8", errors="replace")
+
+
+def _continuation(index: int) -> str:
+    return f"{TAG_DATASET}:{index + 1}"
+
+
+def dataset_tags(dataset: str) -> dict[str, str]:
+    """The tags that carry `dataset`: TAG_DATASET, and for a name whose encoding passes MAX_TAG_VALUE, the
+    rest in TAG_DATASET:2, :3, ... (layout.MAX_DATASET_NAME_BYTES keeps them well within SageMaker's 50 tags).
+    Chunks never split an escape."""
+    chunks: list[str] = [""]
+    for char in dataset:
+        piece = encode_tag_value(char)
+        if len(chunks[-1]) + len(piece) > MAX_TAG_VALUE:
+            chunks.append("")
+        chunks[-1] += piece
+    return {TAG_DATASET if index == 0 else _continuation(index): chunk for index, chunk in enumerate(chunks)}
+
+
+def dataset_of_tags(tags: Mapping[str, str]) -> str | None:
+    """The dataset dataset_tags put on a resource, or None when it carries no dataset tag."""
+    if TAG_DATASET not in tags:
+        return None
+    encoded = [tags[TAG_DATASET]]
+    while (key := _continuation(len(encoded))) in tags:
+        encoded.append(tags[key])
+    return decode_tag_value("".join(encoded))

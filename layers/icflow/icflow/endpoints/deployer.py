@@ -83,7 +83,7 @@ class EndpointDeployer:
         foreign = self._foreign(endpoint)
         if foreign is not None:
             return self._refused(dataset, endpoint_name, config_name, model_name, foreign)
-        tags = {naming.TAG_DATASET: dataset}
+        tags = naming.dataset_tags(dataset)
         self._deploy.create_endpoint_config(
             config_name, model_name, realtime.instance_type, realtime.instance_count, tags
         )

@@ -124,7 +124,7 @@ class HandleEndpointState:
         foreign = self._ownership.foreign(change.endpoint_name, tags)
         if foreign is not None:
             return EndpointStateOutcome("ignored", reason=foreign)
-        dataset = tags.get(naming.TAG_DATASET)
+        dataset = naming.dataset_of_tags(tags)
         record = self._state.get_item(dataset, ENDPOINT_SK) if dataset else None
         if dataset is None or record is None or naming.endpoint_name(dataset) != change.endpoint_name:
             return EndpointStateOutcome("ignored", reason=f"{change.endpoint_name} is not an endpoint of this stack")
@@ -164,7 +164,7 @@ class HandleEndpointState:
         if naming.TAG_STACK in change.tags and (foreign := self._ownership.foreign(change.endpoint_name, change.tags)):
             return EndpointStateOutcome("ignored", reason=foreign)
         # An endpoint's name is its dataset's (naming.endpoint_name).
-        dataset = change.tags.get(naming.TAG_DATASET) or change.endpoint_name.removeprefix(naming.NAME_PREFIX)
+        dataset = naming.dataset_of_tags(change.tags) or change.endpoint_name.removeprefix(naming.NAME_PREFIX)
         record = self._state.get_item(dataset, ENDPOINT_SK)
         if record is None or naming.endpoint_name(dataset) != change.endpoint_name:
             return EndpointStateOutcome("ignored", reason=f"{change.endpoint_name} is not an endpoint of this stack")

@@ -69,7 +69,7 @@ class DeleteIdleEndpoints:
                 continue
             if self._cloudwatch.invocations(name, endpoint.variant_names, now - window, now) > 0:
                 continue
-            dataset = tags.get(naming.TAG_DATASET)
+            dataset = naming.dataset_of_tags(tags)
             self._deploy.delete_endpoint(name)
             deleted.append(name)
             metrics.add_metric(name="IdleEndpointsDeleted", unit=MetricUnit.Count, value=1)

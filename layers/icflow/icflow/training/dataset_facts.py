@@ -117,6 +117,13 @@ def _kind(channel: str, relative: str) -> str:
     return "other"
 
 
+def _unread(parsed: layout.DatasetKey) -> bool:
+    """Whether a key in the dataset folder is none of what icflow reads there (and no hidden or system file)."""
+    if parsed.relative == "" and parsed.part in (layout.PIPELINE_FILE, layout.CLASSES_FILE):
+        return False
+    return not is_hidden_or_system(f"{parsed.part}/{parsed.relative}" if parsed.relative else parsed.part)
+
+
 def _quote(keys: list[str], total: int | None = None) -> str:
     """The first keys, and how many more of `total` (by default len(keys)) there are."""
     more = (len(keys) if total is None else total) - min(len(keys), _SHOWN)
@@ -127,14 +134,30 @@ def dataset_readiness(keys: Iterable[str]) -> Readiness:
     """Decide from the keys under datasets/<dataset>/ (any others are ignored) whether training can start.
 
     READY: both channels of one input format hold data. WAITING: a format is recognisable (or nothing is
-    there yet) and some of its channels are empty. INVALID: formats are mixed, or a channel holds files
-    the algorithm cannot read; the reason names the keys and what to do."""
+    there yet) and some of its channels are empty. INVALID: a key is in no channel and is not pipeline.json
+    or classes.txt (`Train/`, `test/`), formats are mixed, or a channel holds files the algorithm cannot read;
+    the reason names the keys and what to do."""
     found: dict[str, dict[str, list[str]]] = {channel: {} for channel in layout.CHANNELS}
+    unread: list[str] = []
     for key in keys:
-        parsed = layout.parse_dataset_key(key)
-        if parsed is None or parsed.part not in layout.CHANNELS:
+        try:
+            parsed = layout.parse_dataset_key(key)
+        except layout.UnusableKey:
+            continue  # not a key of a dataset: evaluate_dataset rejects the folder name itself
+        if parsed is None:
             continue
-        found[parsed.part].setdefault(_kind(parsed.part, parsed.relative), []).append(key)
+        if parsed.part in layout.CHANNELS:
+            found[parsed.part].setdefault(_kind(parsed.part, parsed.relative), []).append(key)
+        elif _unread(parsed):
+            unread.append(key)
+
+    if unread:
+        # A channel spelled `Train/` or a folder `test/` would otherwise wait for train/ forever, in silence.
+        return _invalid(
+            f"{_quote(sorted(unread))}: icflow reads only the folders "
+            f"{', '.join(f'{channel}/' for channel in layout.CHANNELS)} (lowercase) and the files "
+            f"{layout.PIPELINE_FILE} and {layout.CLASSES_FILE} in a dataset folder; move or rename it"
+        )
 
     others = [key for channel in layout.CHANNELS for key in found[channel].get("other", [])]
     if others:

@@ -39,6 +39,7 @@ from icflow.core.s3_objects import S3Objects
 from icflow.core.settings import Settings
 from icflow.core.state import DATASET_WAITING, RunStatus, StateTable
 from icflow.core.status_mirror import StatusMirror
+from icflow.core.unusable_names import UnusableNames
 from icflow.recordio.s3 import channel_stats, lst_entries
 from icflow.training.dataset_facts import (
     DatasetFacts,
@@ -96,6 +97,7 @@ class EvaluateDataset:
         notifier: Notifier,
         jobs: SageMakerJobs,
         persistence: DynamoDBPersistenceLayer,
+        unusable_names: UnusableNames,
     ) -> None:
         self._settings = settings
         self._s3 = s3_client
@@ -104,6 +106,7 @@ class EvaluateDataset:
         self._mirror = mirror
         self._notifier = notifier
         self._jobs = jobs
+        self._unusable_names = unusable_names
         self.idempotency = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS)
         once = idempotent_function(
             data_keyword_argument="key",
@@ -113,6 +116,8 @@ class EvaluateDataset:
         )
         self._start_once = once(self._start)
         self._reject_once = once(self._reject)
+        # Once per folder: every file of a folder dragged in under an unusable name would notify otherwise.
+        self._reject_name_once = once(self._reject_name)
 
     def __call__(self, upload: UploadedObject) -> UploadOutcome:
         if upload.bucket != self._settings.data_bucket:
@@ -122,13 +127,17 @@ class EvaluateDataset:
                 reason=f"{upload.key} is in bucket {upload.bucket}, not in this stack's "
                 f"bucket {self._settings.data_bucket}; name that bucket in the event",
             )
-        parsed = layout.parse_dataset_key(upload.key)
+        try:
+            parsed = layout.parse_dataset_key(upload.key)
+        except layout.UnusableKey as error:
+            return self._run_once(
+                self._reject_name_once, key={"dataset": error.dataset, "folder": error.folder}, error=error
+            )
         if parsed is None:
             logger.info("not a dataset object", extra={"bucket": upload.bucket, "key": upload.key})
             return UploadOutcome(
                 "ignored",
-                reason=f"{upload.key} is not a dataset file icflow watches (datasets/<dataset>/"
-                f"{{{','.join(layout.CHANNELS)}}}/..., {layout.PIPELINE_FILE}, {layout.CLASSES_FILE})",
+                reason=f"{upload.key} is not a dataset file icflow watches: a folder, or not under {layout.DATASETS}",
             )
         dataset = parsed.dataset
         objects = {item.key: item.etag for item in self._objects.list(layout.dataset_prefix(dataset))}
@@ -187,6 +196,11 @@ class EvaluateDataset:
             self._notify_rejection(dataset, reason)
             metrics.add_metric(name="RunsRejected", unit=MetricUnit.Count, value=1)
         return UploadOutcome("rejected", dataset, run_id, reason=reason)
+
+    def _reject_name(self, key: dict[str, str | None], error: layout.UnusableKey) -> UploadOutcome:
+        self._unusable_names.report(error)
+        metrics.add_metric(name="RunsRejected", unit=MetricUnit.Count, value=1)
+        return UploadOutcome("rejected", dataset=key["dataset"], reason=str(error))
 
     def _start(self, key: dict[str, str], config: PipelineConfig, input_format: InputFormat) -> UploadOutcome:
         dataset, run_id = key["dataset"], key["run_id"]
@@ -329,4 +343,5 @@ def build_evaluate_dataset(adapters: Adapters) -> EvaluateDataset:
         notifier=adapters.notifier,
         jobs=adapters.training_jobs,
         persistence=adapters.idempotency_store,
+        unusable_names=adapters.unusable_names,
     )

@@ -39,8 +39,9 @@ def run_id(bucket: str, dataset: str, objects: Mapping[str, str], config: Pipeli
     channel_objects = sorted(
         (key, etag.strip('"').lower())
         for key, etag in objects.items()
-        if (parsed := layout.parse_dataset_key(key)) is not None
-        and parsed.dataset == dataset
+        # The prefix first: a key of another folder may name no usable dataset, which parsing refuses.
+        if key.startswith(layout.dataset_prefix(dataset))
+        and (parsed := layout.parse_dataset_key(key)) is not None
         and parsed.part in layout.CHANNELS
     )
     identity = {

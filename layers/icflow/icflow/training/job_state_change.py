@@ -78,7 +78,7 @@ class HandleJobStateChange:
         foreign = self._ownership.foreign(change.job_name, tags)
         if foreign is not None:
             return StateOutcome("ignored", reason=foreign)
-        dataset, run_id = tags.get(naming.TAG_DATASET), tags.get(naming.TAG_RUN_ID)
+        dataset, run_id = naming.dataset_of_tags(tags), tags.get(naming.TAG_RUN_ID)
         if not dataset or not run_id:
             return StateOutcome("ignored", reason=f"{change.job_name} carries no icflow dataset and run tags")
         logger.set_correlation_id(run_id)
@@ -140,7 +140,7 @@ class HandleJobStateChange:
             image_uri(self._settings.region),
             trained.model_data_url,
             self._settings.sagemaker_role_arn,
-            {naming.TAG_DATASET: dataset, naming.TAG_RUN_ID: run_id},
+            {**naming.dataset_tags(dataset), naming.TAG_RUN_ID: run_id},
         )
         self._publisher.publish(
             ModelReadyDetail(

@@ -40,7 +40,8 @@ class TrainingPlan:
 
 
 def tags(dataset: str, run_id: str) -> list[dict[str, str]]:
-    return [{"Key": naming.TAG_DATASET, "Value": dataset}, {"Key": naming.TAG_RUN_ID, "Value": run_id}]
+    carried = {**naming.dataset_tags(dataset), naming.TAG_RUN_ID: run_id}
+    return [{"Key": key, "Value": value} for key, value in carried.items()]
 
 
 def _s3(bucket: str, prefix: str) -> str:
