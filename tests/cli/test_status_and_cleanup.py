@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from icflow.core import naming
-from icflow.core.naming import TAG_DATASET
 from icflow.core.state import ENDPOINT_SK, BatchStatus, EndpointStatus, StateTable, batch_sk
 from icflow_tools.cli import main
 from icflow_tools.cli.stack_resources import resolve
@@ -84,7 +83,7 @@ def test_the_local_state_file_names_the_table_and_endpoints(tmp_path: Path) -> N
 
 def _resources(aws: Any, role_arn: str, dataset: str, run_id: str) -> None:
     sagemaker = aws.client("sagemaker")
-    tags = [{"Key": TAG_DATASET, "Value": dataset}]
+    tags = [{"Key": key, "Value": value} for key, value in naming.dataset_tags(dataset).items()]
     model = naming.model_name(dataset, run_id)
     sagemaker.create_model(ModelName=model, PrimaryContainer={"Image": "x"}, ExecutionRoleArn=role_arn, Tags=tags)
     config = naming.endpoint_config_name(dataset, run_id)
@@ -118,3 +117,22 @@ def test_cleanup_shows_then_deletes_only_that_datasets_resources(
     assert [c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]] == [
         "icflow-pets-large-0a1b2c3d4e5f"
     ]
+
+
+def test_status_and_cleanup_take_a_dataset_name_as_the_user_typed_it(
+    aws: Any, role_arn: str, table: str, stack_flags: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = StateTable(aws.client("dynamodb"), table)
+    runs.update_dataset("my photos", {"status": "waiting", "reason": "validation/ holds no data"})
+    runs.update_dataset("my-photos", {"status": "model_ready"})
+    # Tags carry "(" and ")" escaped; cleanup finds the resources by the name they decode to.
+    _resources(aws, role_arn, "photos (2024)", "3f2a9c41d0b7")
+    _resources(aws, role_arn, "photos 2024", "0a1b2c3d4e5f")
+
+    assert main(["status", "--dataset", "my photos", *stack_flags]) == 0
+    out = capsys.readouterr().out
+    assert "my photos: waiting" in out and "my-photos" not in out
+
+    assert main(["cleanup", "--dataset", "photos (2024)", "--yes", *stack_flags]) == 0
+    models = [m["ModelName"] for m in aws.client("sagemaker").list_models()["Models"]]
+    assert models == [naming.model_name("photos 2024", "0a1b2c3d4e5f")]
