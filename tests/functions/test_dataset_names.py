@@ -11,7 +11,7 @@ from urllib.parse import quote_plus
 import pytest
 
 from icflow.core import layout, naming
-from icflow.core.state import StateTable
+from icflow.core.state import ENDPOINT_SK, EndpointStatus, StateTable
 
 if TYPE_CHECKING:
     from support.stack import Stack
@@ -158,3 +158,23 @@ def test_a_channel_icflow_does_not_read_rejects_the_dataset_naming_the_channels(
     (message,) = stack.notifications(notifications)
     assert key in message
     assert stack.training_jobs() == []
+
+
+def test_a_deletion_event_without_tags_finds_a_named_datasets_endpoint(
+    handler_of, stack: Stack, sample_event, lambda_context
+) -> None:
+    # "my photos" cannot be read back from its endpoint's name (icflow-my-photos-<digest>): the table says whose.
+    endpoint = naming.endpoint_name("my photos")
+    StateTable(stack.client("dynamodb"), stack.settings.runs_table).create_item(
+        "my photos", ENDPOINT_SK, "endpoint", EndpointStatus.DELETED_IDLE.value, {"endpoint_name": endpoint}
+    )
+    StateTable(stack.client("dynamodb"), stack.settings.runs_table).transition_item(
+        "my photos", ENDPOINT_SK, EndpointStatus.DELETING.value, (EndpointStatus.DELETED_IDLE.value,)
+    )
+    event = sample_event("endpoint_failed.json")
+    event["detail"].update(EndpointName=endpoint, EndpointStatus="DELETED", Tags={})
+
+    outcome = handler_of("endpoint_state")(event, lambda_context)
+
+    assert outcome["action"] == "ignored" and outcome["dataset"] == "my photos"
+    assert outcome["reason"] == f"{endpoint} is {EndpointStatus.DELETING.value}"

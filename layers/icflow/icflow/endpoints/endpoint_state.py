@@ -163,15 +163,23 @@ class HandleEndpointState:
         # The deletion's event may carry no tags: then the endpoint item shows whether this stack deleted it.
         if naming.TAG_STACK in change.tags and (foreign := self._ownership.foreign(change.endpoint_name, change.tags)):
             return EndpointStateOutcome("ignored", reason=foreign)
-        # An endpoint's name is its dataset's (naming.endpoint_name).
-        dataset = naming.dataset_of_tags(change.tags) or change.endpoint_name.removeprefix(naming.NAME_PREFIX)
-        record = self._state.get_item(dataset, ENDPOINT_SK)
-        if record is None or naming.endpoint_name(dataset) != change.endpoint_name:
+        dataset = naming.dataset_of_tags(change.tags) or self._deleting_dataset(change.endpoint_name)
+        record = self._state.get_item(dataset, ENDPOINT_SK) if dataset else None
+        if dataset is None or record is None or naming.endpoint_name(dataset) != change.endpoint_name:
             return EndpointStateOutcome("ignored", reason=f"{change.endpoint_name} is not an endpoint of this stack")
         wanted = record.get("wanted_config")
         if record["status"] != EndpointStatus.DELETING.value or not wanted:
             return EndpointStateOutcome("ignored", dataset, reason=f"{change.endpoint_name} is {record['status']}")
         return EndpointStateOutcome("updating", dataset, update=self._deploy_wanted(dataset, record))
+
+    def _deleting_dataset(self, endpoint_name: str) -> str | None:
+        """The dataset whose endpoint item awaits this deletion, for an event without tags. The name is the
+        dataset's own when the dataset is its own slug (naming.endpoint_name); other names are found in the table."""
+        plain = endpoint_name.removeprefix(naming.NAME_PREFIX)
+        if naming.endpoint_name(plain) == endpoint_name:
+            return plain
+        deleting = self._state.items_in("endpoint", (EndpointStatus.DELETING.value,))
+        return next((item["dataset"] for item in deleting if item.get("endpoint_name") == endpoint_name), None)
 
     def _deploy_wanted(self, dataset: str, record: dict[str, Any]) -> EndpointDeployOutcome:
         """The newest model's config, recorded while the endpoint could not take it, with the settings recorded."""
