@@ -5,6 +5,7 @@ until the last try ends it too; uploading again tries again."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -59,7 +60,8 @@ def _dataset(stack: Stack, pipeline: dict[str, Any] | None = None) -> UploadedOb
     stack.put_recordio_dataset(DATASET, [index % 4 for index in range(40)], [index % 4 for index in range(8)])
     if pipeline is not None:
         stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(DATASET), Body=json.dumps(pipeline))
-    return UploadedObject(stack.bucket, f"{layout.channel_prefix(DATASET, layout.VALIDATION)}part-0.rec", "")
+    key = f"{layout.channel_prefix(DATASET, layout.VALIDATION)}part-0.rec"
+    return UploadedObject(stack.bucket, key, "", sequencer="0A1B2C3D4E5F6789")
 
 
 def test_a_quota_of_zero_rejects_the_run_with_sagemakers_message_and_what_to_do(
@@ -159,3 +161,36 @@ def test_a_failure_of_icflow_itself_ends_the_run_failed_with_the_error(
     latest = stack.latest_status(DATASET)
     assert latest["status"] == "failed"
     assert "icflow failed: 'ResourceConfig'" in latest["reason"] and "KeyError" in latest["reason"]
+
+
+def test_uploading_again_after_a_refusal_tries_again_once_per_upload(stack: Stack, refusals: Refusals) -> None:
+    upload = _dataset(stack, {"training": {"instance_type": "ml.p3.2xlarge"}})
+    refusals.refuse("ResourceLimitExceeded", QUOTA_MESSAGE, times=1)
+    rejected = stack.evaluate_dataset()(upload)
+    assert rejected.action == "rejected"
+    assert stack.evaluate_dataset()(upload).action == "rejected"  # a duplicate delivery: the same write
+
+    # The quota was raised; the message said to upload pipeline.json again, and the same file goes up again.
+    upload_again = replace(upload, sequencer="0A1B2C3D4E5F6790")
+    again = stack.evaluate_dataset()(upload_again)
+
+    assert again.action == "started" and again.run_id == rejected.run_id
+    assert stack.training_jobs() == [again.job_name]
+    latest = stack.latest_status(DATASET)
+    assert [change["status"] for change in latest["history"]] == ["starting", "rejected", "starting", "training"]
+    # A duplicate delivery of that upload starts nothing more.
+    assert stack.evaluate_dataset()(upload_again).job_name == again.job_name
+    assert stack.training_jobs() == [again.job_name]
+
+
+def test_every_upload_after_a_refusal_is_one_more_try(stack: Stack, refusals: Refusals) -> None:
+    upload = _dataset(stack, {"training": {"instance_type": "ml.p3.2xlarge"}})
+    queue = stack.subscribe_queue()
+    refusals.refuse("ResourceLimitExceeded", QUOTA_MESSAGE, times=2)
+
+    first = stack.evaluate_dataset()(upload)
+    second = stack.evaluate_dataset()(replace(upload, sequencer="0A1B2C3D4E5F6790"))  # the quota is still 0
+
+    assert first.action == second.action == "rejected"
+    assert len(stack.notifications(queue)) == 2  # each try says how it ended
+    assert stack.training_jobs() == []

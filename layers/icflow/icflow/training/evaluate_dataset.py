@@ -86,6 +86,30 @@ def _job_ran(run: dict[str, Any]) -> bool:
     return any(change["status"] in started for change in run.get("history", []))
 
 
+# How a run ends before its job starts: a refusal, a failure of icflow, a start cut off (icflow.lost_events).
+_ENDED_UNSTARTED = (RunStatus.REJECTED.value, RunStatus.FAILED.value)
+
+
+def _attempt(run: dict[str, Any] | None, upload: UploadedObject) -> str:
+    """Which attempt at starting the run this upload belongs to, as part of the start's idempotency key.
+
+    The run item lists the writes (S3 sequencers) that started its attempts, `tried_by`. The first attempt's
+    key is "", so every file of one upload shares it; a duplicate delivery of any write gets the attempt that
+    write started; any other upload while an attempt stands gets the current one. Only a new write after a
+    start that ended before its job ran (a refusal, a failure of icflow, a start cut off) opens an attempt of
+    its own, keyed by its sequencer: uploading a file again (a raised quota, a fixed classes.txt, `icflow
+    retry`) is decided again rather than answered with the cached ending, and _start starts the run again."""
+    if run is None:
+        return ""
+    tried: list[str] = run.get("tried_by") or []
+    if upload.sequencer in tried:
+        index = tried.index(upload.sequencer)
+        return tried[index] if index else ""
+    if upload.sequencer and run.get("status") in _ENDED_UNSTARTED and not _job_ran(run):
+        return upload.sequencer
+    return tried[-1] if len(tried) > 1 else ""
+
+
 class EvaluateDataset:
     def __init__(
         self,
@@ -169,8 +193,11 @@ class EvaluateDataset:
         logger.set_correlation_id(run_id)
         # classes.txt is not part of the run's identity, but a new one may turn a rejected run valid.
         classes_etag = objects.get(layout.classes_key(dataset), "")
-        key = {"dataset": dataset, "run_id": run_id, "classes": classes_etag}
-        return self._run_once(self._start_once, key=key, config=config, input_format=readiness.input_format)
+        attempt = _attempt(self._state.get_run(dataset, run_id), upload)
+        key = {"dataset": dataset, "run_id": run_id, "classes": classes_etag, "attempt": attempt}
+        return self._run_once(
+            self._start_once, key=key, config=config, input_format=readiness.input_format, upload=upload
+        )
 
     def _run_once(self, step: Any, **kwargs: Any) -> UploadOutcome:
         try:
@@ -202,7 +229,9 @@ class EvaluateDataset:
         metrics.add_metric(name="RunsRejected", unit=MetricUnit.Count, value=1)
         return UploadOutcome("rejected", dataset=key["dataset"], reason=str(error))
 
-    def _start(self, key: dict[str, str], config: PipelineConfig, input_format: InputFormat) -> UploadOutcome:
+    def _start(
+        self, key: dict[str, str], config: PipelineConfig, input_format: InputFormat, upload: UploadedObject
+    ) -> UploadOutcome:
         dataset, run_id = key["dataset"], key["run_id"]
         tuning = config.tuning_enabled
         job_name = (naming.tuning_job_name if tuning else naming.training_job_name)(dataset, run_id)
@@ -212,14 +241,17 @@ class EvaluateDataset:
             "input_format": input_format.value,
             "min_validation_accuracy": config.quality_gate.min_validation_accuracy,
         }
-        if self._state.create_run(dataset, run_id, RunStatus.STARTING.value, fields) is None:
+        if (
+            self._state.create_run(dataset, run_id, RunStatus.STARTING.value, fields | {"tried_by": [upload.sequencer]})
+            is None
+        ):
             existing = self._state.get_run(dataset, run_id) or {}
             status = existing.get("status")
-            ended = (RunStatus.REJECTED.value, RunStatus.FAILED.value)
-            if status in ended and not _job_ran(existing):
+            if status in _ENDED_UNSTARTED and not _job_ran(existing):
                 # Uploading again tries again: a fix of classes.txt, a raised quota, a passed outage.
+                tried_by = [*(existing.get("tried_by") or [""]), upload.sequencer]
                 retried = self._state.transition(
-                    dataset, run_id, RunStatus.STARTING.value, ended, fields={"attempts": 0}
+                    dataset, run_id, RunStatus.STARTING.value, _ENDED_UNSTARTED, {"attempts": 0, "tried_by": tried_by}
                 )
                 if retried is None:
                     return UploadOutcome("already_started", dataset, run_id, job_name)

@@ -18,6 +18,8 @@ class UploadedObject:
     bucket: str
     key: str  # decoded: as S3's API spells it
     etag: str
+    # S3's sequencer of the write: a duplicate delivery repeats it, uploading the same file again does not.
+    sequencer: str = ""
 
 
 def _decode(key: str) -> str:
@@ -44,14 +46,20 @@ def uploaded_objects(event: dict[str, Any]) -> list[UploadedObject]:
     if isinstance(event, dict) and "Records" in event:
         notification = _notification(event)
         return [
-            UploadedObject(record.s3.bucket.name, _decode(record.s3.object.key), record.s3.object.eTag or "")
+            UploadedObject(
+                record.s3.bucket.name,
+                _decode(record.s3.object.key),
+                record.s3.object.eTag or "",
+                record.s3.object.sequencer or "",
+            )
             for record in notification.Records
             if record.s3.object is not None
         ]
     if isinstance(event, dict) and "detail" in event:
         created = parse(event=event, model=S3EventNotificationEventBridgeModel)
         detail = created.detail
-        return [UploadedObject(detail.bucket.name, _decode(detail.object.key), detail.object.etag)]
+        obj = detail.object
+        return [UploadedObject(detail.bucket.name, _decode(obj.key), obj.etag, obj.sequencer or "")]
     raise IcflowError(
         "the event is neither an S3 notification (Records) nor an EventBridge 'Object Created' event (detail): "
         "send S3 events from the data bucket"
