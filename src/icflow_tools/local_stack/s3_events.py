@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +35,9 @@ REASONS = {
     notifications.S3NotificationEvent.OBJECT_REMOVED_DELETE_MARKER_CREATED_EVENT: ("Object Deleted", "DeleteObject"),
 }
 
-_sequence = itertools.count(1)
+# S3's sequencers order the writes of a key; icflow also tells a write from a duplicate delivery by them (a new
+# upload after a refusal is tried again), so they stay unique across restarts of the local stack.
+_sequence = itertools.count(time.time_ns())
 
 
 def object_event_detail(event_name: str, bucket: Any, key: Any, account_id: str) -> tuple[str, dict[str, Any]] | None:
