@@ -85,3 +85,9 @@ def test_names_users_type_get_a_readable_slug_and_a_digest():
 def test_a_name_spelled_as_another_names_slug_does_not_take_its_names():
     taken = endpoint_name("a_b")  # icflow-a-b-<digest of "a_b">
     assert endpoint_name(taken.removeprefix(NAME_PREFIX)) != taken
+
+
+def test_names_differing_only_in_case_get_names_sagemaker_tells_apart():
+    # CreateEndpoint compares names case-insensitively.
+    names = {endpoint_name(dataset).lower() for dataset in ("pets", "Pets", "PETS")}
+    assert len(names) == 3 and endpoint_name("pets") == "icflow-pets"

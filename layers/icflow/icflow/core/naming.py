@@ -4,9 +4,10 @@ duplicated event asks SageMaker to create a job that already exists (ResourceInU
 Every name starts with NAME_PREFIX, which is how EventBridge rules and the use cases recognise icflow's
 own jobs. Names match SageMaker's `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`: the dataset name (any folder name,
 icflow.core.layout) becomes a readable slug of ASCII letters, digits and hyphens, truncated so that the run
-id, which makes the name unique, is always kept whole. When the slug is not the name itself, a short digest
-of the name is appended; a name that already ends like a digest gets one too, so no dataset's slug can be
-another's: two datasets never share a name that has no run id (an endpoint's).
+id, which makes the name unique, is always kept whole. When the slug is not the name itself, or the name has
+capitals (SageMaker compares names case-insensitively), a short digest of the name is appended; a name that
+already ends like a digest gets one too, so no dataset's slug can be another's: two datasets never share a
+name that has no run id (an endpoint's), not even in another case.
 
 SageMaker tag values allow only letters, digits, spaces and `_.:/=+-@`, up to 256 characters, so the
 dataset tag holds the name encoded (dataset_tags, dataset_of_tags).
@@ -46,7 +47,9 @@ def _dataset_part(dataset: str, room: int) -> str:
     # Accents come off rather than the letters ("äöü" -> "aou"); other scripts leave the digest alone.
     ascii_only = unicodedata.normalize("NFKD", dataset).encode("ascii", "ignore").decode()
     clean = re.sub(r"-+", "-", re.sub(r"[^A-Za-z0-9-]", "-", ascii_only)).strip("-")
-    if clean == dataset and len(clean) <= room and not _DIGEST_LIKE.search(clean):
+    # SageMaker names are case-insensitive (CreateEndpoint: "Pets" is "pets"), so only a lowercase name is its
+    # own slug; "Pets" gets a digest and never takes "pets"'s names.
+    if clean == dataset.lower() == dataset and len(clean) <= room and not _DIGEST_LIKE.search(clean):
         return clean
     digest = hashlib.sha256(dataset.encode()).hexdigest()[:_DIGEST_LENGTH]
     head = clean[: max(room - _DIGEST_LENGTH - 1, 0)].rstrip("-")
