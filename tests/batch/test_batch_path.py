@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 DATASET = "caltech256"
 RUN_ID = "3f2a9c41d0b7"
-JPEG = b"\xff\xd8\xff\xe0" + b"jpeg-body" * 10
-PNG = b"\x89PNG\r\n\x1a\n" + b"png-body" * 10
+JPEG = b"\xff\xd8\xff\xe0" + b"jpeg-body" * 10 + b"\xff\xd9"
+PNG = b"\x89PNG\r\n\x1a\n" + b"png-body" * 10 + b"\x00\x00\x00\x00IEND\xaeB`\x82"
 UPLOADS = {
     "holiday/day 1/cat.jpg": JPEG,
     "holiday/dog.png": PNG,

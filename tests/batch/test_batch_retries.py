@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 DATASET = "caltech256"
 RUN_ID = "3f2a9c41d0b7"
-JPEG = b"\xff\xd8\xff\xe0" + b"jpeg-body" * 10
+JPEG = b"\xff\xd8\xff\xe0" + b"jpeg-body" * 10 + b"\xff\xd9"
 
 
 class TransformJobs:

@@ -19,8 +19,12 @@ RUN_ID = "3f2a9c41d0b7"
 def test_built_functions_take_batch_uploads_to_labeled_predictions(built_stack: BuiltStack, sample_event) -> None:
     s3 = built_stack.client("s3")
     bucket = built_stack.environment["DATA_BUCKET"]
-    s3.put_object(Bucket=bucket, Key="batch/caltech256/holiday/day 1/IMG_0001.jpg", Body=b"\xff\xd8\xff\xe0jpeg")
-    s3.put_object(Bucket=bucket, Key="batch/caltech256/IMG_0002.png", Body=b"\x89PNG\r\n\x1a\npng")
+    s3.put_object(
+        Bucket=bucket, Key="batch/caltech256/holiday/day 1/IMG_0001.jpg", Body=b"\xff\xd8\xff\xe0jpeg\xff\xd9"
+    )
+    s3.put_object(
+        Bucket=bucket, Key="batch/caltech256/IMG_0002.png", Body=b"\x89PNG\r\n\x1a\npng\x00\x00\x00\x00IEND\xaeB`\x82"
+    )
     s3.put_object(Bucket=bucket, Key=layout.classes_key(DATASET), Body=b"cat\ndog\n")
 
     collected = built_stack.invoke("BatchCollectFunction", sample_event("sqs_batch_uploads.json"))

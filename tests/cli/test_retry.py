@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from support.stack import Stack
 
 DATASET = "my photos"
-JPEG = b"\xff\xd8\xff\xe0" + b"jpeg-body" * 10
+JPEG = b"\xff\xd8\xff\xe0" + b"jpeg-body" * 10 + b"\xff\xd9"
 
 
 def _state(stack: Stack) -> StateTable:

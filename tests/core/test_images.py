@@ -93,3 +93,35 @@ def test_check_objects_keeps_input_order(s3, helpers):
     results = list(check_objects(s3, helpers.BUCKET, iter(objects), max_workers=4))
     assert [obj for obj, _ in results] == objects
     assert [reason for _, reason in results] == [None if i % 3 else SkipReason.NOT_AN_IMAGE for i in range(30)]
+
+
+def test_an_image_cut_off_before_its_end_is_truncated(s3, helpers):
+    photo = helpers.JPEG[:-2] + bytes(range(256)) * 40  # entropy-coded data, and no end-of-image marker
+    helpers.put(s3, "batch/d/cut.jpg", photo)
+    helpers.put(s3, "batch/d/cut.png", helpers.PNG[:-6])
+    helpers.put(s3, "batch/d/padded.jpg", helpers.JPEG + b"\x00" * 100)  # padding after the end is fine
+    helpers.put(s3, "batch/d/trailer.png", helpers.PNG + b"camera trailer" * 10)
+    helpers.put(s3, "batch/d/small.jpg", b"\xff\xd8\xff\xd9")  # shorter than the tail read
+    bucket = helpers.BUCKET
+    assert check_object(s3, bucket, S3Object("batch/d/cut.jpg")) is SkipReason.TRUNCATED
+    assert check_object(s3, bucket, S3Object("batch/d/cut.png")) is SkipReason.TRUNCATED
+    assert check_object(s3, bucket, S3Object("batch/d/padded.jpg")) is None
+    assert check_object(s3, bucket, S3Object("batch/d/trailer.png")) is None
+    assert check_object(s3, bucket, S3Object("batch/d/small.jpg")) is None
+    assert "upload the whole file again" in SkipReason.TRUNCATED.message
+
+
+def test_a_real_image_cut_anywhere_is_caught(s3, helpers):
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buffer, "JPEG")
+    photo = buffer.getvalue()
+    bucket = helpers.BUCKET
+    for cut in (len(photo) // 3, len(photo) // 2, len(photo) - 3):
+        helpers.put(s3, f"batch/d/cut-{cut}.jpg", photo[:cut])
+        assert check_object(s3, bucket, S3Object(f"batch/d/cut-{cut}.jpg")) is SkipReason.TRUNCATED, cut
+    helpers.put(s3, "batch/d/whole.jpg", photo)
+    assert check_object(s3, bucket, S3Object("batch/d/whole.jpg")) is None

@@ -69,7 +69,7 @@ def _backend(stack: Stack) -> Any:
 
 def test_a_ready_model_starts_the_pending_batches(stack: Stack) -> None:
     s3 = stack.client("s3")
-    s3.put_object(Bucket=stack.bucket, Key=f"{layout.BATCH}{DATASET}/a.jpg", Body=b"\xff\xd8\xff\xe0jpeg")
+    s3.put_object(Bucket=stack.bucket, Key=f"{layout.BATCH}{DATASET}/a.jpg", Body=b"\xff\xd8\xff\xe0jpeg\xff\xd9")
     _runs(stack).create_item(DATASET, batch_sk("b" * 20), "batch", BatchStatus.PENDING.value, {"batch_id": "b" * 20})
 
     outcome = build_deploy_model(stack.adapters())(_model(stack, FIRST))

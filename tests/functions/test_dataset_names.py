@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from support.stack import Stack
 
 NAMES = ["my photos", "Katzen_äöü 猫"]
-JPEG = b"\xff\xd8\xff\xe0" + b"jpeg-body" * 10
+JPEG = b"\xff\xd8\xff\xe0" + b"jpeg-body" * 10 + b"\xff\xd9"
 
 
 def _created(stack: Stack, key: str) -> dict[str, Any]:

@@ -22,8 +22,14 @@ def test_the_queue_handler_reports_a_poison_message_alone(
     handler_of, stack: Stack, sample_event, lambda_context
 ) -> None:
     s3 = stack.client("s3")
-    s3.put_object(Bucket=stack.bucket, Key="batch/caltech256/holiday/day 1/IMG_0001.jpg", Body=b"\xff\xd8\xff\xe0jpeg")
-    s3.put_object(Bucket=stack.bucket, Key="batch/caltech256/IMG_0002.png", Body=b"\x89PNG\r\n\x1a\npng")
+    s3.put_object(
+        Bucket=stack.bucket, Key="batch/caltech256/holiday/day 1/IMG_0001.jpg", Body=b"\xff\xd8\xff\xe0jpeg\xff\xd9"
+    )
+    s3.put_object(
+        Bucket=stack.bucket,
+        Key="batch/caltech256/IMG_0002.png",
+        Body=b"\x89PNG\r\n\x1a\npng\x00\x00\x00\x00IEND\xaeB`\x82",
+    )
     event = sample_event("sqs_batch_uploads.json")
     event["Records"].append({**event["Records"][0], "messageId": "poison", "body": "{not json"})
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from support.stack import Stack
 
 DATASET = "caltech256"
-JPEG = b"\xff\xd8\xff\xe0" + b"jpeg-body" * 10
+JPEG = b"\xff\xd8\xff\xe0" + b"jpeg-body" * 10 + b"\xff\xd9"
 
 
 def _check(handler_of: Any, sample_event: Any, lambda_context: Any, after: timedelta) -> dict[str, Any]:

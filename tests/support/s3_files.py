@@ -7,8 +7,8 @@ from typing import Any
 
 BUCKET = "icflow-test-data"
 # Enough of each format for its signature; the layer never decodes images, it only sniffs them.
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 64
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64 + b"\xff\xd9"
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 64 + b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
 
 def put(s3: Any, key: str, body: bytes) -> None:

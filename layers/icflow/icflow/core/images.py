@@ -1,8 +1,10 @@
 """Which uploaded objects a transform job can take: JPEG or PNG images that fit one record.
 
 SageMaker fails a whole transform job on one object the algorithm cannot decode, so every object of a
-batch is checked before it goes into a manifest: by name, by size, and by its first bytes (a ranged GET,
-so checking a 6 MB photo costs a few bytes, and no image library is needed in the layer).
+batch is checked before it goes into a manifest: by name, by size, by its first bytes, and by its last ones
+(two ranged GETs, so checking a 6 MB photo costs a few kilobytes, and no image library is needed in the layer).
+The last bytes catch the commonest broken image, one cut off by an interrupted upload or copy: a JPEG ends
+with its end-of-image marker and a PNG with its IEND chunk, and a truncated file has neither.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ from icflow.core.transform_payload import BYTES_PER_MB, MAX_PAYLOAD_MB
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SNIFF_BYTES = len(PNG_MAGIC)
+JPEG_END = b"\xff\xd9"  # EOI: entropy-coded data stuffs every 0xFF, so only the end marker reads so
+PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the empty IEND chunk with its CRC
+# Where the end is looked for: writers may pad after it, and some cameras append a trailer of their own.
+TAIL_BYTES = 4096
 
 # Files that desktop tools leave beside images (Finder, Explorer, zip extraction); never images.
 SYSTEM_FILE_NAMES = frozenset({"thumbs.db", "desktop.ini", "ehthumbs.db", "icon\r"})
@@ -33,6 +39,7 @@ class SkipReason(str, Enum):
     EMPTY = "empty"
     HIDDEN = "hidden-or-system-file"
     NOT_AN_IMAGE = "not-jpeg-or-png"
+    TRUNCATED = "truncated"
     TOO_LARGE = "too-large"
     MISSING = "missing"
 
@@ -45,6 +52,10 @@ _MESSAGES = {
     SkipReason.EMPTY: "the object has zero bytes; upload the image again",
     SkipReason.HIDDEN: "hidden or system file (such as .DS_Store or Thumbs.db), not an image",
     SkipReason.NOT_AN_IMAGE: "the content is not JPEG or PNG; convert it to JPEG or PNG and upload it again",
+    SkipReason.TRUNCATED: (
+        "the image is cut off: it has no end-of-image marker, as when an upload or a copy is interrupted; "
+        "upload the whole file again"
+    ),
     SkipReason.TOO_LARGE: (
         f"larger than {MAX_PAYLOAD_MB} MB, the most one transform record may hold; resize the image and upload it again"
     ),
@@ -76,6 +87,11 @@ def image_format(head: bytes) -> str | None:
     if head.startswith(PNG_MAGIC):
         return "png"
     return None
+
+
+def is_complete(image: str, tail: bytes) -> bool:
+    """Whether the last bytes of a "jpeg" or "png" hold its end (TAIL_BYTES of them, or the whole object)."""
+    return (JPEG_END if image == "jpeg" else PNG_END) in tail
 
 
 def is_hidden_or_system(key: str) -> bool:
@@ -125,6 +141,18 @@ def read_head(s3: Any, bucket: str, key: str) -> Head | None:
     return Head(data, size)
 
 
+def read_tail(s3: Any, bucket: str, key: str) -> bytes | None:
+    """The last TAIL_BYTES of an object (all of a smaller one); None when it no longer exists."""
+    try:
+        response = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=-{TAIL_BYTES}")
+    except ClientError as error:
+        if missing(s3, bucket, key, error):
+            return None
+        raise
+    with response["Body"] as body:
+        return body.read(TAIL_BYTES)
+
+
 def check_object(s3: Any, bucket: str, obj: S3Object) -> SkipReason | None:
     reason = skip_reason_before_reading(obj.key, obj.size)
     if reason is not None:
@@ -132,7 +160,15 @@ def check_object(s3: Any, bucket: str, obj: S3Object) -> SkipReason | None:
     head = read_head(s3, bucket, obj.key)
     if head is None:
         return SkipReason.MISSING
-    return skip_reason(obj.key, head)
+    reason = skip_reason(obj.key, head)
+    if reason is not None:
+        return reason
+    tail = read_tail(s3, bucket, obj.key)
+    if tail is None:
+        return SkipReason.MISSING
+    image = image_format(head.data)
+    assert image is not None  # skip_reason let only JPEG and PNG through
+    return None if is_complete(image, tail) else SkipReason.TRUNCATED
 
 
 def check_objects(
