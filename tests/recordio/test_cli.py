@@ -196,3 +196,51 @@ def test_inspect_reads_on_past_a_damaged_record(tmp_path: Path, images: Path, ca
     (damage,) = [p for p in report["problems"] if "corrupt" in p["problem"]]
     assert damage["offset"] == offsets[4]
     assert f"{offsets[5] - offsets[4]} bytes from here could not be read" in damage["problem"]
+
+
+def test_inspect_refuses_an_empty_rec_as_the_upload_path_does(tmp_path: Path, capsys) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from icflow.core.errors import IcflowError
+    from icflow.recordio.s3 import channel_stats
+
+    (tmp_path / "x.rec").write_bytes(b"")
+    assert main(["inspect", str(tmp_path / "x.rec")]) == 1
+    reason = "empty file: a .rec holds at least one record; upload or copy the file again"
+    assert reason in capsys.readouterr().out
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="data")
+        s3.put_object(Bucket="data", Key="datasets/d/train/x.rec", Body=b"")
+        with pytest.raises(IcflowError, match=reason):
+            channel_stats(s3, "data", "datasets/d/train/")
+
+
+@pytest.mark.parametrize("label", [1e8, 1e30])
+@pytest.mark.parametrize("suffix", [".rec", ".lst"])
+def test_inspect_of_a_huge_label_finishes_quickly_with_the_gap_counted(tmp_path: Path, capsys, label, suffix) -> None:
+    from icflow.recordio import RecordWriter, pack_image_record
+    from support.hostile import bounded
+
+    path = tmp_path / f"x{suffix}"
+    if suffix == ".rec":
+        with open(path, "wb") as handle:
+            writer = RecordWriter(handle)
+            writer.write(pack_image_record(0, b"", id=0))
+            writer.write(pack_image_record(label, b"", id=1))
+    else:
+        path.write_text(f"0\t0\ta.jpg\n1\t{label}\tb.jpg\n")
+    with bounded(seconds=5):
+        assert main(["inspect", "--json", "--no-decode", str(path)]) == 1
+    (problem,) = json.loads(capsys.readouterr().out)["problems"]
+    assert problem["problem"].startswith("labels are not contiguous from 0: no record has label 1, 2, 3, 4, 5, 6, ")
+    assert problem["problem"].endswith(" more")
+
+
+def test_inspect_of_a_lst_names_the_line_it_cannot_read(tmp_path: Path, capsys) -> None:
+    (tmp_path / "x.lst").write_bytes(b"0\t0\ta.jpg\n1\t1\tcaf\xe9.jpg\n")
+    assert main(["inspect", str(tmp_path / "x.lst")]) == 1
+    out = capsys.readouterr().out
+    assert "x.lst: 1 records" in out
+    assert "x.lst line 2 is not UTF-8 text" in out

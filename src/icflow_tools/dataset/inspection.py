@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from icflow.recordio import RecordIOError, read_idx, read_records_with_offsets, unpack_image_record
-from icflow.recordio.framing import find_record_start
-from icflow.recordio.stats import is_class_index
+from icflow.core.errors import IcflowError
+from icflow.recordio import RecordIOError, read_idx, read_lst, read_records_with_offsets, unpack_image_record
+from icflow.recordio.framing import check_not_empty, find_record_start
+from icflow.recordio.stats import is_class_index, missing_class_indexes
 from icflow_tools.dataset.images import describe_image
 from icflow_tools.dataset.progress import Progress
 
@@ -60,7 +61,12 @@ def inspect_rec(path: Path, decode: bool = True, progress: Progress | None = Non
     """Reads every record; past a damaged stretch it reads on from the next plausible record."""
     result = Inspection(str(path), path.stat().st_size)
     offsets: list[int] = []
-    start = 0
+    start: int | None = 0
+    try:
+        check_not_empty(result.bytes)
+    except RecordIOError as error:
+        result.problem(error.reason, error.offset)
+        start = None
     with open(path, "rb") as handle:
         while start is not None and len(result.problems) < MAX_PROBLEMS:
             handle.seek(start)
@@ -78,6 +84,21 @@ def inspect_rec(path: Path, decode: bool = True, progress: Progress | None = Non
                 result.problem(f"{error.reason}; {skipped} bytes from here could not be read", damaged)
     _check_labels(result)
     _check_idx(result, path.with_suffix(IDX), offsets)
+    return result
+
+
+def inspect_lst(path: Path) -> Inspection:
+    """Reads every entry of an im2rec .lst: entries are its records; stops at the first line that is not one."""
+    result = Inspection(str(path), path.stat().st_size)
+    with open(path, "rb") as handle:
+        try:
+            for entry in read_lst(handle, path.name):
+                result.records += 1
+                result.labels.update(entry.labels)
+                result.max_labels_per_record = max(result.max_labels_per_record, len(entry.labels))
+        except IcflowError as error:
+            result.problem(f"{error}; the lines after it were not read")
+    _check_labels(result)
     return result
 
 
@@ -108,10 +129,10 @@ def _check_labels(result: Inspection) -> None:
     odd = [label for label in result.labels if not is_class_index(label)]
     if odd:
         result.problem(f"labels that are not class indexes: {', '.join(label_text(x) for x in odd[:10])}")
-    present = {int(label) for label in result.labels if is_class_index(label)}
-    missing = sorted(set(range(num_classes(result.labels))) - present)
-    if missing:
-        shown = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
+    # The training path's check: a label of 1e30 costs one entry here, not a walk over 0..1e30.
+    missing, count = missing_class_indexes((int(label) for label in result.labels if is_class_index(label)), 10)
+    if count:
+        shown = ", ".join(map(str, missing)) + (f" and {count - len(missing)} more" if count > len(missing) else "")
         result.problem(f"labels are not contiguous from 0: no record has label {shown}")
 
 
@@ -119,9 +140,9 @@ def _check_idx(result: Inspection, idx: Path, offsets: list[int]) -> None:
     if not idx.exists():
         return
     try:
-        with open(idx, encoding="utf-8") as handle:
+        with open(idx, "rb") as handle:
             listed = sorted(offset for _, offset in read_idx(handle, str(idx)))
-    except Exception as error:
+    except (OSError, IcflowError) as error:
         result.problem(f"{idx.name} cannot be read: {error}")
         return
     if listed != offsets:

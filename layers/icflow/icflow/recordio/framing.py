@@ -196,6 +196,13 @@ def _truncated(offset: int, wanted: int, got: int) -> RecordIOError:
     )
 
 
+def check_not_empty(size: int, file: str | None = None) -> None:
+    """A .rec of `size` bytes: zero bytes is a file RecordIO readers accept as no records, but a channel file
+    without records is an upload or copy that went wrong, so every reader of a dataset refuses it alike."""
+    if size == 0:
+        raise RecordIOError("empty file: a .rec holds at least one record; upload or copy the file again", 0, file)
+
+
 def read_records(fileobj: BinaryIO, *, offset: int | None = None) -> Iterator[bytes]:
     """Every record's payload in file order, split records joined; memory holds one record at a time.
 

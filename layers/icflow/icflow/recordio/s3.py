@@ -24,7 +24,7 @@ from typing import Any
 
 from icflow.core.errors import IcflowError
 from icflow.recordio.errors import RecordIOError
-from icflow.recordio.framing import CFLAG_WHOLE, FRAME_SIZE, decode_frame, padded, scan_records
+from icflow.recordio.framing import CFLAG_WHOLE, FRAME_SIZE, check_not_empty, decode_frame, padded, scan_records
 from icflow.recordio.image_record import HEADER, HEADER_SIZE, LABEL_SIZE, labels_size, unpack_labels
 from icflow.recordio.index import read_idx
 from icflow.recordio.lst import LstEntry, read_lst
@@ -132,8 +132,7 @@ class _RecReader:
     def _stream(self) -> LabelTally:
         tally = LabelTally()
         self._note(self._key)
-        if self._size == 0:
-            raise RecordIOError("empty file: a .rec holds at least one record", 0, self._url)
+        check_not_empty(self._size, self._url)
         body = self._s3.get_object(Bucket=self._bucket, Key=self._key)["Body"]
         with body:
             try:
