@@ -244,3 +244,20 @@ def test_inspect_of_a_lst_names_the_line_it_cannot_read(tmp_path: Path, capsys) 
     out = capsys.readouterr().out
     assert "x.lst: 1 records" in out
     assert "x.lst line 2 is not UTF-8 text" in out
+
+
+def test_pack_and_inspect_refuse_an_image_of_too_many_pixels(tmp_path: Path, images: Path, capsys) -> None:
+    from icflow.recordio import RecordWriter, pack_image_record
+    from support.image_headers import png_announcing
+
+    (images / "cat" / "huge.png").write_bytes(png_announcing(12_000, 9_000))
+    prefix = str(tmp_path / "pets")
+    main(["pack", "--list", "--recursive", prefix, str(images)])
+    assert main(["pack", prefix, str(images)]) == 0
+    assert "huge.png is 12000x9000 pixels (108.0 megapixels)" in capsys.readouterr().err
+
+    with open(tmp_path / "x.rec", "wb") as handle:
+        RecordWriter(handle).write(pack_image_record(0, png_announcing(12_000, 9_000), id=7))
+    assert main(["inspect", "--json", str(tmp_path / "x.rec")]) == 1
+    (problem,) = json.loads(capsys.readouterr().out)["problems"]
+    assert problem["problem"].startswith("the image of record id 7 is 12000x9000 pixels (108.0 megapixels); ")

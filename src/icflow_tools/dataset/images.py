@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from PIL import Image, UnidentifiedImageError
 
 from icflow.core.errors import IcflowError
+from icflow_tools.decoded_images import open_bounded
 
 JPEG, PNG = ".jpg", ".png"
 
@@ -27,12 +28,12 @@ def encode_image(data: bytes, options: EncodeOptions, name: str) -> bytes:
     if options.pass_through:
         return data
     try:
-        with Image.open(io.BytesIO(data)) as opened:
+        with open_bounded(data, name) as opened:
             opened.load()
             mode = {1: "RGB", 0: "L"}.get(options.color)
             # convert/copy detach the pixels from the file, which closes with this block
             image = opened.convert(mode) if mode else opened.copy()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
+    except (UnidentifiedImageError, OSError, ValueError) as error:
         raise IcflowError(f"{name} is not a readable image ({error})") from None
     if options.center_crop:
         width, height = image.size
@@ -56,9 +57,9 @@ def encode_image(data: bytes, options: EncodeOptions, name: str) -> bytes:
     return out.getvalue()
 
 
-def describe_image(data: bytes) -> tuple[str, tuple[int, int]]:
-    """(format, (width, height)) of an encoded image, fully decoded so that damage shows."""
-    with Image.open(io.BytesIO(data)) as image:
+def describe_image(data: bytes, what: str) -> tuple[str, tuple[int, int]]:
+    """(format, (width, height)) of an encoded image, fully decoded so that damage shows; `what` names it."""
+    with open_bounded(data, what) as image:
         kind, size = image.format or "unknown", image.size
         image.load()
     return kind, size

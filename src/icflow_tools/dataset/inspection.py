@@ -116,10 +116,14 @@ def _record(result: Inspection, payload: bytes, offset: int, decode: bool) -> No
 
 
 def _describe(result: Inspection, image: bytes, record_id: int, offset: int) -> None:
+    what = f"the image of record id {record_id}"
     try:
-        kind, size = describe_image(image)
+        kind, size = describe_image(image, what)
+    except IcflowError as error:  # one with too many pixels, say
+        result.problem(str(error), offset)
+        return
     except Exception as error:  # Pillow raises many types for damaged images; each is a finding here
-        result.problem(f"the image of record id {record_id} does not decode: {error}", offset)
+        result.problem(f"{what} does not decode: {error}", offset)
         return
     result.formats[kind] += 1
     result.sizes[size] += 1

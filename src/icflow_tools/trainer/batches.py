@@ -6,7 +6,6 @@ from the start of the epoch's order, so every batch has mini_batch_size images.
 
 from __future__ import annotations
 
-import io
 import random
 import statistics
 from collections.abc import Iterator, Sequence
@@ -17,7 +16,7 @@ from PIL import Image
 from icflow_tools.trainer.augment import augment
 from icflow_tools.trainer.datasets import Sample
 from icflow_tools.trainer.hyperparameters import ImageShape
-from icflow_tools.trainer.images import decode, deterministic, prepare, to_tensor
+from icflow_tools.trainer.images import decode, deterministic, prepare, size_of, to_tensor
 
 # Decoded pixels are kept while they fit this budget; beyond it, images decode again for every batch.
 CACHE_BYTES = 2 << 30
@@ -94,8 +93,5 @@ class ImageSet:
 
     def median_shorter_side(self) -> int:
         """The median shorter side of the encoded images, read from their headers without decoding."""
-        sides = []
-        for sample in self.samples:
-            with Image.open(io.BytesIO(sample.image)) as image:
-                sides.append(min(image.size))
+        sides = [min(size_of(sample.image, sample.source)) for sample in self.samples]
         return int(statistics.median_low(sides))

@@ -7,12 +7,14 @@ cover it. Pixels stay in 0-255: the network's first layer (bn_data) normalises t
 
 from __future__ import annotations
 
-import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from icflow_tools.decoded_images import TooManyPixels, open_bounded
 from icflow_tools.trainer.api import ClientError
 from icflow_tools.trainer.hyperparameters import ImageShape
 
@@ -20,14 +22,29 @@ from icflow_tools.trainer.hyperparameters import ImageShape
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, SyntaxError)
 
 
-def decode(data: bytes, shape: ImageShape, what: str) -> Image.Image:
-    """Decode `data` into shape's colour mode; `what` names the image in the error."""
+@contextmanager
+def _opened(data: bytes, what: str) -> Iterator[Image.Image]:
+    """The image with its header read; whatever fails, in opening or in the block, is a ClientError naming it."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            return image.convert("RGB" if shape.channels == 3 else "L")
+        with open_bounded(data, what) as image:
+            yield image
+    except TooManyPixels as error:
+        raise ClientError(str(error)) from None
     except _DECODE_ERRORS as error:
         raise ClientError(f"{what} is not an image Pillow can decode (JPEG, PNG, ...): {error}") from error
+
+
+def decode(data: bytes, shape: ImageShape, what: str) -> Image.Image:
+    """Decode `data` into shape's colour mode; `what` names the image in the error."""
+    with _opened(data, what) as image:
+        image.load()
+        return image.convert("RGB" if shape.channels == 3 else "L")
+
+
+def size_of(data: bytes, what: str) -> tuple[int, int]:
+    """(width, height) from the image's header, without decoding its pixels."""
+    with _opened(data, what) as image:
+        return image.size
 
 
 def resize_shorter(image: Image.Image, shorter: int) -> Image.Image:
