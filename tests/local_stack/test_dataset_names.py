@@ -57,6 +57,10 @@ def test_a_named_dataset_trains_a_model_and_labels_a_batch_under_the_users_name(
     for index in range(3):
         key = f"{layout.BATCH}{DATASET}/day 1/cat {index}.jpg"
         s3.put_object(Bucket=bucket, Key=key, Body=tiny_image(index, rng))
+    # Whole as far as the collector's checks see (its first and last bytes), but no decoder reads it: the local
+    # SageMaker fails the job on it, as SageMaker does, and the batch goes on without it.
+    broken = f"{layout.BATCH}{DATASET}/day 1/broken.jpg"
+    s3.put_object(Bucket=bucket, Key=broken, Body=b"\xff\xd8\xff\xe0" + b"not image data" * 50 + b"\xff\xd9")
     runs = StateTable(local_stack.client("dynamodb"), outputs["RunsTableName"])
     (batch,) = wait(
         lambda: [b for b in runs.query(DATASET, BATCH_SK_PREFIX) if b["status"] == BatchStatus.LABELED.value],
@@ -67,3 +71,6 @@ def test_a_named_dataset_trains_a_model_and_labels_a_batch_under_the_users_name(
     summary_key = f"{layout.predictions_prefix(DATASET, batch['batch_id'])}summary.json"
     summary = json.loads(s3.get_object(Bucket=bucket, Key=summary_key)["Body"].read())
     assert summary["dataset"] == DATASET and summary["images"]["labeled"] == 3
+    assert summary["images"]["failed"] == 1 and summary["images"]["missing_outputs"] == 0
+    (refused,) = summary["failed"]["examples"]
+    assert refused["image_uri"] == f"s3://{bucket}/{broken}" and refused["reason"] == "refused-by-model"

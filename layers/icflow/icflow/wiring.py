@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import boto3
 from botocore.config import Config
 
+from icflow.batch.refused_images import TransformLogs
 from icflow.batch.sagemaker_transforms import SageMakerTransforms
 from icflow.core.notifier import Notifier
 from icflow.core.ownership import StackOwnership
@@ -77,6 +78,10 @@ class Adapters:
     @cached_property
     def transforms(self) -> SageMakerTransforms:
         return SageMakerTransforms(self.sagemaker, self.ownership.tags)
+
+    @cached_property
+    def transform_logs(self) -> TransformLogs:
+        return TransformLogs(self.session.client("logs"))
 
     @cached_property
     def endpoints(self) -> SageMakerEndpoints:

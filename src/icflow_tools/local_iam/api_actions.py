@@ -103,6 +103,18 @@ def _cloudwatch(call: Call) -> list[AuthRequest]:
     return [call.request("*")]
 
 
+def _logs(call: Call) -> list[AuthRequest]:
+    # CloudWatch Logs authorizes a log group's actions on its ARN with ":*" (the form DescribeLogGroups returns),
+    # and writes to a stream on the stream's ARN.
+    params = call.params
+    group = params.get("logGroupName")
+    if not group:
+        return [call.request("*")]
+    if call.operation in ("PutLogEvents", "CreateLogStream") and params.get("logStreamName"):
+        return [call.request(call.arn("logs", f"log-group:{group}:log-stream:{params['logStreamName']}"))]
+    return [call.request(call.arn("logs", f"log-group:{group}:*"))]
+
+
 def _sts(call: Call) -> list[AuthRequest]:
     return [call.request(call.params.get("RoleArn") or "*")]
 
@@ -185,6 +197,7 @@ _RESOURCES: dict[str, Callable[[Call], list[AuthRequest]]] = {
     "sns": _sns,
     "events": _events,
     "cloudwatch": _cloudwatch,
+    "logs": _logs,
     "sts": _sts,
     "sagemaker": _sagemaker,
 }

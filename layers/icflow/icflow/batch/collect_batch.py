@@ -114,7 +114,8 @@ class CollectBatch:
                         batch_sk(batch_id),
                         BatchStatus.PENDING.value,
                         BATCH_ENDED_UNLABELED,
-                        fields={"restarts": restarts(existing) + 1, "attempts": 0},
+                        # What an earlier try went on without is tried again: the user may have fixed it.
+                        fields={"restarts": restarts(existing) + 1, "attempts": 0, "going_on": 0, "refused_images": []},
                     )
                     or self._state.get_item(dataset, batch_sk(batch_id))
                     or {}

@@ -80,15 +80,19 @@ class BatchPlan:
         instance_type: str,
         instance_count: int,
         max_concurrent_transforms: int | None = None,
+        manifest_uri: str | None = None,
     ) -> dict[str, Any]:
-        """CreateTransformJob arguments: the manifest's images, one per record, as the algorithm takes them."""
+        """CreateTransformJob arguments: the manifest's images, one per record, as the algorithm takes them;
+        `manifest_uri` for a part of the batch (icflow.batch.starter.BatchStarter.go_on_without)."""
         request: dict[str, Any] = {
             "TransformJobName": job_name,
             "ModelName": model_name,
             "BatchStrategy": "SingleRecord",
             "MaxPayloadInMB": MAX_PAYLOAD_MB,
             "TransformInput": {
-                "DataSource": {"S3DataSource": {"S3DataType": "ManifestFile", "S3Uri": self.manifest_uri}},
+                "DataSource": {
+                    "S3DataSource": {"S3DataType": "ManifestFile", "S3Uri": manifest_uri or self.manifest_uri}
+                },
                 "ContentType": IMAGE_CONTENT_TYPE,
                 "SplitType": "None",
                 "CompressionType": "None",

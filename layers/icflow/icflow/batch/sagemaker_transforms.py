@@ -20,6 +20,7 @@ class TransformJob:
     output_uri: str
     failure_reason: str | None
     timings: dict[str, datetime]
+    manifest_uri: str = ""  # the ManifestFile it read: the batch's, or a part of it (BatchStarter.go_on_without)
 
 
 class SageMakerTransforms:
@@ -56,4 +57,5 @@ class SageMakerTransforms:
             output_uri=job["TransformOutput"]["S3OutputPath"],
             failure_reason=job.get("FailureReason"),
             timings=timings,
+            manifest_uri=job["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"],
         )

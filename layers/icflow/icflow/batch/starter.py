@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from icflow.batch.manifest import BatchPlan
+from icflow.batch.manifest import BatchPlan, s3_uri
 from icflow.batch.sagemaker_transforms import SageMakerTransforms
 from icflow.core import layout, naming
 from icflow.core.errors import IcflowError
@@ -31,7 +31,7 @@ from icflow.core.refusals import (
     what_to_do,
 )
 from icflow.core.s3_objects import S3Objects
-from icflow.core.state import BatchStatus, StateTable, batch_sk
+from icflow.core.state import BATCH_IN_FLIGHT, BatchStatus, StateTable, batch_sk
 
 if TYPE_CHECKING:
     from icflow.wiring import Adapters
@@ -129,6 +129,52 @@ class BatchStarter:
             raise RetryLater(refusal.describe())
         advice = what_to_do(refusal, instance_type, layout.pipeline_key(dataset), RETRY_BATCH)
         return self.fail(dataset, batch_id, (BatchStatus.PENDING.value,), f"{refusal.describe()}. {advice}")
+
+    def go_on_without(
+        self, batch: dict[str, Any], model_name: str, remaining: tuple[str, ...], refused: list[dict[str, str]]
+    ) -> BatchStartOutcome:
+        """Starts a transforming batch's next job over `remaining` (image keys below batch/<dataset>/) after its
+        job failed on the `refused` images; the outputs already written stay, under the same output path."""
+        dataset, batch_id = batch["dataset"], batch["batch_id"]
+        restart = restarts(batch) + 1
+        job_name = naming.transform_job_name(dataset, transform_job_suffix(batch_id, restart))
+        plan = BatchPlan(self._bucket, dataset, batch_id, remaining)
+        manifest_key = layout.transform_input_prefix(dataset, batch_id) + f"manifest-r{restart}.json"
+        try:
+            settings = read_pipeline_config(self._objects, dataset).deploy.batch
+            self._objects.write_json(manifest_key, plan.manifest())
+            request = plan.transform_job_request(
+                job_name,
+                model_name,
+                settings.instance_type,
+                settings.instance_count,
+                settings.max_concurrent_transforms,
+                manifest_uri=s3_uri(self._bucket, manifest_key),
+            )
+            self._transforms.create_transform_job(
+                request, {**naming.dataset_tags(dataset), naming.TAG_BATCH_ID: batch_id}
+            )
+        except Exception as error:  # noqa: BLE001 - whatever fails, the batch ends in a status with its reason
+            reason = f"going on without {len(refused)} refused images failed: {read_refusal(error).describe()}"
+            return self.fail(dataset, batch_id, BATCH_IN_FLIGHT, f"{reason}; {RETRY_BATCH}")
+        self._state.transition_item(
+            dataset,
+            batch_sk(batch_id),
+            BatchStatus.TRANSFORMING.value,
+            BATCH_IN_FLIGHT,
+            fields={
+                "transform_job_name": job_name,
+                "restarts": restart,
+                "going_on": int(batch.get("going_on", 0)) + 1,
+                "refused_images": refused,
+            },
+        )
+        metrics.add_metric(name="TransformJobsStarted", unit=MetricUnit.Count, value=1)
+        logger.info(
+            "transform job started without refused images",
+            extra={"dataset": dataset, "batch_id": batch_id, "job_name": job_name, "refused": len(refused)},
+        )
+        return BatchStartOutcome("started", dataset, batch_id, job_name, model_name)
 
     def fail(self, dataset: str, batch_id: str, allowed_from: tuple[str, ...], reason: str) -> BatchStartOutcome:
         item = self._state.transition_item(

@@ -3,17 +3,25 @@
 The job's model, output path and timings come from DescribeTransformJob; the output path names the
 dataset and batch. The batch item moves from transforming once, so a repeated event does nothing; a
 retry after a crash mid-labeling writes the same keys again with the same content.
+
+One image the model refuses fails SageMaker's whole job. When the job's data log names the refused images
+(icflow.batch.refused_images), the batch goes on without them: a next job over the images that have no output
+yet, or, when none is left, labeling; summary.json lists each refused image with SageMaker's error. A job that
+fails without naming an image, or a batch that has gone on MAX_GOING_ON times, fails as before.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from icflow.batch.manifest import parse_output_uri
+from icflow.batch.manifest import input_prefix, input_relative, parse_output_uri, s3_uri
 from icflow.batch.predictions.labeler import LabelingRequest, LabelingResult, label_batch
+from icflow.batch.refused_images import MAX_REFUSED, TransformLogs
 from icflow.batch.sagemaker_transforms import SageMakerTransforms, TransformJob
 from icflow.batch.starter import BatchStarter, build_batch_starter
 from icflow.core import layout, naming
@@ -31,6 +39,9 @@ if TYPE_CHECKING:
     from icflow.wiring import Adapters
 
 _ENDED_AS = {"Failed": BatchStatus.FAILED, "Stopped": BatchStatus.STOPPED}
+# Each next job costs SageMaker's start-up again; a batch whose images keep being refused three times over is
+# better told to the user than chased.
+MAX_GOING_ON = 3
 
 
 @dataclass(frozen=True)
@@ -40,7 +51,7 @@ class TransformChange:
     failure_reason: str | None
 
 
-TransformAction = Literal["ignored", "duplicate", "failed", "stopped", "labeled"]
+TransformAction = Literal["ignored", "duplicate", "failed", "stopped", "labeled", "going_on"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,7 @@ class HandleTransformState:
         transforms: SageMakerTransforms,
         starter: BatchStarter,
         notifier: Notifier,
+        logs: TransformLogs,
     ) -> None:
         self._bucket = bucket
         self._s3 = s3_client
@@ -71,6 +83,7 @@ class HandleTransformState:
         self._transforms = transforms
         self._starter = starter
         self._notifier = notifier
+        self._logs = logs
 
     def __call__(self, change: TransformChange) -> TransformOutcome:
         if not naming.is_icflow_name(change.job_name):
@@ -78,20 +91,22 @@ class HandleTransformState:
         if change.status not in FINAL_STATES:
             return TransformOutcome("ignored", reason=f"{change.job_name} is {change.status}, not final")
         job = self._transforms.transform_job(change.job_name)
-        found = self._find_batch(change, job)
-        if isinstance(found, TransformOutcome):
-            return found
-        dataset, batch_id = found
+        batch = self._find_batch(change, job)
+        if isinstance(batch, TransformOutcome):
+            return batch
         if job.status != COMPLETED:
-            return self._settle_unfinished(change, job, dataset, batch_id)
+            return self._settle_unfinished(change, job, batch)
+        return self._label(job, batch["dataset"], batch["batch_id"], batch.get("refused_images", []))
+
+    def _label(self, job: TransformJob, dataset: str, batch_id: str, refused: list[dict[str, str]]) -> TransformOutcome:
         try:
-            request = self._labeling_request(job, dataset, batch_id)
+            request = self._labeling_request(job, dataset, batch_id, refused)
         except IcflowError as error:
-            return self._fail(dataset, batch_id, f"labeling {change.job_name}'s outputs: {error}")
+            return self._fail(dataset, batch_id, f"labeling {job.name}'s outputs: {error}")
         return self._record_labeled(job, dataset, batch_id, label_batch(self._s3, request))
 
-    def _find_batch(self, change: TransformChange, job: TransformJob) -> tuple[str, str] | TransformOutcome:
-        """(dataset, batch id) of the transforming batch the job belongs to, or why there is nothing to do."""
+    def _find_batch(self, change: TransformChange, job: TransformJob) -> dict[str, Any] | TransformOutcome:
+        """The transforming batch the job belongs to, or why there is nothing to do."""
         try:
             bucket, dataset, batch_id = parse_output_uri(job.output_uri)
         except IcflowError as error:
@@ -102,26 +117,79 @@ class HandleTransformState:
             return TransformOutcome("ignored", dataset, batch_id, reason="no such batch in this stack")
         if batch["status"] not in BATCH_IN_FLIGHT:
             return TransformOutcome("duplicate", dataset, batch_id, reason=f"batch is already {batch['status']}")
-        return dataset, batch_id
+        return batch
 
-    def _settle_unfinished(
-        self, change: TransformChange, job: TransformJob, dataset: str, batch_id: str
-    ) -> TransformOutcome:
-        """A job that failed or was stopped: the batch is marked so, and the user is told why."""
+    def _settle_unfinished(self, change: TransformChange, job: TransformJob, batch: dict[str, Any]) -> TransformOutcome:
+        """A job that failed or was stopped: the batch goes on without the images the model refused, or is
+        marked so, and the user is told why."""
+        dataset, batch_id = batch["dataset"], batch["batch_id"]
         reason = f"{change.job_name}: {job.failure_reason or change.failure_reason or 'the transform job was ' + job.status.lower()}"
         status = _ENDED_AS.get(job.status, BatchStatus.FAILED)
         if status is BatchStatus.FAILED:
+            refused = self._refused(job, dataset)
+            going_on = int(batch.get("going_on", 0))
+            if refused and going_on < MAX_GOING_ON:
+                return self._go_on_without(job, batch, refused)
+            if refused:
+                reason += f" (the batch went on without refused images {going_on} times already; check its images)"
             return self._fail(dataset, batch_id, reason)
         item = self._state.transition_item(dataset, batch_sk(batch_id), status.value, BATCH_IN_FLIGHT, reason=reason)
         if item is not None:
             self._notifier.notify(f"icflow: batch {batch_id} of {dataset} {status.value}", reason, dataset)
         return TransformOutcome(status.value, dataset, batch_id, reason=reason)
 
+    def _refused(self, job: TransformJob, dataset: str) -> dict[str, str]:
+        """Image key below batch/<dataset>/ -> SageMaker's error, for the images the job's model refused."""
+        prefix = s3_uri(self._bucket, input_prefix(dataset))
+        refused = self._logs.refused(job.name, job.failure_reason)
+        named = {uri.removeprefix(prefix): error for uri, error in refused.items() if uri.startswith(prefix)}
+        # Another bucket's or prefix's object is not this batch's image; too many is not a few bad images.
+        return named if len(named) == len(refused) and len(named) <= MAX_REFUSED else {}
+
+    def _go_on_without(self, job: TransformJob, batch: dict[str, Any], refused: dict[str, str]) -> TransformOutcome:
+        dataset, batch_id = batch["dataset"], batch["batch_id"]
+        manifest = json.loads(
+            self._objects.read_optional(job.manifest_uri.removeprefix(f"s3://{self._bucket}/")) or b"[]"
+        )
+        done = set(self._outputs(dataset, batch_id))
+        remaining = tuple(key for key in manifest[1:] if key not in done and key not in refused)
+        prefix = input_prefix(dataset)
+        listed = [
+            *batch.get("refused_images", []),
+            *({"image_uri": s3_uri(self._bucket, prefix + key), "reason": error} for key, error in refused.items()),
+        ]
+        logger.warning(
+            "transform job refused images", extra={"dataset": dataset, "batch_id": batch_id, "refused": refused}
+        )
+        if remaining:
+            started = self._starter.go_on_without(batch, job.model_name, remaining, listed)
+            if started.action == "failed":
+                return TransformOutcome("failed", dataset, batch_id, reason=started.reason)
+            reason = f"{job.name} failed on {len(refused)} images the model refused; {len(remaining)} images go on in {started.job_name}"
+            return TransformOutcome("going_on", dataset, batch_id, reason=reason)
+        self._state.transition_item(
+            dataset,
+            batch_sk(batch_id),
+            BatchStatus.TRANSFORMING.value,
+            BATCH_IN_FLIGHT,
+            fields={"refused_images": listed},
+        )
+        return self._label(job, dataset, batch_id, listed)
+
+    def _outputs(self, dataset: str, batch_id: str) -> Iterator[str]:
+        """The image keys (below batch/<dataset>/) that have an output under the batch's output path."""
+        for stored in self._objects.list(layout.transform_output_prefix(dataset, batch_id)):
+            relative = input_relative(dataset, batch_id, stored.key)
+            if relative is not None:
+                yield relative
+
     def _fail(self, dataset: str, batch_id: str, reason: str) -> TransformOutcome:
         failed = self._starter.fail(dataset, batch_id, BATCH_IN_FLIGHT, reason)
         return TransformOutcome(failed.action, failed.dataset, failed.batch_id, reason=failed.reason)
 
-    def _labeling_request(self, job: TransformJob, dataset: str, batch_id: str) -> LabelingRequest:
+    def _labeling_request(
+        self, job: TransformJob, dataset: str, batch_id: str, refused: list[dict[str, str]]
+    ) -> LabelingRequest:
         """What labeling the job's outputs needs from the dataset's pipeline.json and class names."""
         config = read_pipeline_config(self._objects, dataset)
         names = load_class_names(self._objects, dataset, config.class_names)
@@ -135,6 +203,7 @@ class HandleTransformState:
             top_k=config.deploy.top_k,
             copy_to_labeled=config.deploy.copy_labeled_images,
             job_timings=job.timings,
+            refused=tuple((item["image_uri"], item["reason"]) for item in refused),
         )
 
     def _record_labeled(
@@ -178,4 +247,5 @@ def build_handle_transform_state(adapters: Adapters) -> HandleTransformState:
         transforms=adapters.transforms,
         starter=build_batch_starter(adapters),
         notifier=adapters.notifier,
+        logs=adapters.transform_logs,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,11 @@ class S3Objects:
             for item in page.get("Contents", []):
                 found.append(StoredObject(item["Key"], item["ETag"].strip('"'), item["Size"]))
         return found
+
+    def write_json(self, key: str, value: Any) -> None:
+        self._s3.put_object(
+            Bucket=self.bucket, Key=key, Body=json.dumps(value).encode(), ContentType="application/json"
+        )
 
     def read_optional(self, key: str) -> bytes | None:
         """The object's bytes, or None when there is no such object."""

@@ -42,6 +42,8 @@ DEFAULT_MAX_IN_FLIGHT = MAX_CONNECTIONS
 LIST_PAGE_SIZE = 1000
 # S3 refuses keys longer than this (UTF-8 bytes): a long class name and a deep image path can exceed it.
 MAX_KEY_BYTES = 1024
+# summary.json's code for an image the model refused, which the batch went on without (icflow.batch.refused_images).
+REFUSED_BY_MODEL = "refused-by-model"
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class LabelingRequest:
     top_k: int = DEFAULT_TOP_K
     copy_to_labeled: bool = False
     job_timings: Mapping[str, Any] = field(default_factory=dict)  # e.g. TransformStartTime, TransformEndTime
+    # Images an earlier job of the batch failed on, (image URI, SageMaker's error): they have no output.
+    refused: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,7 @@ def label_batch(
 def _start_summary(s3: Any, request: LabelingRequest) -> SummaryBuilder:
     """summary.json's builder, with what the batch's inputs report says was submitted and skipped."""
     report = _inputs_report(s3, request)
-    return SummaryBuilder(
+    summary = SummaryBuilder(
         dataset=request.dataset,
         batch_id=request.batch_id,
         model_name=request.model_name,
@@ -169,6 +173,10 @@ def _start_summary(s3: Any, request: LabelingRequest) -> SummaryBuilder:
         images_submitted=report.get("images"),
         skipped=report.get("skipped", ()),
     )
+    for image_uri, error in request.refused:
+        message = f"the model refused the image ({error}); the batch went on without it. Check that it opens"
+        summary.add_error(ImageError(image_uri, REFUSED_BY_MODEL, message + ", then upload it again to classify it"))
+    return summary
 
 
 def _label_outputs(
