@@ -7,6 +7,7 @@ import struct
 import pytest
 
 from icflow.recordio import MAGIC, RecordIOError, RecordWriter, read_record_at, read_records, scan_records
+from icflow.recordio.framing import FRAME
 
 M = struct.pack("<I", MAGIC)
 
@@ -206,3 +207,22 @@ def test_find_record_start_skips_damage_to_the_next_record() -> None:
     assert find_record_start(damaged, 1) == offsets[1]
     assert find_record_start(damaged, offsets[1] + 1) == offsets[2]
     assert find_record_start(damaged, offsets[2] + 1) is None
+
+
+def test_a_part_type_recordio_never_writes_is_corrupt() -> None:
+    data = FRAME.pack(MAGIC, 4 << 29 | 0)  # part type 4: dmlc-core writes 0 to 3 only
+    with pytest.raises(RecordIOError, match="part type 4, not 0 to 3"):
+        list(read_records(io.BytesIO(data)))
+    with pytest.raises(RecordIOError, match="part type 4, not 0 to 3"):
+        list(scan_records(io.BytesIO(data)))
+
+
+def test_a_header_announcing_more_than_the_file_holds_costs_no_memory_of_that_size(tmp_path, nonseekable) -> None:
+    from support.hostile import bounded
+
+    data = FRAME.pack(MAGIC, (1 << 29) - 1) + b"x" * 16  # announces 512 MiB, holds 16 bytes
+    (tmp_path / "a.rec").write_bytes(data)
+    with open(tmp_path / "a.rec", "rb") as handle:
+        for stream in (handle, nonseekable(data)):
+            with bounded(), pytest.raises(RecordIOError, match="truncated"):
+                list(read_records(stream))

@@ -50,6 +50,8 @@ def decode_frame(frame: bytes | memoryview, offset: int) -> tuple[int, int]:
 
 def _check_sequence(previous: int, cflag: int, offset: int) -> None:
     """Parts must come as one whole part, or first, middles, last."""
+    if cflag > CFLAG_LAST:
+        raise RecordIOError(f"corrupt RecordIO file: a record header has part type {cflag}, not 0 to 3", offset)
     continuing = previous in (CFLAG_FIRST, CFLAG_MIDDLE)
     if continuing != (cflag in (CFLAG_MIDDLE, CFLAG_LAST)):
         expected = "a middle or last part" if continuing else "a new record"
@@ -146,7 +148,10 @@ class _Source:
         missing = size - len(parts[0])
         self._buffer, self._position = b"", 0
         while missing > 0:
-            block = self._file.read(max(missing, self._chunk_size))
+            # A read of n bytes allocates n up front, even at the end of the file; reads growing with what has
+            # come (from a chunk) keep a header announcing more than the file holds from costing that much memory.
+            gathered = size - missing
+            block = self._file.read(max(self._chunk_size, min(missing, max(gathered, CHUNK_SIZE))))
             if not block:
                 break
             if len(block) > missing:

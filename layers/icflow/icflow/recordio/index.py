@@ -10,6 +10,9 @@ from icflow.core.errors import IcflowError
 from icflow.recordio.framing import RecordWriter, read_record_at
 from icflow.recordio.text_lines import numbered_lines
 
+# No file is larger than a signed 64-bit seek reaches: an offset past it is no record's, and seeking there fails.
+MAX_OFFSET = 2**63 - 1
+
 
 def read_idx(source: IO[str] | IO[bytes] | Iterable[str], name: str = ".idx file") -> Iterator[tuple[int, int]]:
     """(key, byte offset) pairs in file order; `name` appears in error messages."""
@@ -28,6 +31,10 @@ def read_idx(source: IO[str] | IO[bytes] | Iterable[str], name: str = ".idx file
             ) from None
         if offset < 0 or offset % 4:
             raise IcflowError(f"{name} line {number} has offset {offset}; RecordIO records start at multiples of 4")
+        if offset > MAX_OFFSET:
+            raise IcflowError(
+                f"{name} line {number} has offset {offset}, past the end of any file; rebuild it with `icflow pack`"
+            )
         yield key, offset
 
 
