@@ -134,6 +134,17 @@ def test_lst_that_disagrees_with_the_records_is_not_trusted(s3) -> None:
     assert channel_stats(s3, BUCKET, "datasets/d/train/").label_counts == {0: 1, 1: 2, 2: 3}
 
 
+def test_lst_labels_are_counted_as_the_records_hold_them(s3) -> None:
+    # Records hold float32: 16777217 is 16777216 there, as streaming the .rec would count it.
+    rec, idx, lst = rec_files([0, 16777217])
+    put(s3, "datasets/d/train/a.rec", rec)
+    put(s3, "datasets/d/train/a.idx", idx)
+    put(s3, "datasets/d/train/a.lst", lst)
+    stats = channel_stats(s3, BUCKET, "datasets/d/train/")
+    assert "datasets/d/train/a.lst" in stats.files
+    assert stats.label_counts == {0: 1, 16777216: 1}
+
+
 def test_multi_label_lst_with_single_label_records_counts_first_labels(s3) -> None:
     # im2rec without --pack-label stores only the first label of each .lst line.
     rec, idx, _ = rec_files([0, 1])

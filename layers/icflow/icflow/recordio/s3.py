@@ -246,8 +246,8 @@ class _RecReader:
         packed_all = self._check_sample(index, by_index)
         tally = LabelTally()
         for key, _ in index:
-            entry = by_index[key]
-            tally.add(entry.labels if packed_all else entry.labels[:1], f"s3://{self._bucket}/{lst_key}, entry {key}")
+            labels = _as_stored(by_index[key].labels)
+            tally.add(labels if packed_all else labels[:1], f"s3://{self._bucket}/{lst_key}, entry {key}")
         return tally
 
     def _check_sample(self, index: list[tuple[int, int]], by_index: dict[int, LstEntry]) -> bool:
@@ -266,9 +266,8 @@ class _RecReader:
                 raise _IndexMismatch(f"the record at offset {offset} cannot be checked against the .lst")
             labels, _ = unpack_labels(head, offset)
             _, _, record_id, _ = HEADER.unpack_from(head)
-            # Records hold float32 labels; the .lst holds decimals.
             wanted = by_index[key].labels
-            expected = struct.unpack(f"<{len(wanted)}f", struct.pack(f"<{len(wanted)}f", *wanted))
+            expected = _as_stored(wanted)
             if record_id != key:
                 raise _IndexMismatch(f"the record at offset {offset} has id {record_id}, not its key {key}")
             if labels == expected:
@@ -284,3 +283,9 @@ class _RecReader:
     def _note(self, key: str) -> None:
         if key not in self.files:
             self.files.append(key)
+
+
+def _as_stored(labels: tuple[float, ...]) -> tuple[float, ...]:
+    """Labels as a record holds them: the .lst holds decimals, records float32 (1e30 is 1000000015047466219876688855040
+    there, and 16777217 is 16777216), so counting the decimals would make other class indexes than the records."""
+    return struct.unpack(f"<{len(labels)}f", struct.pack(f"<{len(labels)}f", *labels))
