@@ -58,3 +58,14 @@ def test_each_permanent_refusal_says_what_to_do() -> None:
         read_refusal(_client_error("ValidationException")), None, "p"
     )
     assert "every try" in what_to_do(read_refusal(_client_error("InternalFailure", 500)), None, "p")
+
+
+def test_a_refusal_reads_as_one_sentence_before_the_advice() -> None:
+    from icflow.core.refusals import Refusal
+
+    ending = Refusal("CreateTrainingJob", "ResourceLimitExceeded", "Please request an increase for this quota.", False)
+    bare = Refusal("CreateTrainingJob", "ValidationException", "MaxParallelTrainingJobs is too large", False)
+    assert ending.sentence().endswith("for this quota.") and not ending.sentence().endswith("..")
+    assert (
+        bare.sentence() == "CreateTrainingJob was refused (ValidationException): MaxParallelTrainingJobs is too large."
+    )

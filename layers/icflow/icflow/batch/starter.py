@@ -128,7 +128,7 @@ class BatchStarter:
             logger.warning("transform job refused; retrying", extra={"dataset": dataset, "reason": reason})
             raise RetryLater(refusal.describe())
         advice = what_to_do(refusal, instance_type, layout.pipeline_key(dataset), RETRY_BATCH)
-        return self.fail(dataset, batch_id, (BatchStatus.PENDING.value,), f"{refusal.describe()}. {advice}")
+        return self.fail(dataset, batch_id, (BatchStatus.PENDING.value,), f"{refusal.sentence()} {advice}")
 
     def go_on_without(
         self, batch: dict[str, Any], model_name: str, remaining: tuple[str, ...], refused: list[dict[str, str]]

@@ -58,6 +58,11 @@ class Refusal:
     def describe(self) -> str:
         return f"{self.operation} was refused ({self.code}): {self.message}"
 
+    def sentence(self) -> str:
+        """describe() ending with one full stop (SageMaker's messages may end with one), for advice to follow."""
+        text = self.describe().rstrip()
+        return text if text.endswith(".") else f"{text}."
+
 
 def read_refusal(error: Exception) -> Refusal:
     """What an exception from an AWS call means. Anything that is not an answer of the service (a connection

@@ -311,7 +311,7 @@ class EvaluateDataset:
         advice = what_to_do(refusal, instance_type, layout.pipeline_key(dataset))
         # A refusal after SageMaker had the request is SageMaker's verdict; anything else is icflow's failure.
         status = RunStatus.REJECTED if refusal.operation.startswith("Create") else RunStatus.FAILED
-        return self._end_started(dataset, run_id, status, f"{refusal.describe()}. {advice}")
+        return self._end_started(dataset, run_id, status, f"{refusal.sentence()} {advice}")
 
     def _end_started(self, dataset: str, run_id: str, status: RunStatus, reason: str) -> UploadOutcome:
         """Ends a starting run that started no job, and tells the user why."""

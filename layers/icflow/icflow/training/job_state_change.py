@@ -122,7 +122,7 @@ class HandleJobStateChange:
             logger.warning("model creation refused; retrying", extra={"dataset": dataset, "reason": reason})
             raise RetryLater(refusal.describe())
         reason = (
-            f"{change.job_name} completed, but no model came of it: {refusal.describe()}. Its artifacts stay "
+            f"{change.job_name} completed, but no model came of it: {refusal.sentence()} Its artifacts stay "
             f"under {layout.artifacts_prefix(dataset)}; change pipeline.json (or the data) and upload it to "
             "train again."
         )
