@@ -77,7 +77,7 @@ class Head:
     """An object's first bytes and its total size, as one ranged GET tells them."""
 
     data: bytes
-    size: int
+    size: int | None  # None when S3's answer did not say
 
 
 def image_format(head: bytes) -> str | None:
@@ -135,10 +135,13 @@ def read_head(s3: Any, bucket: str, key: str) -> Head | None:
         raise
     with response["Body"] as body:
         data = body.read(SNIFF_BYTES)
-    # "bytes 0-7/12345": the total after the slash; without a range S3 sends the whole (short) object.
+    # "bytes 0-7/12345": the total after the slash; without a range S3 sends the whole (short) object. HTTP
+    # allows "*" for a total the server does not know: then the size is unknown, as when an event omits it.
     content_range = response.get("ContentRange") or ""
-    size = int(content_range.rpartition("/")[2]) if "/" in content_range else response["ContentLength"]
-    return Head(data, size)
+    if "/" not in content_range:
+        return Head(data, response["ContentLength"])
+    total = content_range.rpartition("/")[2]
+    return Head(data, int(total) if total.isascii() and total.isdigit() else None)
 
 
 def read_tail(s3: Any, bucket: str, key: str) -> bytes | None:
