@@ -137,11 +137,12 @@ def read_head(s3: Any, bucket: str, key: str) -> Head | None:
         data = body.read(SNIFF_BYTES)
     # "bytes 0-7/12345": the total after the slash; without a range S3 sends the whole (short) object. HTTP
     # allows "*" for a total the server does not know: then the size is unknown, as when an event omits it.
+    # Twenty digits hold any size (S3's largest object has 13); int() refuses over 4,300.
     content_range = response.get("ContentRange") or ""
     if "/" not in content_range:
         return Head(data, response["ContentLength"])
     total = content_range.rpartition("/")[2]
-    return Head(data, int(total) if total.isascii() and total.isdigit() else None)
+    return Head(data, int(total) if total.isascii() and total.isdigit() and len(total) <= 20 else None)
 
 
 def read_tail(s3: Any, bucket: str, key: str) -> bytes | None:
