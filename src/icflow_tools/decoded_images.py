@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from icflow.core.errors import IcflowError
 
@@ -21,6 +21,11 @@ MAX_DECODED_PIXELS = 89_478_485
 # JPEG's own limit. Pillow's bookkeeping grows with the rows and its line buffers with the width, apart from
 # the pixel count: a PNG 1 pixel wide and 89 million high, within the bound above, takes 700 MB to decode.
 MAX_SIDE = 65_535
+
+
+# What Pillow raises for bytes that are not an image it can decode: unknown formats, truncated files and broken
+# chunks (SyntaxError, for a PNG's bad CRC), decompression bombs; each is bad input like any other.
+DECODE_ERRORS = (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError)
 
 
 class TooManyPixels(IcflowError):

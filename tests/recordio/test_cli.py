@@ -261,3 +261,13 @@ def test_pack_and_inspect_refuse_an_image_of_too_many_pixels(tmp_path: Path, ima
     assert main(["inspect", "--json", str(tmp_path / "x.rec")]) == 1
     (problem,) = json.loads(capsys.readouterr().out)["problems"]
     assert problem["problem"].startswith("the image of record id 7 is 12000x9000 pixels (108.0 megapixels); ")
+
+
+def test_pack_names_a_png_with_a_broken_chunk(tmp_path: Path) -> None:
+    from icflow.core.errors import IcflowError
+    from icflow_tools.dataset.images import EncodeOptions, encode_image
+    from support.image_headers import png_announcing
+
+    broken = png_announcing(1, 1).replace(b"IEND", b"\x00END")  # Pillow: SyntaxError, broken PNG file
+    with pytest.raises(IcflowError, match="cat/a.png is not a readable image"):
+        encode_image(broken, EncodeOptions(), "cat/a.png")

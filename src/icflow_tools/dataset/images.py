@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from icflow.core.errors import IcflowError
-from icflow_tools.decoded_images import open_bounded
+from icflow_tools.decoded_images import DECODE_ERRORS, open_bounded
 
 JPEG, PNG = ".jpg", ".png"
 
@@ -33,7 +33,7 @@ def encode_image(data: bytes, options: EncodeOptions, name: str) -> bytes:
             mode = {1: "RGB", 0: "L"}.get(options.color)
             # convert/copy detach the pixels from the file, which closes with this block
             image = opened.convert(mode) if mode else opened.copy()
-    except (UnidentifiedImageError, OSError, ValueError) as error:
+    except DECODE_ERRORS as error:
         raise IcflowError(f"{name} is not a readable image ({error})") from None
     if options.center_crop:
         width, height = image.size

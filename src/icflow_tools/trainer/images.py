@@ -12,14 +12,11 @@ from contextlib import contextmanager
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from icflow_tools.decoded_images import TooManyPixels, open_bounded
+from icflow_tools.decoded_images import DECODE_ERRORS, TooManyPixels, open_bounded
 from icflow_tools.trainer.api import ClientError
 from icflow_tools.trainer.hyperparameters import ImageShape
-
-# Decompression bombs and truncated files are bad input like any other undecodable image.
-_DECODE_ERRORS = (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, SyntaxError)
 
 
 @contextmanager
@@ -30,7 +27,7 @@ def _opened(data: bytes, what: str) -> Iterator[Image.Image]:
             yield image
     except TooManyPixels as error:
         raise ClientError(str(error)) from None
-    except _DECODE_ERRORS as error:
+    except DECODE_ERRORS as error:
         raise ClientError(f"{what} is not an image Pillow can decode (JPEG, PNG, ...): {error}") from error
 
 
