@@ -17,7 +17,7 @@ NUMBERS = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
     st.sampled_from([0, 4, 8, 16, 2**31, 2**62, 2**63 - 4, 2**63, 2**64, 10**30]),
 )
-FIELDS = st.one_of(NUMBERS.map(str), st.sampled_from(["", " ", "x", "1e3", "4.0", "\u0664", "9" * 5000]))
+FIELDS = st.one_of(NUMBERS.map(str), st.sampled_from(["", " ", "x", "1e3", "4.0", "\u0664", "9" * 5000, "x" * 5000]))
 LINES = st.lists(st.lists(FIELDS, min_size=1, max_size=3).map("\t".join), max_size=8).map("\n".join)
 IDX_DATA = st.one_of(
     LINES.map(str.encode),
@@ -40,6 +40,7 @@ REC_DATA = st.one_of(st.just(_small_rec()), st.binary(max_size=120), st.just(_sm
 @given(IDX_DATA)
 def test_any_idx_gives_aligned_offsets_or_a_reason(data: bytes) -> None:
     result = parses_or_explains(lambda: list(read_idx(io.BytesIO(data), "a.idx")))
+    assert not isinstance(result, Exception) or len(str(result)) < 500  # the line is quoted cut, not whole
     if isinstance(result, list):
         assert all(0 <= offset < 2**63 and offset % 4 == 0 for _, offset in result)
 

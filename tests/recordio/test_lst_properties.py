@@ -31,6 +31,7 @@ EDGE_FIELDS = [
     "1_0",
     "\u0661",
     "9" * 5000,
+    "x" * 5000,
     "",
     " ",
     "\x85",
@@ -61,6 +62,8 @@ def _entries(source: object) -> list[LstEntry]:
 
 
 def _holds_records(result: object) -> None:
+    """Entries a record can carry, or a reason short enough for a run's status (not the whole line quoted)."""
+    assert not isinstance(result, Exception) or len(str(result)) < 500
     if isinstance(result, list):
         for entry in result:
             assert entry.labels

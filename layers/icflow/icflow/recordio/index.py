@@ -8,7 +8,7 @@ from typing import IO, BinaryIO, TextIO
 
 from icflow.core.errors import IcflowError
 from icflow.recordio.framing import RecordWriter, read_record_at
-from icflow.recordio.text_lines import numbered_lines
+from icflow.recordio.text_lines import numbered_lines, quoted
 
 # No file is larger than a signed 64-bit seek reaches: an offset past it is no record's, and seeking there fails.
 MAX_OFFSET = 2**63 - 1
@@ -26,7 +26,7 @@ def read_idx(source: IO[str] | IO[bytes] | Iterable[str], name: str = ".idx file
             key, offset = int(fields[0]), int(fields[1])
         except ValueError:
             raise IcflowError(
-                f"{name} line {number} is {text.strip()!r}; "
+                f"{name} line {number} is {quoted(text.strip())}; "
                 "expected an integer key and a byte offset separated by a tab"
             ) from None
         if offset < 0 or offset % 4:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from icflow.core.errors import IcflowError
-from icflow.recordio.text_lines import numbered_lines
+from icflow.recordio.text_lines import numbered_lines, quoted
 
 # Records store labels as float32 (and im2rec packs .lst labels into records), so a label beyond float32's
 # range, such as 1e39, is one no record can hold: refused here rather than as an OverflowError later.
@@ -44,7 +44,9 @@ def read_lst(source: IO[str] | IO[bytes] | str, name: str = ".lst file") -> Iter
         try:
             index = int(fields[0])
         except ValueError:
-            raise IcflowError(f"{name} line {number} starts with {fields[0]!r}; expected an integer index") from None
+            raise IcflowError(
+                f"{name} line {number} starts with {quoted(fields[0])}; expected an integer index"
+            ) from None
         labels: list[float] = []
         for field in fields[1:-1]:
             try:
@@ -54,7 +56,7 @@ def read_lst(source: IO[str] | IO[bytes] | str, name: str = ".lst file") -> Iter
             _check_label(label, name, number)
             labels.append(label)
         if not labels:
-            raise IcflowError(f"{name} line {number} has no numeric label after the index {index}")
+            raise IcflowError(f"{name} line {number} has no numeric label after the index {quoted(fields[0])}")
         path = "\t".join(fields[1 + len(labels) :])
         yield LstEntry(index, tuple(labels), path)
 

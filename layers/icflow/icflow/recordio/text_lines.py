@@ -37,3 +37,15 @@ def numbered_lines(source: Iterable[str | bytes], name: str, remedy: str) -> Ite
                     f"{error.start + 1}); {remedy}"
                 ) from None
         yield number, line
+
+
+# A line quoted in a message is cut to this many characters: a file without line breaks is one line, and the
+# message ends up in a run's status, a notification and a DynamoDB item of at most 400 KB.
+QUOTED_CHARACTERS = 60
+
+
+def quoted(text: str) -> str:
+    """`text` as a message quotes it, cut to QUOTED_CHARACTERS."""
+    if len(text) <= QUOTED_CHARACTERS:
+        return repr(text)
+    return f"{text[:QUOTED_CHARACTERS]!r}... ({len(text)} characters)"
