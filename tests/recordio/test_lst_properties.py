@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from icflow.recordio.lst import LstEntry, read_lst
+from icflow.recordio.text_lines import lines_of
 from support.hostile import parses_or_explains
 
 # Field texts near the parser's edges: labels past float32 (1e39), huge class indexes, NaN, digits Python's
@@ -96,3 +97,16 @@ def test_text_and_bytes_read_alike(data: bytes) -> None:
     assert type(from_bytes) is type(from_text)
     if isinstance(from_text, list):
         assert repr(from_bytes) == repr(from_text)  # repr: a NaN label equals itself only as text
+
+
+@given(DATA, st.lists(st.integers(1, 40), min_size=1, max_size=8))
+def test_lines_read_in_any_chunks_are_the_lines_of_the_whole(data: bytes, sizes: list[int]) -> None:
+    chunks, start = [], 0
+    while start < len(data):
+        size = sizes[len(chunks) % len(sizes)]
+        chunks.append(data[start : start + size])
+        start += size
+    lines = parses_or_explains(lambda: list(lines_of(chunks, "a.lst")))
+    assert b"".join(lines) == data  # type: ignore[arg-type]
+    # A "\r\n" cut between two chunks reads as two breaks: one more blank line, which readers skip.
+    assert [line for line in lines if line.strip()] == [line for line in data.splitlines(True) if line.strip()]  # type: ignore[union-attr]

@@ -196,6 +196,23 @@ def test_unusable_lst_channel_is_named_with_the_line(s3, body: bytes, problem: s
         channel_stats(s3, BUCKET, "datasets/d/train_lst/")
 
 
+def test_a_lst_without_line_breaks_is_refused_without_holding_it() -> None:
+    from support.hostile import bounded
+
+    from .test_s3_stats_properties import MemoryS3
+
+    s3 = MemoryS3({"d/train_lst/a.lst": b"0\t1\t" + b"x" * (40 << 20)})
+    with bounded(), pytest.raises(IcflowError, match=r"s3://data/d/train_lst/a.lst line 1 runs past 65536 bytes"):
+        channel_stats(s3, BUCKET, "d/train_lst/")
+
+
+def test_an_idx_without_line_breaks_falls_back_to_the_records(s3) -> None:
+    rec, _, _ = rec_files(LABELS)
+    put(s3, "datasets/d/train/a.rec", rec)
+    put(s3, "datasets/d/train/a.idx", b"0\t" + b"4" * 100_000)
+    assert channel_stats(s3, BUCKET, "datasets/d/train/").records == 6
+
+
 def test_lst_channel(s3) -> None:
     put(s3, "datasets/d/train_lst/a.lst", "0\t1\ta.jpg\n1\t0\tb.jpg\n")
     put(s3, "datasets/d/train_lst/b.lst", "2\t1.000000\tc d.jpg\n")

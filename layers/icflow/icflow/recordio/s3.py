@@ -29,6 +29,7 @@ from icflow.recordio.image_record import HEADER, HEADER_SIZE, LABEL_SIZE, labels
 from icflow.recordio.index import read_idx
 from icflow.recordio.lst import LstEntry, read_lst
 from icflow.recordio.stats import ChannelStats, LabelTally
+from icflow.recordio.text_lines import lines_of
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +87,8 @@ def lst_entries(s3_client: Any, bucket: str, key: str) -> Iterator[LstEntry]:
     """The entries of one .lst object, streamed."""
     body = s3_client.get_object(Bucket=bucket, Key=key)["Body"]
     with body:
-        yield from read_lst(body.iter_lines(chunk_size=1 << 16, keepends=True), f"s3://{bucket}/{key}")
+        name = f"s3://{bucket}/{key}"
+        yield from read_lst(lines_of(body.iter_chunks(1 << 16), name), name)
 
 
 class _RecReader:
@@ -149,7 +151,7 @@ class _RecReader:
         body = self._s3.get_object(Bucket=self._bucket, Key=idx_key)["Body"]
         with body:
             try:
-                lines = body.iter_lines(chunk_size=1 << 16, keepends=True)
+                lines = lines_of(body.iter_chunks(1 << 16), idx_key)
                 entries = sorted(read_idx(lines, idx_key), key=lambda entry: entry[1])
             except IcflowError as error:
                 raise _IndexMismatch(str(error)) from None

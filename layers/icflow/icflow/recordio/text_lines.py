@@ -11,6 +11,30 @@ from collections.abc import Iterable, Iterator
 
 from icflow.core.errors import IcflowError
 
+# Longer than any .idx line and any .lst line (an index, up to 4,096 labels, a 1,024-byte S3 key): a file that
+# runs on without a line break is not one, and reading it as one line would hold all of it in memory.
+MAX_LINE_BYTES = 1 << 16
+
+
+def lines_of(chunks: Iterable[bytes], name: str) -> Iterator[bytes]:
+    """The lines of a stream read in chunks (an S3 body's iter_chunks), split as bytes.splitlines splits them,
+    holding at most one line and one chunk; a line longer than MAX_LINE_BYTES is an IcflowError naming it."""
+    pending = b""
+    number = 0
+    for chunk in chunks:
+        lines = (pending + chunk).splitlines(keepends=True)
+        pending = lines.pop() if lines else b""
+        for line in lines:
+            number += 1
+            yield line
+        if len(pending) > MAX_LINE_BYTES:
+            raise IcflowError(
+                f"{name} line {number + 1} runs past {MAX_LINE_BYTES} bytes without a line break; .idx and .lst "
+                "lines are far shorter: check that it is the right file, saved as text"
+            )
+    if pending:
+        yield pending
+
 
 def numbered_lines(source: Iterable[str | bytes], name: str, remedy: str) -> Iterator[tuple[int, str]]:
     """(line number from 1, text) of each line of `source`: bytes lines, or a text stream; `remedy` ends the
