@@ -27,7 +27,7 @@ from icflow_tools.local_sagemaker.iam import SageMakerIam
 from icflow_tools.local_sagemaker.models import ModelLoader
 from icflow_tools.local_sagemaker.protocol import access_key, handler_class
 from icflow_tools.local_sagemaker.store import Account, Store
-from icflow_tools.local_sagemaker.validation import validate_request
+from icflow_tools.local_sagemaker.validation import validate_request, without_nulls
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +114,7 @@ class LocalSageMaker:
         handler = self._operations.get(operation)
         if handler is None:
             raise UnknownOperation(f"The local SageMaker does not implement {operation}.")
+        params = without_nulls(params)
         validate_request(self.ctx.model.operation_model(operation).input_shape, params)
         if self.iam is not None:
             self.iam.authorize(caller, operation, params, self.ctx.store.resource_tags)

@@ -103,6 +103,15 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{_path_name(name)}" if path else _path_name(name)
 
 
+def without_nulls(value: Any) -> Any:
+    """The request with every null member left out, as AWS's JSON protocol reads an explicit null: not set."""
+    if isinstance(value, dict):
+        return {key: without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [without_nulls(item) for item in value]
+    return value
+
+
 def validate_request(shape: StructureShape | None, params: Any) -> None:
     if shape is None:
         return
