@@ -6,13 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker import models as sagemaker_models
-from moto.sagemaker.exceptions import ResourceInUseException
 
 from icflow.batch.collect_batch import CollectOutcome, build_collect_batch
 from icflow.batch.manifest import output_key
@@ -20,6 +18,7 @@ from icflow.batch.transform_state import TransformChange, build_handle_transform
 from icflow.batch.upload_events import batch_objects
 from icflow.core import layout, naming
 from icflow.core.state import BatchStatus, StateTable, batch_sk
+from support.batches import transform_jobs_created_once
 
 if TYPE_CHECKING:
     from support.stack import Stack
@@ -38,18 +37,8 @@ UPLOADS = {
 
 
 @pytest.fixture(autouse=True)
-def _transform_jobs_are_created_once(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    # moto replaces a transform job of the same name; SageMaker refuses with ResourceInUse.
-    backend = sagemaker_models.SageMakerModelBackend
-    original = backend.create_transform_job
-
-    def create(self: Any, transform_job_name: str, *args: Any, **kwargs: Any) -> Any:
-        if transform_job_name in self.transform_jobs:
-            raise ResourceInUseException(message=f"Job name {transform_job_name} is in use")
-        return original(self, transform_job_name, *args, **kwargs)
-
-    monkeypatch.setattr(backend, "create_transform_job", create)
-    yield
+def _transform_jobs_are_created_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    transform_jobs_created_once(monkeypatch)
 
 
 def _upload(stack: Stack, files: dict[str, bytes]) -> list[dict[str, Any]]:

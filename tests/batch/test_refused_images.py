@@ -18,8 +18,9 @@ from icflow.batch.refused_images import (
     refused_in_data_log,
     refused_in_failure_reason,
 )
-from icflow.core import layout, naming
+from icflow.core import layout
 from icflow.core.state import BatchStatus, StateTable, batch_sk
+from support.batches import collect, give_model, transform_jobs_created_once
 from support.stack import load_event
 
 if TYPE_CHECKING:
@@ -58,42 +59,15 @@ def _backend(stack: Stack) -> Any:
 
 @pytest.fixture(autouse=True)
 def _transform_jobs_are_created_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    from moto.sagemaker.exceptions import ResourceInUseException
-
-    backend = sagemaker_models.SageMakerModelBackend
-    original = backend.create_transform_job
-
-    def create(self: Any, transform_job_name: str, *args: Any, **kwargs: Any) -> Any:
-        if transform_job_name in self.transform_jobs:
-            raise ResourceInUseException(message=f"Job name {transform_job_name} is in use")
-        return original(self, transform_job_name, *args, **kwargs)
-
-    monkeypatch.setattr(backend, "create_transform_job", create)
+    transform_jobs_created_once(monkeypatch)
 
 
 @pytest.fixture
 def batch(stack: Stack, handler_of, lambda_context) -> dict[str, Any]:
     """Three images collected by the real BatchCollectFunction, with a model in place: a transform job runs."""
-    model = naming.model_name(DATASET, "3f2a9c41d0b7")
-    stack.client("sagemaker").create_model(
-        ModelName=model,
-        PrimaryContainer={"Image": "image-classification:1"},
-        ExecutionRoleArn=stack.settings.sagemaker_role_arn,
-    )
-    _state(stack).update_dataset(DATASET, {"current_model_name": model})
+    give_model(stack, DATASET)
     stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.classes_key(DATASET), Body=b"cat\ndog\n")
-    records = []
-    for index, relative in enumerate(IMAGES):
-        key = f"{layout.BATCH}{DATASET}/{relative}"
-        etag = stack.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=JPEG)["ETag"].strip('"')
-        event = stack.object_created(key)
-        event["detail"]["object"].update(size=len(JPEG), etag=etag)
-        records.append(
-            {"messageId": f"m-{index}", "body": json.dumps(event), "attributes": {}, "messageAttributes": {}}
-        )
-    handler_of("batch_collect")({"Records": records}, lambda_context)
-    (item,) = _state(stack).query(DATASET, "BATCH#")
-    return item
+    return collect(stack, handler_of, lambda_context, DATASET, dict.fromkeys(IMAGES, JPEG))
 
 
 def _output(stack: Stack, batch_id: str, relative: str, probabilities: list[float]) -> None:

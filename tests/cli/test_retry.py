@@ -3,7 +3,6 @@ functions handle them (on moto, under IAM), leave S3 as it was, and anything els
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -16,6 +15,7 @@ from icflow.core.errors import IcflowError
 from icflow.core.state import BatchStatus, RunStatus, StateTable, batch_sk
 from icflow_tools.cli import main
 from icflow_tools.cli.retry import BATCH_FUNCTION, UPLOAD_FUNCTION, replay_batch, replay_run
+from support.batches import collect, give_model
 
 if TYPE_CHECKING:
     from support.stack import Stack
@@ -92,24 +92,8 @@ def test_a_run_that_cannot_be_retried_says_why(stack: Stack, handler_of, lambda_
 @pytest.fixture
 def failed_batch(stack: Stack, handler_of, lambda_context) -> tuple[str, str]:
     """A batch of an image and a text file, collected by the real function, whose transform job failed."""
-    model = naming.model_name(DATASET, "3f2a9c41d0b7")
-    stack.client("sagemaker").create_model(
-        ModelName=model,
-        PrimaryContainer={"Image": "image-classification:1"},
-        ExecutionRoleArn=stack.settings.sagemaker_role_arn,
-    )
-    _state(stack).update_dataset(DATASET, {"current_model_name": model})
-    records = []
-    for index, (relative, body) in enumerate({"day 1/cat.jpg": JPEG, "notes.txt": b"not an image"}.items()):
-        key = f"{layout.BATCH}{DATASET}/{relative}"
-        etag = stack.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=body)["ETag"].strip('"')
-        event = stack.object_created(key)
-        event["detail"]["object"].update(size=len(body), etag=etag)
-        records.append(
-            {"messageId": f"m-{index}", "body": json.dumps(event), "attributes": {}, "messageAttributes": {}}
-        )
-    handler_of("batch_collect")({"Records": records}, lambda_context)
-    (batch,) = _state(stack).query(DATASET, "BATCH#")
+    give_model(stack, DATASET)
+    batch = collect(stack, handler_of, lambda_context, DATASET, {"day 1/cat.jpg": JPEG, "notes.txt": b"not an image"})
     backend = sagemaker_models.sagemaker_backends[DEFAULT_ACCOUNT_ID][stack.settings.region]
     backend.transform_jobs[batch["transform_job_name"]].transform_job_status = "Failed"
     handler_of("transform_state")(_transform_failed(stack, batch["transform_job_name"]), lambda_context)

@@ -19,6 +19,7 @@ from icflow.core import layout, naming
 from icflow.core.state import BatchStatus, RunStatus, StateTable, batch_sk
 from icflow.lost_events import EVENT_MAX_AGE
 from icflow.training.upload_events import UploadedObject
+from support.batches import collect, give_model
 
 if TYPE_CHECKING:
     from support.stack import Stack
@@ -131,40 +132,10 @@ def test_a_run_whose_job_was_never_created_fails_saying_how_to_start_it(
 @pytest.fixture
 def transforming_batch(handler_of, stack: Stack, lambda_context) -> tuple[str, str]:
     """A batch collected by the real BatchCollectFunction with a model in place: its transform job is running."""
-    model = naming.model_name(DATASET, "3f2a9c41d0b7")
-    stack.client("sagemaker").create_model(
-        ModelName=model,
-        PrimaryContainer={"Image": "image-classification:1"},
-        ExecutionRoleArn=stack.settings.sagemaker_role_arn,
-    )
-    _state(stack).update_dataset(DATASET, {"current_model_name": model})
-    key = f"{layout.BATCH}{DATASET}/holiday/cat.jpg"
-    etag = stack.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=JPEG)["ETag"].strip('"')
-    event = stack.object_created(key)
-    event["detail"]["object"].update(size=len(JPEG), etag=etag)
-    handler_of("batch_collect")({"Records": [_sqs_record(stack, event)]}, lambda_context)
-    (batch,) = _state(stack).query(DATASET, "BATCH#")
+    give_model(stack, DATASET)
+    batch = collect(stack, handler_of, lambda_context, DATASET, {"holiday/cat.jpg": JPEG})
     assert batch["status"] == BatchStatus.TRANSFORMING
     return batch["batch_id"], batch["transform_job_name"]
-
-
-def _sqs_record(stack: Stack, event: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "messageId": "m-0",
-        "receiptHandle": "r-0",
-        "body": json.dumps(event),
-        "attributes": {
-            "ApproximateReceiveCount": "1",
-            "SentTimestamp": "1700000000000",
-            "SenderId": "events",
-            "ApproximateFirstReceiveTimestamp": "1700000000000",
-        },
-        "messageAttributes": {},
-        "md5OfBody": "0",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:{stack.settings.region}:{DEFAULT_ACCOUNT_ID}:icflow-batch-uploads",
-        "awsRegion": stack.settings.region,
-    }
 
 
 def test_a_completed_transform_whose_event_was_lost_is_labeled(
