@@ -110,7 +110,9 @@ def test_a_client_that_stops_sending_is_answered_after_the_idle_timeout(service,
     assert "within 0.5 s" in json.loads(body)["message"]
 
 
-@pytest.mark.parametrize("body", [b'{"MaxResults": null}', b'{"SortBy": null, "NameContains": null, "NextToken": null}'])
+@pytest.mark.parametrize(
+    "body", [b'{"MaxResults": null}', b'{"SortBy": null, "NameContains": null, "NextToken": null}']
+)
 def test_an_explicit_null_member_is_read_as_not_set(service, body):
     # AWS's JSON protocol reads a null member as absent; botocore never sends one, other clients may.
     status, _, answer = post(service.url, TARGET + f"Content-Length: {len(body)}\r\n", body)
