@@ -16,9 +16,9 @@ from icflow.batch.collect_batch import CollectOutcome, build_collect_batch
 from icflow.batch.manifest import output_key
 from icflow.batch.transform_state import TransformChange, build_handle_transform_state
 from icflow.batch.upload_events import batch_objects
-from icflow.core import layout, naming
+from icflow.core import layout
 from icflow.core.state import BatchStatus, StateTable, batch_sk
-from support.batches import transform_jobs_created_once
+from support.batches import give_model, transform_jobs_created_once
 
 if TYPE_CHECKING:
     from support.stack import Stack
@@ -60,16 +60,7 @@ def _collect(stack: Stack, records: list[dict[str, Any]]) -> list[CollectOutcome
 
 
 def _give_model(stack: Stack) -> str:
-    model = naming.model_name(DATASET, RUN_ID)
-    stack.client("sagemaker").create_model(
-        ModelName=model,
-        PrimaryContainer={"Image": "image-classification:1"},
-        ExecutionRoleArn=stack.settings.sagemaker_role_arn,
-    )
-    StateTable(stack.client("dynamodb"), stack.settings.runs_table).update_dataset(
-        DATASET, {"current_model_name": model}
-    )
-    return model
+    return give_model(stack, DATASET)
 
 
 def _batch(stack: Stack, batch_id: str) -> dict[str, Any]:

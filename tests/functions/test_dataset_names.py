@@ -12,6 +12,7 @@ import pytest
 
 from icflow.core import layout, naming
 from icflow.core.state import ENDPOINT_SK, EndpointStatus, StateTable
+from support.batches import give_model
 
 if TYPE_CHECKING:
     from support.stack import Stack
@@ -69,15 +70,7 @@ def test_a_named_dataset_trains_and_gets_a_model_under_the_users_name(
 def test_a_batch_under_a_named_dataset_becomes_a_transform_job_under_the_users_name(
     handler_of, stack: Stack, sample_event, lambda_context, dataset: str
 ) -> None:
-    model = naming.model_name(dataset, "3f2a9c41d0b7")
-    stack.client("sagemaker").create_model(
-        ModelName=model,
-        PrimaryContainer={"Image": "image-classification:1"},
-        ExecutionRoleArn=stack.settings.sagemaker_role_arn,
-    )
-    StateTable(stack.client("dynamodb"), stack.settings.runs_table).update_dataset(
-        dataset, {"current_model_name": model}
-    )
+    give_model(stack, dataset)
     key = f"{layout.BATCH}{dataset}/day 1/cat.jpg"
     stack.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=JPEG)
     event = sample_event("sqs_batch_uploads.json")
