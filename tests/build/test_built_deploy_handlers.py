@@ -63,4 +63,4 @@ def test_built_endpoint_and_schedule_functions_run(built_stack: BuiltStack, samp
     checked = built_stack.invoke("IdleEndpointsFunction", sample_event("scheduled_idle_check.json"))
     assert checked == {"action": "checked", "deleted": []}
     lost = built_stack.invoke("LostEventsFunction", sample_event("scheduled_lost_events_check.json"))
-    assert lost == {"action": "checked", "settled": [], "in_flight": 0, "errors": 0}
+    assert lost == {"action": "checked", "settled": [], "in_flight": 0}

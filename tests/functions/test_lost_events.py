@@ -71,7 +71,6 @@ def test_a_completed_job_whose_event_was_lost_becomes_the_model_once(
         "action": "checked",
         "settled": [{"dataset": DATASET, "item": f"run {run_id}", "action": "model_ready"}],
         "in_flight": 0,
-        "errors": 0,
     }
     latest = stack.latest_status(DATASET)
     assert latest["status"] == "model_ready" and latest["model_name"] == naming.model_name(DATASET, run_id)
@@ -169,3 +168,31 @@ def test_a_batch_whose_transform_job_is_gone_fails_saying_how_to_retry(
     assert settled["action"] == "failed" and "was never created" in settled["reason"]
     assert "upload the same images again" in settled["reason"]
     assert _state(stack).get_item(DATASET, batch_sk(batch_id))["status"] == BatchStatus.FAILED
+
+
+def test_one_item_that_cannot_be_settled_keeps_no_other_from_it_and_fails_the_check(
+    handler_of, stack: Stack, sample_event, lambda_context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from icflow.training.sagemaker_jobs import SageMakerJobs
+
+    run_id = _start_training(stack, accuracy=0.9)
+    _state(stack).create_run(
+        DATASET,
+        "0123456789ab",
+        RunStatus.STARTING.value,
+        {"kind": "training", "job_name": "icflow-broken-0123456789ab"},
+    )
+    original = SageMakerJobs.job_state
+
+    def flaky(self: SageMakerJobs, kind: str, job_name: str) -> Any:
+        if job_name == "icflow-broken-0123456789ab":
+            raise ConnectionError("the network is down")
+        return original(self, kind, job_name)
+
+    monkeypatch.setattr(SageMakerJobs, "job_state", flaky)
+
+    with pytest.raises(RuntimeError, match="1 lost events could not be settled"):
+        _check(handler_of, sample_event, lambda_context, _later())
+
+    assert stack.latest_status(DATASET)["status"] == "model_ready"  # the other run was settled all the same
+    assert _state(stack).get_run(DATASET, run_id)["status"] == RunStatus.MODEL_READY

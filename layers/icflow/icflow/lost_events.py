@@ -52,7 +52,6 @@ class LostEventsOutcome(Outcome):
     action: Literal["checked"]
     settled: tuple[Settled, ...] = ()
     in_flight: int = 0  # runs and batches whose jobs still run, or ended too recently to judge
-    errors: int = 0  # items the check could not settle this time (logged; the next check tries again)
 
 
 class SettleLostEvents:
@@ -85,7 +84,7 @@ class SettleLostEvents:
             try:
                 outcome = settle(item, judged_before)
             except RetryLater as retry:
-                # The use case recorded "retrying"; the next check is the next try.
+                # The use case recorded "retrying" (a new change: the check after EVENT_MAX_AGE is the next try).
                 outcome = Settled(item["dataset"], _name(item), "retrying", str(retry))
             except Exception:  # noqa: BLE001 - one item must not keep the others from being settled
                 logger.exception(
