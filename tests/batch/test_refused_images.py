@@ -162,6 +162,13 @@ def test_when_only_refused_images_are_left_the_batch_is_labeled_at_once(
 
     assert labeled["action"] == "labeled" and labeled["labeled"] == 2
     assert len(stack.client("sagemaker").list_transform_jobs()["TransformJobSummaries"]) == 1
+    key = layout.predictions_prefix(DATASET, batch_id) + "summary.json"
+    summary = json.loads(stack.client("s3").get_object(Bucket=stack.bucket, Key=key)["Body"].read())
+    assert [item["image_uri"] for item in summary["failed"]["examples"]] == [
+        f"s3://{stack.bucket}/{layout.BATCH}{DATASET}/holiday/b c.jpg"
+    ]
+    # The event delivered again finds the batch labeled: nothing is listed or labeled twice.
+    assert handler_of("transform_state")(_event(job_name, "Failed"), lambda_context)["action"] == "duplicate"
 
 
 def test_a_failure_that_names_no_image_fails_the_batch_as_before(

@@ -142,6 +142,8 @@ def test_a_batch_that_cannot_be_retried_says_why(
         replay(_state(stack), s3, stack.bucket, DATASET, batch_id, region)
 
 
-def test_without_a_stack_the_command_says_what_to_give(aws: Any, stack_flags: list[str], capsys) -> None:
+def test_the_command_says_why_it_retries_nothing(aws: Any, stack_flags: list[str], capsys) -> None:
     assert main(["retry", DATASET, "--batch", "0000", *stack_flags]) == 1
-    assert "has no batch 0000" in capsys.readouterr().err
+    assert f"icflow retry: error: dataset {DATASET} has no batch 0000" in capsys.readouterr().err
+    assert main(["retry", DATASET]) == 1  # no stack named, and no local stack's state file here
+    assert "no data bucket: give --stack NAME, or start the local stack" in capsys.readouterr().err

@@ -27,7 +27,7 @@ from icflow.core.model_ready import ModelReadyEvent
 from icflow.endpoints.endpoint_events import EndpointStateChange
 from icflow.training.job_events import SageMakerStateChange, job_state_change
 from icflow.training.upload_events import uploaded_objects
-from support.hostile import bounded
+from support.hostile import bounded, documents_like
 from support.stack import load_event
 
 SCALARS = st.one_of(
@@ -49,39 +49,8 @@ EDGES = st.sampled_from([math.nan, math.inf, -math.inf, 1e20, -(2**63), 2**64, "
 LEAVES = st.one_of(EDGES, SCALARS, VALUES)
 
 
-def _paths(value: Any, path: tuple = ()) -> list[tuple]:
-    found = [path]
-    if isinstance(value, dict):
-        found += [p for key, item in value.items() for p in _paths(item, (*path, key))]
-    elif isinstance(value, list):
-        found += [p for index, item in enumerate(value) for p in _paths(item, (*path, index))]
-    return found
-
-
-def _replaced(event: Any, path: tuple, value: Any) -> Any:
-    if not path:
-        return value
-    copy = json.loads(json.dumps(event))
-    target = copy
-    for part in path[:-1]:
-        target = target[part]
-    target[path[-1]] = value
-    return copy
-
-
 def _events(name: str) -> st.SearchStrategy[Any]:
-    base = load_event(name)
-    replacements = st.lists(st.tuples(st.sampled_from(_paths(base)), LEAVES), min_size=1, max_size=4)
-    return replacements.map(lambda pairs: _replace_all(base, pairs))
-
-
-def _replace_all(event: Any, pairs: list[tuple[tuple, Any]]) -> Any:
-    for path, value in pairs:
-        try:
-            event = _replaced(event, path, value)
-        except (KeyError, IndexError, TypeError):
-            pass  # an earlier replacement removed the field's parent
-    return event
+    return documents_like(load_event(name), LEAVES, max_replaced=4)
 
 
 def _sagemaker(event: Any) -> Any:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from icflow.core.class_names import parse_classes_txt
 from icflow.core.errors import IcflowError
 from icflow.core.pipeline_config import PipelineConfig, parse_pipeline_config
-from support.hostile import parses_or_explains
+from support.hostile import documents_like, parses_or_explains
 
 HOSTILE_NUMBERS = st.one_of(
     st.integers(),
@@ -28,8 +28,7 @@ VALUES = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(HOSTILE_TEXT, children, max_size=4),
     max_leaves=12,
 )
-# A valid document with every section, and the path of every leaf in it: a generated document is this one with
-# one or two leaves replaced, so that it gets past the other fields to the validator of the one replaced.
+# A valid document with every section.
 VALID = {
     "hyperparameters": {"epochs": 10, "momentum": 0.9, "top_k": 2, "image_shape": "3,32,32"},
     "training": {"instance_type": "ml.p3.2xlarge", "instance_count": 1, "volume_size_gb": 30, "managed_spot": True},
@@ -45,44 +44,15 @@ VALID = {
 }
 
 
-def _leaves(document: object, path: tuple = ()) -> list[tuple]:
-    if isinstance(document, dict):
-        return [leaf for key, value in document.items() for leaf in _leaves(value, (*path, key))] + [path]
-    if isinstance(document, list):
-        return [leaf for index, value in enumerate(document) for leaf in _leaves(value, (*path, index))] + [path]
-    return [path]
-
-
-PATHS = [path for path in _leaves(VALID) if path]
-
-
-def _replaced(document: dict, path: tuple, value: object) -> dict:
-    copy = json.loads(json.dumps(document))
-    target = copy
-    for part in path[:-1]:
-        target = target[part]
-    target[path[-1]] = value
-    return copy
-
-
 # What breaks a validator that forgets one: weighted up, as a uniform draw from VALUES rarely gives them.
 EDGES = st.sampled_from([math.nan, math.inf, -math.inf, 10**20, 2**31, -(2**31), 0, -1, 1e-320, "\ud800", ""])
 LEAVES = st.one_of(EDGES, HOSTILE_NUMBERS, HOSTILE_TEXT, VALUES)
-DOCUMENTS = st.lists(st.tuples(st.sampled_from(PATHS), LEAVES), min_size=1, max_size=2).map(
-    lambda replacements: _apply(VALID, replacements)
-)
+# The valid document with one or two of its values replaced: it gets past the other fields to the validator
+# of the one replaced.
+DOCUMENTS = documents_like(VALID, LEAVES, max_replaced=2)
 
 
-def _apply(document: dict, replacements: list[tuple[tuple, object]]) -> dict:
-    for path, value in replacements:
-        try:
-            document = _replaced(document, path, value)
-        except (KeyError, IndexError, TypeError):
-            pass  # an earlier replacement removed the parent; the document keeps that one
-    return document
-
-
-def _as_bytes(document: dict) -> bytes:
+def _as_bytes(document: object) -> bytes:
     # Python's json writes NaN/Infinity and lone surrogates as a hostile user would; surrogatepass keeps them.
     return json.dumps(document, ensure_ascii=False).encode("utf-8", "surrogatepass")
 
@@ -118,8 +88,7 @@ def test_any_value_in_any_field_of_a_valid_pipeline_json(document):
 
 @given(VALUES)
 def test_any_json_value_as_pipeline_json(value):
-    result = parses_or_explains(parse_pipeline_config, _as_bytes({"x": value})[5:-1] or b"0")
-    assert isinstance(result, (IcflowError, PipelineConfig))
+    parses_or_explains(parse_pipeline_config, json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"))
 
 
 @given(st.one_of(st.binary(max_size=300), st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass"))))

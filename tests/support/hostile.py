@@ -7,6 +7,7 @@ a hang or a blow-up (an allocation sized by a value in the input, say), not spee
 
 from __future__ import annotations
 
+import json
 import signal
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -14,6 +15,8 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
 
 from icflow.core.errors import IcflowError
 
@@ -68,3 +71,38 @@ def parses_or_explains(parse: Callable[..., T], *args: Any, **kwargs: Any) -> T 
         except IcflowError as error:
             assert str(error).strip(), "an IcflowError must carry a reason"
             return error
+
+
+def field_paths(document: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The path of every value in a JSON document, the document's own (()) first."""
+    found = [path]
+    if isinstance(document, dict):
+        found += [p for key, item in document.items() for p in field_paths(item, (*path, key))]
+    elif isinstance(document, list):
+        found += [p for index, item in enumerate(document) for p in field_paths(item, (*path, index))]
+    return found
+
+
+def with_values(document: Any, replacements: list[tuple[tuple[Any, ...], Any]]) -> Any:
+    """A copy of a JSON document with the value at each path replaced (the whole document for ()); a path whose
+    parent an earlier replacement removed is passed over."""
+    for path, value in replacements:
+        if not path:
+            document = value
+            continue
+        copy = json.loads(json.dumps(document))
+        target = copy
+        try:
+            for part in path[:-1]:
+                target = target[part]
+            target[path[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            continue
+        document = copy
+    return document
+
+
+def documents_like(document: Any, values: SearchStrategy[Any], max_replaced: int) -> SearchStrategy[Any]:
+    """`document` with one to `max_replaced` of its values (or itself) replaced by drawings of `values`."""
+    replacement = st.tuples(st.sampled_from(field_paths(document)), values)
+    return st.lists(replacement, min_size=1, max_size=max_replaced).map(lambda pairs: with_values(document, pairs))

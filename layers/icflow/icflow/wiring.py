@@ -65,7 +65,7 @@ class Adapters:
 
     @cached_property
     def unusable_names(self) -> UnusableNames:
-        return UnusableNames(self.s3, self.settings.data_bucket, self.notifier)
+        return UnusableNames(self.objects, self.notifier)
 
     @cached_property
     def ownership(self) -> StackOwnership:

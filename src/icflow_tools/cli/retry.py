@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,47 +51,23 @@ class Replay:
 
 
 def _object_created(bucket: str, key: str, head: dict[str, Any], region: str) -> dict[str, Any]:
-    """S3's EventBridge "Object Created" event for an object as it is now; a sequencer of its own, as a new write
-    has, so that the upload function takes it for an upload and not for a duplicate delivery."""
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Object Created",
-        "source": "aws.s3",
-        "account": "000000000000",
-        "time": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "region": region,
-        "resources": [f"arn:aws:s3:::{bucket}"],
-        "detail": {
-            "version": "0",
-            "bucket": {"name": bucket},
-            # EventBridge spells keys form-encoded; the functions decode them (icflow.training.upload_events).
-            "object": {
-                "key": _form_encoded(key),
-                "size": head["ContentLength"],
-                "etag": head["ETag"].strip('"'),
-                "sequencer": uuid.uuid4().hex[:16].upper(),
-            },
-            "request-id": uuid.uuid4().hex[:16].upper(),
-            "requester": "icflow-retry",
-            "reason": "PutObject",
-        },
-    }
+    """S3's EventBridge "Object Created" event for an object as it is now, with a sequencer of its own, as a new
+    write has, so that the upload function takes it for an upload and not for a duplicate delivery. The account
+    is a stand-in: the functions read neither it nor the requester."""
+    from icflow_tools.s3_object_events import object_created_event
 
-
-def _form_encoded(key: str) -> str:
-    from urllib.parse import quote_plus
-
-    return quote_plus(key, safe="/")
+    return object_created_event(bucket, key, head["ContentLength"], head["ETag"], region, "000000000000")
 
 
 def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
     from botocore.exceptions import ClientError
 
+    from icflow.core.s3_objects import missing
+
     try:
         return s3.head_object(Bucket=bucket, Key=key)
     except ClientError as error:
-        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+        if missing(s3, bucket, key, error):
             return None
         raise
 

@@ -8,17 +8,15 @@ event on the default bus through moto's own PutEvents, so rule patterns and targ
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
-import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import quote_plus
 
 from moto.s3 import notifications
+
+from icflow_tools.s3_object_events import object_detail
 
 logger = logging.getLogger(__name__)
 
@@ -35,33 +33,18 @@ REASONS = {
     notifications.S3NotificationEvent.OBJECT_REMOVED_DELETE_MARKER_CREATED_EVENT: ("Object Deleted", "DeleteObject"),
 }
 
-# S3's sequencers order the writes of a key; icflow also tells a write from a duplicate delivery by them (a new
-# upload after a refusal is tried again), so they stay unique across restarts of the local stack.
-_sequence = itertools.count(time.time_ns())
-
 
 def object_event_detail(event_name: str, bucket: Any, key: Any, account_id: str) -> tuple[str, dict[str, Any]] | None:
     """(detail-type, detail) of S3's EventBridge message for a moto bucket and key, or None for other events."""
     if event_name not in REASONS:
         return None
     detail_type, reason = REASONS[event_name]
-    # S3 URL-encodes the key form-style, as in its classic notifications ("a b+c" -> "a+b%2Bc"), keeping "/"
-    # so that rules can match key prefixes; Powertools' S3EventBridgeNotificationObject.key decodes it so.
-    obj: dict[str, Any] = {"key": quote_plus(key.name, safe="/")}
+    fields: dict[str, Any] = {}
     if detail_type == "Object Created":
-        obj.update(size=key.size, etag=key.etag.strip('"'))
+        fields.update(size=key.size, etag=key.etag.strip('"'))
     if getattr(key, "version_id", None) and key.version_id != "null":
-        obj["version-id"] = key.version_id
-    obj["sequencer"] = f"{next(_sequence):016X}"
-    detail = {
-        "version": "0",
-        "bucket": {"name": bucket.name},
-        "object": obj,
-        "request-id": uuid.uuid4().hex[:16].upper(),
-        "requester": account_id,
-        "source-ip-address": "127.0.0.1",
-        "reason": reason,
-    }
+        fields["version-id"] = key.version_id
+    detail = object_detail(bucket.name, key.name, reason, account_id, fields)
     if detail_type == "Object Deleted":
         detail["deletion-type"] = (
             "Delete Marker Created"

@@ -167,13 +167,7 @@ class HandleTransformState:
                 return TransformOutcome("failed", dataset, batch_id, reason=started.reason)
             reason = f"{job.name} failed on {len(refused)} images the model refused; {len(remaining)} images go on in {started.job_name}"
             return TransformOutcome("going_on", dataset, batch_id, reason=reason)
-        self._state.transition_item(
-            dataset,
-            batch_sk(batch_id),
-            BatchStatus.TRANSFORMING.value,
-            BATCH_IN_FLIGHT,
-            fields={"refused_images": listed},
-        )
+        # Nothing is left to transform: labeling records the batch, and summary.json the refused images.
         return self._label(job, dataset, batch_id, listed)
 
     def _outputs(self, dataset: str, batch_id: str) -> Iterator[str]:

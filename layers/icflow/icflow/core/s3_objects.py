@@ -52,10 +52,9 @@ class S3Objects:
                 found.append(StoredObject(item["Key"], item["ETag"].strip('"'), item["Size"]))
         return found
 
-    def write_json(self, key: str, value: Any) -> None:
-        self._s3.put_object(
-            Bucket=self.bucket, Key=key, Body=json.dumps(value).encode(), ContentType="application/json"
-        )
+    def write_json(self, key: str, value: Any, indent: int | None = None) -> None:
+        body = json.dumps(value, indent=indent, ensure_ascii=False).encode("utf-8")
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
 
     def read_optional(self, key: str) -> bytes | None:
         """The object's bytes, or None when there is no such object."""

@@ -4,19 +4,16 @@ and to the notification topic."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from icflow.core import layout
 from icflow.core.notifier import Notifier
 from icflow.core.observability import logger
+from icflow.core.s3_objects import S3Objects
 from icflow.core.state import now_iso
 
 
 class UnusableNames:
-    def __init__(self, s3_client: Any, bucket: str, notifier: Notifier) -> None:
-        self._s3 = s3_client
-        self._bucket = bucket
+    def __init__(self, objects: S3Objects, notifier: Notifier) -> None:
+        self._objects = objects
         self._notifier = notifier
 
     def report(self, error: layout.UnusableKey) -> None:
@@ -27,12 +24,7 @@ class UnusableNames:
             "reason": str(error),
             "updated_at": now_iso(),
         }
-        self._s3.put_object(
-            Bucket=self._bucket,
-            Key=layout.UNUSABLE_NAME_STATUS,
-            Body=json.dumps(status, indent=2, ensure_ascii=False).encode("utf-8"),
-            ContentType="application/json",
-        )
+        self._objects.write_json(layout.UNUSABLE_NAME_STATUS, status, indent=2)
         self._notifier.notify(
             "icflow: dataset folder name rejected",
             f"Nothing was started for {error.folder}.\n\n{error}\n\n"

@@ -103,8 +103,7 @@ def _attempt(run: dict[str, Any] | None, upload: UploadedObject) -> str:
         return ""
     tried: list[str] = run.get("tried_by") or []
     if upload.sequencer in tried:
-        index = tried.index(upload.sequencer)
-        return tried[index] if index else ""
+        return upload.sequencer if tried.index(upload.sequencer) else ""
     if upload.sequencer and run.get("status") in _ENDED_UNSTARTED and not _job_ran(run):
         return upload.sequencer
     return tried[-1] if len(tried) > 1 else ""
