@@ -15,6 +15,7 @@ from icflow.batch.manifest import (
     read_inputs_report,
     write_batch_inputs,
 )
+from icflow.batch.transform_resources import TransformResources
 from icflow.core.errors import IcflowError
 from icflow.core.images import S3Object, SkipReason
 
@@ -133,7 +134,8 @@ def test_transform_job_request_is_valid_for_sagemaker():
     from botocore.stub import Stubber
 
     plan = BatchPlan("bkt", "pets", "0123456789abcdef0123", ("a.jpg",))
-    request = plan.transform_job_request("icflow-pets-0123456789abcdef0123", "icflow-pets-model", "ml.c5.xlarge", 2, 16)
+    resources = TransformResources("ml.c5.xlarge", 2, 16)
+    request = plan.transform_job_request("icflow-pets-0123456789abcdef0123", "icflow-pets-model", resources)
     assert request["TransformInput"]["DataSource"]["S3DataSource"] == {
         "S3DataType": "ManifestFile",
         "S3Uri": "s3://bkt/transform-input/pets/0123456789abcdef0123/manifest.json",
@@ -150,4 +152,9 @@ def test_transform_job_request_is_valid_for_sagemaker():
         arn = {"TransformJobArn": "arn:aws:sagemaker:us-east-1:1:transform-job/x"}
         stubber.add_response("create_transform_job", arn, request)
         sagemaker.create_transform_job(**request)
-    assert "MaxConcurrentTransforms" not in plan.transform_job_request("j", "m", "ml.c5.xlarge", 1)
+    assert (request["TransformResources"], request["MaxConcurrentTransforms"]) == (
+        {"InstanceType": "ml.c5.xlarge", "InstanceCount": 2},
+        16,
+    )
+    unknown = TransformResources("ml.x9.large", 1, None)
+    assert "MaxConcurrentTransforms" not in plan.transform_job_request("j", "m", unknown)

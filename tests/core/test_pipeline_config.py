@@ -311,3 +311,13 @@ def test_the_random_strategy_may_run_up_to_ten_thousand_trials():
 def test_a_long_value_is_quoted_short_in_the_message():
     [problem] = problems_of({"hyperparameters": {"epochs": "9" * 3000}})
     assert len(problem) < 200 and "(3002 characters)" in problem
+
+
+def test_batch_instance_count_above_max_instances_is_refused_naming_both():
+    [problem] = problems_of({"deploy": {"batch": {"instance_count": 8, "max_instances": 4}}})
+    assert problem.startswith("deploy.batch.instance_count: 8 is more than max_instances (4); give one of them")
+    assert problems_of({"deploy": {"batch": {"max_instances": 0}}}) == [
+        "deploy.batch.max_instances: input should be greater than or equal to 1 (got 0)"
+    ]
+    # An explicit count beyond the default cap is the user's choice: the cap applies to icflow's rule.
+    assert parse_pipeline_config('{"deploy": {"batch": {"instance_count": 8}}}').deploy.batch.instance_count == 8

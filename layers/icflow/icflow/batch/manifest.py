@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from icflow.batch.transform_resources import TransformResources
 from icflow.core import layout
 from icflow.core.errors import IcflowError
 from icflow.core.images import S3Object, SkipReason, check_objects
@@ -77,13 +78,12 @@ class BatchPlan:
         self,
         job_name: str,
         model_name: str,
-        instance_type: str,
-        instance_count: int,
-        max_concurrent_transforms: int | None = None,
+        resources: TransformResources,
         manifest_uri: str | None = None,
     ) -> dict[str, Any]:
-        """CreateTransformJob arguments: the manifest's images, one per record, as the algorithm takes them;
-        `manifest_uri` for a part of the batch (icflow.batch.starter.BatchStarter.go_on_without)."""
+        """CreateTransformJob arguments: the manifest's images, one per record, as the algorithm takes them, each
+        image an object of its own so that SageMaker spreads them over the instances; `manifest_uri` for a part
+        of the batch (icflow.batch.starter.BatchStarter.go_on_without)."""
         request: dict[str, Any] = {
             "TransformJobName": job_name,
             "ModelName": model_name,
@@ -98,10 +98,10 @@ class BatchPlan:
                 "CompressionType": "None",
             },
             "TransformOutput": {"S3OutputPath": self.output_uri},
-            "TransformResources": {"InstanceType": instance_type, "InstanceCount": instance_count},
+            "TransformResources": {"InstanceType": resources.instance_type, "InstanceCount": resources.instance_count},
         }
-        if max_concurrent_transforms is not None:
-            request["MaxConcurrentTransforms"] = max_concurrent_transforms
+        if resources.max_concurrent_transforms is not None:
+            request["MaxConcurrentTransforms"] = resources.max_concurrent_transforms
         return request
 
     def inputs_report(self) -> dict[str, Any]:

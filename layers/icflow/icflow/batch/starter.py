@@ -14,6 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from icflow.batch.manifest import BatchPlan, s3_uri
 from icflow.batch.sagemaker_transforms import SageMakerTransforms
+from icflow.batch.transform_resources import transform_resources
 from icflow.core import layout, naming
 from icflow.core.errors import IcflowError
 from icflow.core.notifier import Notifier
@@ -80,13 +81,10 @@ class BatchStarter:
         job_name = naming.transform_job_name(dataset, transform_job_suffix(batch_id, restarts(batch)))
         try:
             settings = read_pipeline_config(self._objects, dataset).deploy.batch
+            resources = transform_resources(settings, int(batch.get("images", 0)))
             # Only the manifest's and the output's locations matter here: both derive from the batch id.
             request = BatchPlan(self._bucket, dataset, batch_id, ()).transform_job_request(
-                job_name,
-                model_name,
-                settings.instance_type,
-                settings.instance_count,
-                settings.max_concurrent_transforms,
+                job_name, model_name, resources
             )
         except IcflowError as error:
             return self.fail(dataset, batch_id, (BatchStatus.PENDING.value,), str(error))
@@ -146,9 +144,7 @@ class BatchStarter:
             request = plan.transform_job_request(
                 job_name,
                 model_name,
-                settings.instance_type,
-                settings.instance_count,
-                settings.max_concurrent_transforms,
+                transform_resources(settings, len(remaining)),
                 manifest_uri=s3_uri(self._bucket, manifest_key),
             )
             self._transforms.create_transform_job(

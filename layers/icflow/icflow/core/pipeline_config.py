@@ -44,13 +44,14 @@ from icflow.core.sagemaker_limits import (
     MAX_VOLUME_SIZE_GB,
 )
 from icflow.core.settings import TrainingEnv
-from icflow.core.transform_payload import MAX_PAYLOAD_MB, MAX_TRANSFORM_PAYLOAD_MB
+from icflow.core.transform_payload import MAX_CONCURRENT_TRANSFORMS
 from icflow.core.user_text import decode_user_text
 
 MAX_RUNTIME_LIMIT = 28 * 24 * 3600  # CreateTrainingJob's MaxRuntimeInSeconds limit
 # Spot capacity may take a while; without max_wait_seconds the job may wait as long again as it may run.
 SPOT_WAIT_FACTOR = 2
 INSTANCE_TYPE = r"^ml\.[a-z0-9-]+\.[a-z0-9]+$"
+DEFAULT_MAX_TRANSFORM_INSTANCES = 4
 _PROBLEMS = "icflow_problems"
 # The schema nests five levels (tuning.parameter_ranges.<name>.values[i]); deeper input is not a configuration,
 # and refusing it early keeps it from the validators (and from json's recursion limit).
@@ -158,11 +159,33 @@ class RealtimeSettings(_Section):
 
 
 class BatchSettings(_Section):
+    """A transform job's instances. instance_count and max_concurrent_transforms, when given, are the user's
+    choice; left out, they follow the batch's size and the instance type (icflow.batch.transform_resources)."""
+
     instance_type: InstanceType = "ml.c5.xlarge"
-    instance_count: PositiveInt = 1
+    instance_count: PositiveInt | None = None
+    # The most instances the rule may choose for one batch: a cap on what one batch costs at once.
+    max_instances: PositiveInt = DEFAULT_MAX_TRANSFORM_INSTANCES
     # SageMaker refuses MaxConcurrentTransforms * MaxPayloadInMB over 100; icflow sends one image of up to
-    # MAX_PAYLOAD_MB per request. None: SageMaker chooses.
-    max_concurrent_transforms: Annotated[int, Field(ge=1, le=MAX_TRANSFORM_PAYLOAD_MB // MAX_PAYLOAD_MB)] | None = None
+    # MAX_PAYLOAD_MB per request.
+    max_concurrent_transforms: Annotated[int, Field(ge=1, le=MAX_CONCURRENT_TRANSFORMS)] | None = None
+
+    @model_validator(mode="after")
+    def _within_max(self) -> BatchSettings:
+        if self.instance_count is not None and "max_instances" in self.model_fields_set:
+            if self.instance_count > self.max_instances:
+                raise PydanticCustomError(
+                    _PROBLEMS,
+                    "{problems}",
+                    {
+                        "problems": [
+                            f"instance_count: {self.instance_count} is more than max_instances "
+                            f"({self.max_instances}); give one of them: instance_count fixes the count, "
+                            "max_instances caps the count icflow chooses from the batch's size"
+                        ]
+                    },
+                )
+        return self
 
 
 class DeploySettings(_Section):

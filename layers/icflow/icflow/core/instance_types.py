@@ -1,0 +1,41 @@
+"""What icflow knows of SageMaker's ml.* instance types: their vCPUs, the one table of them.
+
+The vCPUs are the EC2 instance's behind each ml.* type (the SageMaker pricing page lists them per type), for the
+families SageMaker offers for batch transform and hosting of the built-in image-classification algorithm: the
+CPU families c4, c5, m4, m5, r5 and the GPU families p2, p3, g4dn, g5. A type not listed here is still accepted
+(pipeline.json checks only the ml.<family>.<size> form, and SageMaker decides what exists); what needs its vCPUs
+then leaves the choice to SageMaker rather than guess.
+"""
+
+from __future__ import annotations
+
+# In every family listed, EC2 gives "large" 2 vCPUs, "xlarge" 4 and "Nxlarge" 4N, except where noted. The table
+# lists each type it knows, so the size rule never names a number for a type outside it.
+_FAMILY_SIZES: dict[str, tuple[str, ...]] = {
+    "c4": ("xlarge", "2xlarge", "4xlarge", "8xlarge"),  # c4.8xlarge has 36, not 32
+    "c5": ("large", "xlarge", "2xlarge", "4xlarge", "9xlarge", "18xlarge"),
+    "m4": ("xlarge", "2xlarge", "4xlarge", "10xlarge", "16xlarge"),
+    "m5": ("large", "xlarge", "2xlarge", "4xlarge", "12xlarge", "24xlarge"),
+    "r5": ("large", "xlarge", "2xlarge", "4xlarge", "12xlarge", "24xlarge"),
+    "p2": ("xlarge", "8xlarge", "16xlarge"),
+    "p3": ("2xlarge", "8xlarge", "16xlarge"),
+    "g4dn": ("xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge"),
+    "g5": ("xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge", "48xlarge"),
+}
+_EXCEPTIONS = {"ml.c4.8xlarge": 36}
+
+
+def _size_vcpus(size: str) -> int:
+    if size == "large":
+        return 2
+    return 4 * int(size.removesuffix("xlarge") or "1")
+
+
+VCPUS: dict[str, int] = {
+    f"ml.{family}.{size}": _size_vcpus(size) for family, sizes in _FAMILY_SIZES.items() for size in sizes
+} | _EXCEPTIONS
+
+
+def vcpus(instance_type: str) -> int | None:
+    """The instance type's vCPUs; None for a type this table does not list."""
+    return VCPUS.get(instance_type)
