@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 
 import pytest
 from botocore.exceptions import ClientError
@@ -117,6 +119,44 @@ def test_max_concurrent_transforms_is_honoured(aws, service, sagemaker, model, a
     helpers.wait_for(lambda: transform_ended(sagemaker, "batch-parallel"))
 
     assert algorithm.classifiers[-1].most_active == 3
+
+
+def test_a_manifests_images_are_shared_by_key_among_the_instances_each_a_process(
+    aws, service, sagemaker, model, helpers
+):
+    images = {f"batch/in/{index}.png": helpers.png(8 + index) for index in range(5)}
+    for key, body in images.items():
+        aws.put(key, body)
+    manifest = [{"prefix": aws.uri("batch/in/")}, *(key.removeprefix("batch/in/") for key in images)]
+    uri = aws.put("manifests/m.json", json.dumps(manifest).encode())
+    request = transform_request(aws, "batch-two", model, "ManifestFile", uri, MaxConcurrentTransforms=2)
+    request["TransformResources"]["InstanceCount"] = 2
+
+    sagemaker.create_transform_job(**request)
+    job = helpers.wait_for(lambda: transform_ended(sagemaker, "batch-two"))
+
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    for key, body in images.items():
+        assert json.loads(aws.get(key.replace("batch/in/", "batch/out/") + ".out")) == expected(body)
+    log = (service.ctx.work_dir / "transform-jobs" / "batch-two" / "job.log").read_text()
+    shares = re.findall(r"instance (\d): (\d) objects, process (\d+)", log)
+    assert [(index, count) for index, count, _ in shares] == [("1", "3"), ("2", "2")]
+    processes = {int(pid) for _, _, pid in shares}
+    assert len(processes) == 2 and os.getpid() not in processes
+
+
+def test_instances_beyond_the_objects_stay_idle(aws, service, sagemaker, model, helpers):
+    aws.put("batch/in/only.png", helpers.png(8))
+    request = transform_request(aws, "batch-idle", model)
+    request["TransformResources"]["InstanceCount"] = 2
+
+    sagemaker.create_transform_job(**request)
+    job = helpers.wait_for(lambda: transform_ended(sagemaker, "batch-idle"))
+
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    assert aws.keys("batch/out/") == ["batch/out/only.png.out"]
+    log = (service.ctx.work_dir / "transform-jobs" / "batch-idle" / "job.log").read_text()
+    assert re.findall(r"instance \d: \d objects", log) == ["instance 1: 1 objects", "instance 2: 0 objects"]
 
 
 def test_a_transform_needs_an_existing_model_and_a_fresh_name(aws, service, sagemaker, model, helpers):

@@ -1,4 +1,5 @@
-"""Runs one batch transform job: one image per S3 object, `<S3OutputPath>/<relative key>.out` per image.
+"""Runs one batch transform job: one image per S3 object, `<S3OutputPath>/<relative key>.out` per image, the
+objects shared among the job's instances (icflow_tools.local_sagemaker.transform_instances).
 
 As on SageMaker, a single object the model cannot read fails the whole job, naming that object.
 """
@@ -17,6 +18,7 @@ from icflow_tools.local_sagemaker.errors import JobFailure
 from icflow_tools.local_sagemaker.events import TRANSFORM_JOB_STATE_CHANGE
 from icflow_tools.local_sagemaker.models import ModelLoader
 from icflow_tools.local_sagemaker.store import MODEL, TRANSFORM_JOB, Record
+from icflow_tools.local_sagemaker.transform_instances import shares
 from icflow_tools.trainer.api import AlgorithmError, Classifier
 
 LOG_FILE = "job.log"
@@ -84,23 +86,38 @@ class TransformJob:
         # A transform job runs as its model's execution role.
         self.s3 = self.ctx.s3_for(model.get("ExecutionRoleArn"))
         objects = s3io.objects_for(self.s3, source["S3DataType"], source["S3Uri"])
-        classifier = self.loader.load(model)
         output = record["TransformOutput"]["S3OutputPath"]
         limit = record.get("MaxPayloadInMB", 6) * MEGABYTE
+        concurrent = record.get("MaxConcurrentTransforms") or 1
+        runs = shares(sorted(objects, key=lambda item: item.key), record["TransformResources"]["InstanceCount"])
         self.log(
-            f"{len(objects)} objects, model {record['ModelName']}, {record.get('MaxConcurrentTransforms', 1)} at a time"
+            f"{len(objects)} objects on {len(runs)} instances, model {record['ModelName']}, "
+            f"{concurrent} at a time per instance"
         )
         if fault := self.ctx.faults.failure("transform", self.name):
             raise JobFailure(fault.failure_reason())
-        with ThreadPoolExecutor(max_workers=record.get("MaxConcurrentTransforms") or 1) as pool:
-            futures = [pool.submit(self._one, classifier, item, output, limit) for item in objects]
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            for future in pending:
-                future.cancel()
-            for future in done:
-                error = future.exception()
-                if error is not None:
-                    raise error
+        with self.loader.instances(model, len(runs)) as instances:
+            for index, (instance, run) in enumerate(zip(instances, runs, strict=True), start=1):
+                process = getattr(instance, "pid", None)
+                self.log(f"instance {index}: {len(run)} objects" + (f", process {process}" if process else ""))
+            # Each instance's agent: its own requests in flight, at most MaxConcurrentTransforms.
+            agents = [ThreadPoolExecutor(max_workers=concurrent) for _ in runs]
+            try:
+                futures = [
+                    agent.submit(self._one, instance, item, output, limit)
+                    for agent, instance, run in zip(agents, instances, runs, strict=True)
+                    for item in run
+                ]
+                done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+                for future in pending:
+                    future.cancel()
+                for future in done:
+                    error = future.exception()
+                    if error is not None:
+                        raise error
+            finally:
+                for agent in agents:
+                    agent.shutdown(cancel_futures=True)
 
     def _one(self, classifier: Classifier, item: s3io.S3Object, output: str, limit: int) -> None:
         if self.control.stop.is_set():
