@@ -13,7 +13,7 @@ CHECKOV_VENV := .venv-checkov
 SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 # sam build needs the functions' runtime, python3.13, which pyenv provides here and on CI.
 SAM_BUILD_PYTHON := 3.13.0
-SAM_SOURCES := template.yaml samconfig.toml layers/icflow/requirements.txt $(shell find functions layers/icflow/icflow -name '*.py' -not -path '*/__pycache__/*')
+SAM_SOURCES := template.yaml samconfig.toml layers/icflow/requirements.txt layers/icflow/Makefile functions/Makefile $(shell find functions layers/icflow/icflow -name '*.py' -not -path '*/__pycache__/*')
 
 .PHONY: install demo test bench clean sam-validate sam-build checkov lint
 

@@ -1,13 +1,16 @@
 """Runs the handlers `sam build` produced, as Lambda would, against a moto server.
 
 Each invocation is a fresh interpreter started without site-packages (`-S`): it sees only the function's
-build folder and the layer's `python/` folder, plus what the Lambda runtime itself provides (boto3) and
-the host builds of the layer's native extensions, because the layer carries arm64 ones for Lambda. So a
-module missing from the layer or a handler that does not import fails here, not in the cloud.
+build folder and the layer's `python/` folder, plus what the Lambda runtime itself provides (boto3 and what
+it imports, `icflow_tools.lambda_runtime`) and the host builds of the layer's native extensions, because the
+layer carries arm64 ones for Lambda. So a module missing from the layer or a handler that does not import
+fails here, not in the cloud. The host's Python is not the runtime's, so the shipped python3.13 bytecode is
+not used here; benchmarks/cold_start.py runs it under 3.13.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -22,14 +25,12 @@ from typing import Any
 
 import boto3
 import pytest
-import yaml
 from moto.server import ThreadedMotoServer
 
-REPO = Path(__file__).resolve().parents[2]
-BUILD = REPO / ".aws-sam" / "build"
+from icflow_tools.lambda_runtime import RUNTIME_PROVIDED
+from support.sam_build import BUILD, REPO, built_template, layer_python
+
 EVENTS = REPO / "events"
-# What the python3.13 Lambda runtime provides without any layer.
-RUNTIME_PROVIDED = ("boto3", "s3transfer")
 INVOKE_TIMEOUT_SECONDS = 120
 
 _RUNNER = """
@@ -59,25 +60,23 @@ with open(result_file, "w") as sink:
 """
 
 
-def built_template() -> dict[str, Any]:
-    path = BUILD / "template.yaml"
-    if not path.exists():
-        pytest.fail("no .aws-sam/build: run `make sam-build` (part of `make test`) before tests/build")
-    # sam build writes intrinsics in their long form ({"Ref": ...}), which plain YAML reads.
-    return yaml.safe_load(path.read_text())
-
-
 def sample_environment() -> dict[str, str]:
     return dict(json.loads((EVENTS / "env.json").read_text())["Parameters"])
 
 
-def _host_overlay(layer_python: Path, folder: Path) -> Path:
+def _host_overlay(layer: Path, folder: Path) -> Path:
     """Host builds of the runtime-provided and native packages, to be found before the layer's."""
     site = Path(sysconfig.get_paths()["purelib"])
-    native = {path.relative_to(layer_python).parts[0] for path in layer_python.rglob("*.so")}
+    native = {path.relative_to(layer).parts[0] for path in layer.rglob("*.so")}
     folder.mkdir()
-    for name in sorted(native | set(RUNTIME_PROVIDED)):
+    for name in sorted(native):
         (folder / name).symlink_to(site / name, target_is_directory=True)
+    for name in RUNTIME_PROVIDED:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.origin, f"{name}, which the Lambda runtime provides, is not installed here"
+        # A package links its folder, a single-file module (six) its file.
+        source = Path(spec.origin).parent if spec.submodule_search_locations else Path(spec.origin)
+        (folder / source.name).symlink_to(source)
     return folder
 
 
@@ -100,7 +99,7 @@ class BuiltStack:
     def invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
         properties = self.template["Resources"][function]["Properties"]
         code = BUILD / properties["CodeUri"]
-        layer = BUILD / self.template["Resources"]["IcflowLayer"]["Properties"]["ContentUri"] / "python"
+        layer = layer_python(self.template)
         handler_module = properties.get("Handler") or self.template["Globals"]["Function"]["Handler"]
         event_file = self.tmp / f"event-{function}.json"
         result_file = self.tmp / f"result-{function}.json"
@@ -170,9 +169,12 @@ def built_stack(tmp_path: Path) -> Iterator[BuiltStack]:
     starter.join(timeout=30)
     assert not starter.is_alive(), "moto server did not start within 30 s"
     host, port = server.get_host_and_port()
-    layer_python = BUILD / template["Resources"]["IcflowLayer"]["Properties"]["ContentUri"] / "python"
     stack = BuiltStack(
-        template, environment, f"http://{host}:{port}", _host_overlay(layer_python, tmp_path / "host"), tmp_path
+        template,
+        environment,
+        f"http://{host}:{port}",
+        _host_overlay(layer_python(template), tmp_path / "host"),
+        tmp_path,
     )
     try:
         _reset(stack.endpoint)

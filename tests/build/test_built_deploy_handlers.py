@@ -61,6 +61,6 @@ def test_built_functions_take_batch_uploads_to_labeled_predictions(built_stack: 
 def test_built_endpoint_and_schedule_functions_run(built_stack: BuiltStack, sample_event) -> None:
     assert built_stack.invoke("EndpointStateFunction", sample_event("endpoint_in_service.json"))["action"] == "ignored"
     checked = built_stack.invoke("IdleEndpointsFunction", sample_event("scheduled_idle_check.json"))
-    assert checked == {"action": "checked", "deleted": []}
+    assert checked == {"action": "checked", "deleted": [], "foreign": []}
     lost = built_stack.invoke("LostEventsFunction", sample_event("scheduled_lost_events_check.json"))
     assert lost == {"action": "checked", "settled": [], "in_flight": 0}

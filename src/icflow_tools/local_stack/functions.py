@@ -196,12 +196,14 @@ def build_function(
 
 
 def layer_dir(root: Path, resource: dict[str, Any], resolver: Resolver) -> Path:
-    """Where a layer's Python packages are: ContentUri itself when SAM builds it (BuildMethod python*),
-    else its python/ folder, as Lambda unpacks a layer zip to /opt/python."""
+    """Where a layer's Python packages are: ContentUri itself when SAM builds it (BuildMethod python*, or
+    makefile, whose layers/icflow/Makefile ships the folder's packages under python/ as the python builder
+    does), else its python/ folder, as Lambda unpacks a layer zip to /opt/python."""
     props = resource.get("Properties") or {}
     content = resolver.resolve(props.get("ContentUri") or props.get("Content"))
     if not isinstance(content, str):
         raise IcflowError(f"a layer's ContentUri must be a folder of this repository to run locally, not {content!r}")
     folder = (root / content).resolve()
-    built = str((resource.get("Metadata") or {}).get("BuildMethod", "")).startswith("python")
+    method = str((resource.get("Metadata") or {}).get("BuildMethod", ""))
+    built = method.startswith("python") or method == "makefile"
     return folder if built else folder / "python"
