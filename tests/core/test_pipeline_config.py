@@ -321,3 +321,16 @@ def test_batch_instance_count_above_max_instances_is_refused_naming_both():
     ]
     # An explicit count beyond the default cap is the user's choice: the cap applies to icflow's rule.
     assert parse_pipeline_config('{"deploy": {"batch": {"instance_count": 8}}}').deploy.batch.instance_count == 8
+
+
+def test_batch_max_images_defaults_to_100_and_takes_0_to_1000() -> None:
+    assert PipelineConfig().deploy.realtime.batch_max_images == 100
+    for allowed in (0, 1000):
+        document = json.dumps({"deploy": {"realtime": {"batch_max_images": allowed}}}).encode()
+        assert parse_pipeline_config(document).deploy.realtime.batch_max_images == allowed
+    assert problems_of({"deploy": {"realtime": {"batch_max_images": -1}}}) == [
+        "deploy.realtime.batch_max_images: input should be greater than or equal to 0 (got -1)"
+    ]
+    assert problems_of({"deploy": {"realtime": {"batch_max_images": 1001}}}) == [
+        "deploy.realtime.batch_max_images: input should be less than or equal to 1000 (got 1001)"
+    ]

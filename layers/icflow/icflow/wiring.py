@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import boto3
 from botocore.config import Config
 
+from icflow.batch.labeled_batch import LabeledBatches
 from icflow.batch.refused_images import TransformLogs
 from icflow.batch.sagemaker_transforms import SageMakerTransforms
+from icflow.batch.serving_endpoint import MAX_IN_FLIGHT, ServingEndpoint
 from icflow.core.notifier import Notifier
 from icflow.core.ownership import StackOwnership
 from icflow.core.s3_objects import MAX_CONNECTIONS, S3Objects
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 UseCase = TypeVar("UseCase")
+# InvokeEndpoint tries in all, throttled ones included, before an image fails the endpoint's labeling.
+RUNTIME_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,23 @@ class Adapters:
     @cached_property
     def transform_logs(self) -> TransformLogs:
         return TransformLogs(self.session.client("logs"))
+
+    @cached_property
+    def serving_endpoint(self) -> ServingEndpoint:
+        runtime = self.session.client(
+            "sagemaker-runtime",
+            config=Config(
+                # Standard mode retries throttling and 5xx answers with backoff; a ModelError (424) is the
+                # model's answer, not retried.
+                retries={"mode": "standard", "max_attempts": RUNTIME_ATTEMPTS},
+                max_pool_connections=MAX_IN_FLIGHT,
+            ),
+        )
+        return ServingEndpoint(runtime)
+
+    @cached_property
+    def labeled_batches(self) -> LabeledBatches:
+        return LabeledBatches(self.settings.data_bucket, self.state, self.notifier)
 
     @cached_property
     def endpoints(self) -> SageMakerEndpoints:

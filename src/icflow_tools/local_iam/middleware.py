@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -21,6 +22,8 @@ StartResponse = Callable[..., Any]
 WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 _READS = ("s3:GetObject", "s3:GetObjectVersion")
+# InvokeEndpoint, the one sagemaker-runtime call icflow makes: REST, its endpoint named in the path.
+_INVOCATIONS = re.compile(r"^/endpoints/(?P<name>[^/]+)/invocations/?$")
 _WRITES = ("PUT", "POST")
 
 
@@ -92,6 +95,8 @@ class AuthorizingMiddleware:
                 params = {}
         elif "/operation/" in environ.get("PATH_INFO", ""):  # smithy-rpc-v2-cbor: the operation is in the path
             operation, params = environ["PATH_INFO"].rsplit("/", 1)[-1], {}
+        elif invocation := _INVOCATIONS.match(environ.get("PATH_INFO", "")):  # sagemaker-runtime's REST call
+            operation, params = "InvokeEndpoint", {"EndpointName": invocation["name"]}
         else:
             params = _query_params(body) if body else _query_params(environ.get("QUERY_STRING", "").encode())
             operation = params.get("Action", "")

@@ -1,4 +1,5 @@
-"""A collected group of uploads under batch/<dataset>/...: one manifest and one transform job per dataset.
+"""A collected group of uploads under batch/<dataset>/...: one manifest and one transform job per dataset, or,
+for a small batch of a dataset whose endpoint is in service, labeling by the endpoint (icflow.batch.realtime_labeling).
 
 Objects that are not images are left out of the manifest and listed in the batch's inputs report (read
 again into summary.json). Without a current model the batch is recorded as pending, manifest written,
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from aws_lambda_powertools.metrics import MetricUnit
 
 from icflow.batch.manifest import BatchPlan, plan_batches, write_batch_inputs
+from icflow.batch.realtime_labeling import RealtimeLabeling, build_realtime_labeling
 from icflow.batch.starter import BatchStarter, build_batch_starter, restarts
 from icflow.core import layout
 from icflow.core.images import S3Object
@@ -31,8 +33,8 @@ if TYPE_CHECKING:
     from icflow.wiring import Adapters
 
 
-# started, already_started and failed come from BatchStarter.start.
-CollectAction = Literal["empty", "pending", "started", "already_started", "failed", "rejected"]
+# started, already_started and failed come from BatchStarter.start; labeled is the endpoint's (realtime_labeling).
+CollectAction = Literal["empty", "pending", "labeled", "started", "already_started", "failed", "rejected"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class CollectOutcome(Outcome):
     status: str | None = None  # already_started: where the earlier delivery left the batch
     job_name: str | None = None
     model_name: str | None = None
+    endpoint_name: str | None = None  # labeled, or labeling, by the dataset's endpoint
     reason: str | None = None
 
 
@@ -55,6 +58,7 @@ class CollectBatch:
         s3_client: Any,
         state: StateTable,
         starter: BatchStarter,
+        realtime: RealtimeLabeling,
         notifier: Notifier,
         unusable_names: UnusableNames,
     ) -> None:
@@ -62,6 +66,7 @@ class CollectBatch:
         self._s3 = s3_client
         self._state = state
         self._starter = starter
+        self._realtime = realtime
         self._notifier = notifier
         self._unusable_names = unusable_names
 
@@ -120,16 +125,31 @@ class CollectBatch:
                     or self._state.get_item(dataset, batch_sk(batch_id))
                     or {}
                 )
-            if existing.get("status") != BatchStatus.PENDING.value:
+            # A labeling cut off by the function's end goes to a transform job, not to the endpoint again.
+            reclaimed = self._realtime.reclaim(existing)
+            if not reclaimed and existing.get("status") != BatchStatus.PENDING.value:
                 return _outcome(plan, "already_started", status=existing.get("status"))
         else:
+            reclaimed = False
             metrics.add_metric(name="BatchesCollected", unit=MetricUnit.Count, value=1)
         model_name = (self._state.get_item(dataset, DATASET_SK) or {}).get("current_model_name")
         if not model_name:
             logger.info("batch pending until the dataset has a model", extra={"dataset": dataset, "batch_id": batch_id})
             return _outcome(plan, "pending")
-        start = self._starter.start(dataset, batch_id, model_name, QUEUE_ATTEMPTS)
-        return _outcome(plan, start.action, job_name=start.job_name, model_name=start.model_name, reason=start.reason)
+        return self._label(plan, model_name, try_endpoint=not reclaimed)
+
+    def _label(self, plan: BatchPlan, model_name: str, try_endpoint: bool) -> CollectOutcome:
+        """By the dataset's endpoint when it can take the batch, else by a transform job."""
+        realtime = self._realtime(plan, model_name) if try_endpoint else None
+        if realtime is not None and realtime.action == "labeled":
+            return _outcome(plan, "labeled", model_name=model_name, endpoint_name=realtime.endpoint_name)
+        if realtime is not None and realtime.action == "busy":
+            status = BatchStatus.LABELING.value
+            return _outcome(plan, "already_started", status=status, endpoint_name=realtime.endpoint_name)
+        start = self._starter.start(plan.dataset, plan.batch_id, model_name, QUEUE_ATTEMPTS)
+        # Beside a started job: why the endpoint did not label the batch.
+        reason = start.reason or (realtime.reason if realtime is not None else None)
+        return _outcome(plan, start.action, job_name=start.job_name, model_name=start.model_name, reason=reason)
 
 
 def _outcome(plan: BatchPlan, action: CollectAction, **details: str | None) -> CollectOutcome:
@@ -142,6 +162,7 @@ def build_collect_batch(adapters: Adapters) -> CollectBatch:
         adapters.s3,
         adapters.state,
         build_batch_starter(adapters),
+        build_realtime_labeling(adapters),
         adapters.notifier,
         adapters.unusable_names,
     )

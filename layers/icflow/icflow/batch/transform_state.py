@@ -17,8 +17,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from icflow.batch.manifest import input_prefix, input_relative, parse_output_uri, s3_uri
 from icflow.batch.predictions.labeler import LabelingRequest, LabelingResult, label_batch
 from icflow.batch.refused_images import MAX_REFUSED, TransformLogs
@@ -28,7 +26,7 @@ from icflow.core import layout, naming
 from icflow.core.class_names import load_class_names
 from icflow.core.errors import IcflowError
 from icflow.core.notifier import Notifier
-from icflow.core.observability import logger, metrics
+from icflow.core.observability import logger
 from icflow.core.outcome import Outcome
 from icflow.core.pipeline_config import read_pipeline_config
 from icflow.core.s3_objects import S3Objects
@@ -36,6 +34,7 @@ from icflow.core.sagemaker_events import COMPLETED, FINAL_STATES
 from icflow.core.state import BATCH_IN_FLIGHT, BatchStatus, StateTable, batch_sk
 
 if TYPE_CHECKING:
+    from icflow.batch.labeled_batch import LabeledBatches
     from icflow.wiring import Adapters
 
 _ENDED_AS = {"Failed": BatchStatus.FAILED, "Stopped": BatchStatus.STOPPED}
@@ -75,6 +74,7 @@ class HandleTransformState:
         starter: BatchStarter,
         notifier: Notifier,
         logs: TransformLogs,
+        labeled: LabeledBatches,
     ) -> None:
         self._bucket = bucket
         self._s3 = s3_client
@@ -84,6 +84,7 @@ class HandleTransformState:
         self._starter = starter
         self._notifier = notifier
         self._logs = logs
+        self._labeled = labeled
 
     def __call__(self, change: TransformChange) -> TransformOutcome:
         if not naming.is_icflow_name(change.job_name):
@@ -204,32 +205,10 @@ class HandleTransformState:
         self, job: TransformJob, dataset: str, batch_id: str, result: LabelingResult
     ) -> TransformOutcome:
         """Marks the batch labeled and tells the user where its predictions are; a duplicate delivery finds it done."""
-        images = result.summary["images"]
-        item = self._state.transition_item(
-            dataset,
-            batch_sk(batch_id),
-            BatchStatus.LABELED.value,
-            BATCH_IN_FLIGHT,
-            fields={
-                "labeled": images["labeled"],
-                "failed_images": images["failed"],
-                "summary_uri": result.summary_uri,
-                "predictions_uri": result.predictions_jsonl_uri,
-                "count_per_label": result.summary["count_per_label"],
-            },
-        )
-        if item is None:
+        if not self._labeled.record(dataset, batch_id, job.model_name, result, BATCH_IN_FLIGHT):
             return TransformOutcome("duplicate", dataset, batch_id, reason="another delivery labeled it")
-        metrics.add_metric(name="ImagesLabeled", unit=MetricUnit.Count, value=images["labeled"])
-        prefix = layout.predictions_prefix(dataset, batch_id)
-        self._notifier.notify(
-            f"icflow: batch {batch_id} of {dataset} labeled",
-            f"{images['labeled']} images of dataset {dataset} were labeled by model {job.model_name} "
-            f"({images['failed']} failed, {images['skipped']} skipped as not images).\n"
-            f"Predictions: s3://{self._bucket}/{prefix} (predictions.csv, predictions.jsonl, summary.json).",
-            dataset,
-        )
-        return TransformOutcome("labeled", dataset, batch_id, labeled=images["labeled"], summary_uri=result.summary_uri)
+        labeled = result.summary["images"]["labeled"]
+        return TransformOutcome("labeled", dataset, batch_id, labeled=labeled, summary_uri=result.summary_uri)
 
 
 def build_handle_transform_state(adapters: Adapters) -> HandleTransformState:
@@ -242,4 +221,5 @@ def build_handle_transform_state(adapters: Adapters) -> HandleTransformState:
         starter=build_batch_starter(adapters),
         notifier=adapters.notifier,
         logs=adapters.transform_logs,
+        labeled=adapters.labeled_batches,
     )

@@ -150,12 +150,21 @@ class QualityGate(_Section):
     min_validation_accuracy: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
 
 
+# At the endpoint's pace (tens of ms per image, a few in flight) this many images take well under the budget
+# icflow.batch.realtime_labeling gives them; more belong to a transform job anyway.
+MAX_REALTIME_BATCH_IMAGES = 1000
+
+
 class RealtimeSettings(_Section):
     enabled: bool = False
     instance_type: InstanceType = "ml.m5.large"
     instance_count: PositiveInt = 1
     blue_green: bool = False
     auto_rollback: bool = True
+    # A batch of at most this many images is labeled by the endpoint while it is in service, in seconds instead
+    # of a transform job's minutes of start-up (icflow.batch.realtime_labeling); 0 sends every batch to a
+    # transform job. The bound keeps one collector invocation's labeling within its time budget.
+    batch_max_images: Annotated[int, Field(ge=0, le=MAX_REALTIME_BATCH_IMAGES)] = 100
 
 
 class BatchSettings(_Section):

@@ -58,6 +58,7 @@ RUNNING = (RunStatus.STARTING.value, RunStatus.TRAINING.value, RunStatus.TUNING.
 
 class BatchStatus(StrEnum):
     PENDING = "pending"  # collected before the dataset had a model; starts when one is ready
+    LABELING = "labeling"  # the dataset's endpoint labels it (icflow.batch.realtime_labeling); no transform job
     TRANSFORMING = "transforming"
     LABELED = "labeled"  # predictions and summary.json written
     EMPTY = "empty"  # nothing in the group was an image; the report says why
@@ -90,7 +91,7 @@ BATCH_IN_FLIGHT = (BatchStatus.TRANSFORMING.value,)
 BATCH_ENDED_UNLABELED = (BatchStatus.FAILED.value, BatchStatus.STOPPED.value)
 
 # Batches whose model must not be deleted while they may still need it.
-BATCHES_USING_A_MODEL = (BatchStatus.PENDING.value, BatchStatus.TRANSFORMING.value)
+BATCHES_USING_A_MODEL = (BatchStatus.PENDING.value, BatchStatus.LABELING.value, BatchStatus.TRANSFORMING.value)
 
 
 # DynamoDB refuses items over 400 KB, and a reason is stored twice (the item's and its history entry's), once

@@ -43,8 +43,9 @@ class SummaryBuilder:
     dataset: str
     batch_id: str
     model_name: str
-    transform_job_name: str
+    transform_job_name: str | None  # None when the dataset's endpoint labeled the batch
     class_names_source: str
+    endpoint_name: str | None = None  # the endpoint that labeled the batch instead of a transform job
     images_submitted: int | None = None  # how many the manifest held, when known
     skipped: Sequence[Mapping[str, str]] = ()
     labels: Counter[str] = field(default_factory=Counter)
@@ -82,6 +83,10 @@ class SummaryBuilder:
             "batch_id": self.batch_id,
             "model_name": self.model_name,
             "transform_job_name": self.transform_job_name,
+            # Which path labeled the batch: a small batch goes to the dataset's endpoint, others to transform jobs.
+            "labeled_by": (
+                {"endpoint": self.endpoint_name} if self.endpoint_name else {"transform_job": self.transform_job_name}
+            ),
             "class_names_source": self.class_names_source,
             "images": {
                 "submitted": self.images_submitted,

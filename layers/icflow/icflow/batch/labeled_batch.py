@@ -1,0 +1,66 @@
+"""A batch whose predictions and summary.json are written: its item moves to labeled once, and the user is told
+where the predictions are. Shared by both paths that label a batch, a transform job's outputs
+(icflow.batch.transform_state) and the dataset's endpoint (icflow.batch.realtime_labeling), so the item, the
+metric and the notification are the same whichever labeled it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from icflow.core import layout
+from icflow.core.notifier import Notifier
+from icflow.core.observability import metrics
+from icflow.core.state import BatchStatus, StateTable, batch_sk
+
+if TYPE_CHECKING:
+    from icflow.batch.predictions.labeler import LabelingResult
+
+
+class LabeledBatches:
+    def __init__(self, bucket: str, state: StateTable, notifier: Notifier) -> None:
+        self._bucket = bucket
+        self._state = state
+        self._notifier = notifier
+
+    def record(
+        self,
+        dataset: str,
+        batch_id: str,
+        model_name: str,
+        result: LabelingResult,
+        allowed_from: tuple[str, ...],
+        endpoint_name: str | None = None,
+    ) -> bool:
+        """Marks the batch labeled and notifies; False when it was not in `allowed_from` (another delivery
+        labeled it), and then nothing is told twice."""
+        images = result.summary["images"]
+        item = self._state.transition_item(
+            dataset,
+            batch_sk(batch_id),
+            BatchStatus.LABELED.value,
+            allowed_from,
+            fields={
+                "labeled": images["labeled"],
+                "failed_images": images["failed"],
+                "summary_uri": result.summary_uri,
+                "predictions_uri": result.predictions_jsonl_uri,
+                "count_per_label": result.summary["count_per_label"],
+                "labeled_by": result.summary["labeled_by"],
+            },
+        )
+        if item is None:
+            return False
+        metrics.add_metric(name="ImagesLabeled", unit=MetricUnit.Count, value=images["labeled"])
+        by = f"model {model_name}" + (f" on endpoint {endpoint_name}" if endpoint_name else "")
+        prefix = layout.predictions_prefix(dataset, batch_id)
+        self._notifier.notify(
+            f"icflow: batch {batch_id} of {dataset} labeled",
+            f"{images['labeled']} images of dataset {dataset} were labeled by {by} "
+            f"({images['failed']} failed, {images['skipped']} skipped as not images).\n"
+            f"Predictions: s3://{self._bucket}/{prefix} (predictions.csv, predictions.jsonl, summary.json).",
+            dataset,
+        )
+        return True

@@ -1,0 +1,232 @@
+"""Label a small batch's images by the dataset's realtime endpoint and write the same predictions.jsonl,
+predictions.csv and summary.json as a transform job's labeling (icflow.batch.predictions.labeler).
+
+Each image is read from batch/<dataset>/ and sent to InvokeEndpoint, `max_in_flight` at a time. Nothing is
+written until every image has its answer: an endpoint that fails on one image (EndpointFailed), or takes
+longer than the budget, stops the labeling and leaves no output behind, so the caller's transform job writes
+the batch's outputs as if the endpoint had never been tried. An image the model refuses, or whose answer is not
+a prediction, is a failed image in summary.json, as on the transform path. The batch is bounded by
+deploy.realtime.batch_max_images, so its predictions are held in memory until written.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from icflow.batch.manifest import input_prefix, s3_uri
+from icflow.batch.predictions.labeled import DEFAULT_TOP_K, ImageError, LabeledPrediction, label_prediction
+from icflow.batch.predictions.labeler import MAX_KEY_BYTES, REFUSED_BY_MODEL, LabelingResult
+from icflow.batch.predictions.output import InvalidOutput, parse_output
+from icflow.batch.predictions.summary import SUMMARY_FILE, CopyProblem, SummaryBuilder
+from icflow.batch.predictions.writers import (
+    CSV_CONTENT_TYPE,
+    JSONL_CONTENT_TYPE,
+    PREDICTIONS_CSV,
+    PREDICTIONS_JSONL,
+    PredictionWriters,
+)
+from icflow.batch.refused_images import MAX_REFUSED
+from icflow.batch.serving_endpoint import MAX_IN_FLIGHT, EndpointFailed, ImageRefused, ServingEndpoint
+from icflow.core import layout
+from icflow.core.class_names import ClassNames
+from icflow.core.s3_objects import missing
+
+# summary.json's code for an image deleted between its collection and its labeling.
+MISSING_IMAGE = "missing"
+
+
+@dataclass(frozen=True)
+class EndpointLabelingRequest:
+    bucket: str
+    dataset: str
+    batch_id: str
+    model_name: str  # the model the endpoint serves: the dataset's current one
+    endpoint_name: str
+    class_names: ClassNames
+    relative_keys: Sequence[str]  # the images, below batch/<dataset>/
+    budget_seconds: float  # past this, the endpoint is too slow for the batch: EndpointFailed
+    skipped: Sequence[dict[str, str]] = ()  # the batch's inputs report's objects left out
+    top_k: int = DEFAULT_TOP_K
+    copy_to_labeled: bool = False
+
+
+def label_by_endpoint(
+    s3: Any,
+    endpoint: ServingEndpoint,
+    request: EndpointLabelingRequest,
+    spill_dir: Path | None = None,
+    max_in_flight: int = MAX_IN_FLIGHT,
+) -> LabelingResult:
+    """Labels every image, then writes predictions.jsonl, predictions.csv and, last, summary.json; raises
+    EndpointFailed (nothing written) when the endpoint cannot label the whole batch."""
+    started_at = datetime.now(UTC)
+    started = time.perf_counter()
+    results = _classify_all(s3, endpoint, request, max_in_flight)
+    refused = sum(isinstance(result, ImageError) and result.reason == REFUSED_BY_MODEL for result in results)
+    if refused > MAX_REFUSED:
+        # As on the transform path: this many refusals are a wrong model, not a few bad images.
+        raise EndpointFailed(f"the model refused {refused} of {len(results)} images")
+    summary = SummaryBuilder(
+        dataset=request.dataset,
+        batch_id=request.batch_id,
+        model_name=request.model_name,
+        transform_job_name=None,
+        class_names_source=request.class_names.source,
+        endpoint_name=request.endpoint_name,
+        images_submitted=len(request.relative_keys),
+        skipped=request.skipped,
+    )
+    count = request.class_names.count
+    top_k = min(request.top_k, count) if count else request.top_k
+    prefix = layout.predictions_prefix(request.dataset, request.batch_id)
+    with tempfile.TemporaryDirectory(prefix="icflow-labels-", dir=spill_dir) as spill:
+        with PredictionWriters(Path(spill), top_k) as writers:
+            for result in results:
+                if isinstance(result, ImageError):
+                    summary.add_error(result)
+                else:
+                    writers.write(result)
+                    summary.add_prediction(result)
+        if request.copy_to_labeled:
+            _copy_labeled(s3, request, results, summary, max_in_flight)
+        for path, content_type in ((writers.jsonl_path, JSONL_CONTENT_TYPE), (writers.csv_path, CSV_CONTENT_TYPE)):
+            s3.upload_file(str(path), request.bucket, prefix + path.name, ExtraArgs={"ContentType": content_type})
+    return _write_summary(s3, request, summary, prefix, started_at, time.perf_counter() - started)
+
+
+def _classify_all(
+    s3: Any, endpoint: ServingEndpoint, request: EndpointLabelingRequest, max_in_flight: int
+) -> list[LabeledPrediction | ImageError]:
+    """One result per image, in the batch's order; the first EndpointFailed stops the rest."""
+    deadline = time.monotonic() + request.budget_seconds
+    stop = threading.Event()
+
+    def classify(relative: str) -> LabeledPrediction | ImageError:
+        if stop.is_set():
+            raise EndpointFailed("stopped: another image failed")
+        if time.monotonic() > deadline:
+            raise EndpointFailed(f"the endpoint had not labeled the batch after {request.budget_seconds:g} s")
+        return _classify_one(s3, endpoint, request, relative)
+
+    pool = ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="icflow-invoke")
+    futures: list[Future[LabeledPrediction | ImageError]] = [
+        pool.submit(classify, relative) for relative in request.relative_keys
+    ]
+    try:
+        return [future.result() for future in futures]
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        # On a failure the images not yet sent are not sent; those in flight end on their own.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _classify_one(
+    s3: Any, endpoint: ServingEndpoint, request: EndpointLabelingRequest, relative: str
+) -> LabeledPrediction | ImageError:
+    image_key = input_prefix(request.dataset) + relative
+    image_uri = s3_uri(request.bucket, image_key)
+    try:
+        with s3.get_object(Bucket=request.bucket, Key=image_key)["Body"] as body:
+            image = body.read()
+    except ClientError as error:
+        if not missing(s3, request.bucket, image_key, error):
+            raise
+        return ImageError(image_uri, MISSING_IMAGE, "the image was deleted before it was labeled; upload it again")
+    try:
+        answer = endpoint.classify(request.endpoint_name, image)
+    except ImageRefused as refusal:
+        message = f"the model refused the image ({refusal}). Check that it opens, then upload it again to classify it"
+        return ImageError(image_uri, REFUSED_BY_MODEL, message)
+    try:
+        # The endpoint answers the list a transform output holds as {"prediction": [...]}: one parser for both.
+        probabilities = parse_output(b'{"prediction": ' + answer + b"}", request.class_names.count)
+    except InvalidOutput as problem:
+        return ImageError(image_uri, problem.problem.value, str(problem))
+    return label_prediction(image_uri, probabilities, request.class_names, request.model_name, request.top_k)
+
+
+def _copy_labeled(
+    s3: Any,
+    request: EndpointLabelingRequest,
+    results: list[LabeledPrediction | ImageError],
+    summary: SummaryBuilder,
+    max_in_flight: int,
+) -> None:
+    """Copies each labeled image to labeled/<dataset>/<label>/, server-side, as the transform path's labeling
+    does; a copy that fails costs that copy only, and summary.json says why."""
+    labeled = [
+        (relative, result)
+        for relative, result in zip(request.relative_keys, results, strict=True)
+        if isinstance(result, LabeledPrediction)
+    ]
+    with ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="icflow-copy") as pool:
+        for copied in pool.map(lambda pair: _copy_one(s3, request, *pair), labeled):
+            if isinstance(copied, CopyProblem):
+                summary.add_copy_problem(copied)
+            else:
+                summary.labeled_copies += copied
+
+
+def _copy_one(
+    s3: Any, request: EndpointLabelingRequest, relative: str, prediction: LabeledPrediction
+) -> bool | CopyProblem:
+    """True when copied, False when the image is gone since (its prediction stands), else why not."""
+    image_key = input_prefix(request.dataset) + relative
+    copy_key = layout.labeled_prefix(request.dataset, prediction.label) + relative
+    if len(copy_key.encode("utf-8")) > MAX_KEY_BYTES:
+        return CopyProblem(
+            prediction.image_uri,
+            f"no labeled copy: s3://{request.bucket}/{copy_key[:80]}... would be {len(copy_key.encode('utf-8'))} "
+            f"bytes, over S3's {MAX_KEY_BYTES}-byte key limit; shorten the class name or the image's path",
+        )
+    try:
+        s3.copy_object(Bucket=request.bucket, Key=copy_key, CopySource={"Bucket": request.bucket, "Key": image_key})
+    except ClientError as error:
+        if missing(s3, request.bucket, image_key, error):
+            return False
+        code = error.response.get("Error", {}).get("Code", "Unknown")
+        return CopyProblem(
+            prediction.image_uri, f"no labeled copy: copying to s3://{request.bucket}/{copy_key} failed: {code}"
+        )
+    return True
+
+
+def _write_summary(
+    s3: Any,
+    request: EndpointLabelingRequest,
+    summary: SummaryBuilder,
+    prefix: str,
+    started_at: datetime,
+    seconds: float,
+) -> LabelingResult:
+    outputs = {
+        "predictions_jsonl": s3_uri(request.bucket, prefix + PREDICTIONS_JSONL),
+        "predictions_csv": s3_uri(request.bucket, prefix + PREDICTIONS_CSV),
+        "labeled": s3_uri(request.bucket, f"{layout.LABELED}{request.dataset}/") if request.copy_to_labeled else None,
+    }
+    timings = {
+        "labeling_started": started_at,
+        "labeling_seconds": round(seconds, 3),
+        "images_per_second": round((summary.labeled + summary.failed) / seconds, 1) if seconds else None,
+    }
+    body = summary.dumps(outputs, timings)
+    s3.put_object(Bucket=request.bucket, Key=prefix + SUMMARY_FILE, Body=body, ContentType="application/json")
+    return LabelingResult(
+        summary=json.loads(body),
+        summary_uri=s3_uri(request.bucket, prefix + SUMMARY_FILE),
+        predictions_jsonl_uri=outputs["predictions_jsonl"],
+        predictions_csv_uri=outputs["predictions_csv"],
+    )
