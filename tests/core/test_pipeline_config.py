@@ -334,3 +334,18 @@ def test_batch_max_images_defaults_to_100_and_takes_0_to_1000() -> None:
     assert problems_of({"deploy": {"realtime": {"batch_max_images": 1001}}}) == [
         "deploy.realtime.batch_max_images: input should be less than or equal to 1000 (got 1001)"
     ]
+
+
+def test_autoscaling_bounds_are_checked_against_each_other_and_the_instance_count():
+    config = parse_pipeline_config('{"deploy": {"realtime": {"enabled": true, "autoscaling": {"max_instances": 5}}}}')
+    scaling = config.deploy.realtime.autoscaling
+    assert (scaling.min_instances, scaling.max_instances, scaling.target_invocations_per_instance) == (1, 5, 300)
+    assert parse_pipeline_config("{}").deploy.realtime.autoscaling is None
+    [problem] = problems_of({"deploy": {"realtime": {"autoscaling": {"min_instances": 3, "max_instances": 2}}}})
+    assert problem.startswith("deploy.realtime.autoscaling.min_instances: 3 is more than max_instances (2)")
+    [problem] = problems_of({"deploy": {"realtime": {"instance_count": 6, "autoscaling": {"max_instances": 4}}}})
+    assert problem.startswith("deploy.realtime.instance_count: 6 is outside autoscaling's 1 to 4 instances")
+    assert problems_of({"deploy": {"realtime": {"autoscaling": {"target_invocations_per_instance": 0}}}}) == [
+        "deploy.realtime.autoscaling.target_invocations_per_instance: input should be greater than or equal to 1 "
+        "(got 0)"
+    ]

@@ -128,7 +128,12 @@ def test_a_later_model_updates_the_endpoint_in_place_blue_green_with_rollback(st
     adapters = stack.adapters()
     deploy = _PassThroughDeploy(sagemaker, stack.client("sagemaker"), adapters.ownership.tags)
     deployer = EndpointDeployer(
-        _runs(stack), deploy, EndpointMetrics(stack.client("cloudwatch")), adapters.ownership, adapters.notifier
+        _runs(stack),
+        deploy,
+        EndpointMetrics(stack.client("cloudwatch")),
+        adapters.ownership,
+        adapters.notifier,
+        adapters.autoscaling,
     )
 
     with stub:
@@ -152,8 +157,17 @@ class _PassThroughDeploy(SageMakerEndpoints):
         super().__init__(moto, stack_tags)
         self._stubbed = stubbed
 
-    def update_endpoint(self, name: str, config_name: str, blue_green: bool, rollback_alarm: str | None) -> None:
-        SageMakerEndpoints(self._stubbed, {}).update_endpoint(name, config_name, blue_green, rollback_alarm)
+    def update_endpoint(
+        self,
+        name: str,
+        config_name: str,
+        blue_green: bool,
+        rollback_alarm: str | None,
+        retain_instance_count: bool = False,
+    ) -> None:
+        SageMakerEndpoints(self._stubbed, {}).update_endpoint(
+            name, config_name, blue_green, rollback_alarm, retain_instance_count
+        )
 
 
 def _serve(stack: Stack, config_run: str) -> None:
@@ -276,6 +290,7 @@ def _guard(stack: Stack, hours: int) -> DeleteIdleEndpoints:
         EndpointMetrics(stack.client("cloudwatch")),
         Notifier(stack.client("sns"), stack.settings.notifications_topic_arn),
         stack.adapters().ownership,
+        stack.adapters().autoscaling,
     )
 
 
@@ -391,6 +406,7 @@ def test_a_failed_endpoint_still_deleting_is_left_to_the_next_model(
         EndpointMetrics(stack.client("cloudwatch")),
         adapters.ownership,
         adapters.notifier,
+        adapters.autoscaling,
         now.append,
         lambda: sum(now),
     )

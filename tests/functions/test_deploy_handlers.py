@@ -210,5 +210,9 @@ def test_deploy_functions_use_wildcard_resources_only_for_actions_without_resour
                     arn = resource.get("Fn::Sub", "") if isinstance(resource, dict) else ""
                     if ":sagemaker:" in arn or ":alarm:" in arn:
                         assert arn.endswith(f"{naming.NAME_PREFIX}*"), arn
-    # Neither authorizes on a resource (Service Authorization Reference).
-    assert unscoped == {"sagemaker:ListEndpoints", "cloudwatch:GetMetricStatistics"}
+    # None of them authorizes on a resource (Service Authorization Reference).
+    assert unscoped == {
+        "sagemaker:ListEndpoints",
+        "cloudwatch:GetMetricStatistics",
+        "application-autoscaling:DescribeScalableTargets",
+    }

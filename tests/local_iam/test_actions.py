@@ -123,3 +123,31 @@ def test_sagemaker_creates_need_add_tags_and_pass_role_for_every_role_they_hand_
             f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hyper-parameter-tuning-job/t",
         )
     ]
+
+
+def test_application_autoscaling_names_scalable_targets_by_namespace_and_dimension():
+    target = {
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": "endpoint/icflow-digits/variant/AllTraffic",
+        "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+    }
+    register, role = api_requests(Call("application-autoscaling", "RegisterScalableTarget", target, REGION, ACCOUNT))
+    assert (register.action, register.resource) == (
+        "application-autoscaling:RegisterScalableTarget",
+        f"arn:aws:application-autoscaling:{REGION}:{ACCOUNT}:scalable-target/*",
+    )
+    assert register.context == {
+        "application-autoscaling:service-namespace": "sagemaker",
+        "application-autoscaling:scalable-dimension": "sagemaker:variant:DesiredInstanceCount",
+    }
+    assert (role.action, role.resource, role.context) == (
+        "iam:CreateServiceLinkedRole",
+        f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+        {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"},
+    )
+    (deregister,) = api_requests(Call("application-autoscaling", "DeregisterScalableTarget", target, REGION, ACCOUNT))
+    assert deregister.context == register.context
+    assert call("application-autoscaling", "DescribeScalableTargets", ServiceNamespace="sagemaker") == [
+        ("application-autoscaling:DescribeScalableTargets", "*")
+    ]

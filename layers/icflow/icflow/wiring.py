@@ -25,6 +25,7 @@ from icflow.core.settings import Settings, current_settings
 from icflow.core.state import StateTable
 from icflow.core.status_mirror import StatusMirror
 from icflow.core.unusable_names import UnusableNames
+from icflow.endpoints.endpoint_autoscaling import EndpointAutoscaling
 from icflow.endpoints.endpoint_metrics import EndpointMetrics
 from icflow.endpoints.sagemaker_endpoints import SageMakerEndpoints
 from icflow.training.model_ready_publisher import ModelReadyPublisher
@@ -107,6 +108,10 @@ class Adapters:
     @cached_property
     def endpoints(self) -> SageMakerEndpoints:
         return SageMakerEndpoints(self.sagemaker, self.ownership.tags)
+
+    @cached_property
+    def autoscaling(self) -> EndpointAutoscaling:
+        return EndpointAutoscaling(self.session.client("application-autoscaling"))
 
     @cached_property
     def endpoint_metrics(self) -> EndpointMetrics:

@@ -1,5 +1,5 @@
 """Which resource each call of a JSON or query API authorizes on (DynamoDB, SQS, SNS, EventBridge, CloudWatch,
-STS, SageMaker), as the Service Authorization Reference lists them. An operation not listed authorizes on "*",
+STS, SageMaker, Application Auto Scaling), as the Service Authorization Reference lists them. An operation not listed authorizes on "*",
 so only a policy that grants it on every resource allows it.
 
 SageMaker's create calls also need iam:PassRole for the role they hand over (with iam:PassedToService), and
@@ -191,6 +191,30 @@ def _sagemaker(call: Call) -> list[AuthRequest]:
     return requests
 
 
+# The role Application Auto Scaling's first registration of an endpoint variant creates in the account.
+AUTOSCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
+AUTOSCALING_ROLE = "role/aws-service-role/{service}/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+
+
+def _application_autoscaling(call: Call) -> list[AuthRequest]:
+    params = call.params
+    if call.operation.startswith("Describe"):
+        return [call.request("*")]
+    # A scalable target's ARN ends in an id the service makes up, so what a policy can name is scalable-target/*;
+    # the namespace and dimension narrow it, as condition keys.
+    context = {
+        "application-autoscaling:service-namespace": params.get("ServiceNamespace", ""),
+        "application-autoscaling:scalable-dimension": params.get("ScalableDimension", ""),
+    }
+    requests = [call.request(call.arn("application-autoscaling", "scalable-target/*"), context)]
+    if call.operation == "RegisterScalableTarget" and params.get("ServiceNamespace") == "sagemaker":
+        # Needed only while the account has no such role yet; asked every time, so a role without it is found
+        # here rather than in a fresh account.
+        role = f"arn:aws:iam::{call.account}:" + AUTOSCALING_ROLE.format(service=AUTOSCALING_SERVICE)
+        requests.append(AuthRequest("iam:CreateServiceLinkedRole", role, {"iam:AWSServiceName": AUTOSCALING_SERVICE}))
+    return requests
+
+
 _RESOURCES: dict[str, Callable[[Call], list[AuthRequest]]] = {
     "dynamodb": _dynamodb,
     "sqs": _sqs,
@@ -200,6 +224,7 @@ _RESOURCES: dict[str, Callable[[Call], list[AuthRequest]]] = {
     "logs": _logs,
     "sts": _sts,
     "sagemaker": _sagemaker,
+    "application-autoscaling": _application_autoscaling,
 }
 
 

@@ -52,6 +52,10 @@ MAX_RUNTIME_LIMIT = 28 * 24 * 3600  # CreateTrainingJob's MaxRuntimeInSeconds li
 SPOT_WAIT_FACTOR = 2
 INSTANCE_TYPE = r"^ml\.[a-z0-9-]+\.[a-z0-9]+$"
 DEFAULT_MAX_TRANSFORM_INSTANCES = 4
+DEFAULT_MAX_ENDPOINT_INSTANCES = 4
+# Requests a minute per instance (the metric's unit). A CPU instance labels an image in tens of milliseconds, so
+# 300 a minute (5 a second) leaves it room for bursts before the next instance is up; load-test to tune it.
+DEFAULT_INVOCATIONS_PER_INSTANCE = 300
 _PROBLEMS = "icflow_problems"
 # The schema nests five levels (tuning.parameter_ranges.<name>.values[i]); deeper input is not a configuration,
 # and refusing it early keeps it from the validators (and from json's recursion limit).
@@ -155,16 +159,59 @@ class QualityGate(_Section):
 MAX_REALTIME_BATCH_IMAGES = 1000
 
 
+class AutoscalingSettings(_Section):
+    """Present: the endpoint's variant scales between min_instances and max_instances, keeping each instance near
+    target_invocations_per_instance requests a minute (Application Auto Scaling's target tracking on
+    SageMakerVariantInvocationsPerInstance; icflow.endpoints.endpoint_autoscaling)."""
+
+    min_instances: PositiveInt = 1
+    max_instances: PositiveInt = DEFAULT_MAX_ENDPOINT_INSTANCES
+    target_invocations_per_instance: PositiveInt = DEFAULT_INVOCATIONS_PER_INSTANCE
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AutoscalingSettings:
+        if self.min_instances > self.max_instances:
+            raise PydanticCustomError(
+                _PROBLEMS,
+                "{problems}",
+                {
+                    "problems": [
+                        f"min_instances: {self.min_instances} is more than max_instances ({self.max_instances}); "
+                        "the endpoint scales between the two, so min_instances must be at most max_instances"
+                    ]
+                },
+            )
+        return self
+
+
 class RealtimeSettings(_Section):
     enabled: bool = False
     instance_type: InstanceType = "ml.m5.large"
     instance_count: PositiveInt = 1
     blue_green: bool = False
     auto_rollback: bool = True
+    autoscaling: AutoscalingSettings | None = None
     # A batch of at most this many images is labeled by the endpoint while it is in service, in seconds instead
     # of a transform job's minutes of start-up (icflow.batch.realtime_labeling); 0 sends every batch to a
     # transform job. The bound keeps one collector invocation's labeling within its time budget.
     batch_max_images: Annotated[int, Field(ge=0, le=MAX_REALTIME_BATCH_IMAGES)] = 100
+
+    @model_validator(mode="after")
+    def _scales_from_its_count(self) -> RealtimeSettings:
+        scaling = self.autoscaling
+        if scaling is not None and not scaling.min_instances <= self.instance_count <= scaling.max_instances:
+            raise PydanticCustomError(
+                _PROBLEMS,
+                "{problems}",
+                {
+                    "problems": [
+                        f"instance_count: {self.instance_count} is outside autoscaling's {scaling.min_instances} to "
+                        f"{scaling.max_instances} instances; the endpoint starts with instance_count instances, so "
+                        "set it between autoscaling.min_instances and autoscaling.max_instances"
+                    ]
+                },
+            )
+        return self
 
 
 class BatchSettings(_Section):

@@ -19,6 +19,7 @@ from icflow.core.outcome import Outcome
 from icflow.core.ownership import StackOwnership
 from icflow.core.pipeline_config import RealtimeSettings
 from icflow.core.state import ANY_ENDPOINT_STATUS, ENDPOINT_SK, EndpointStatus, StateTable
+from icflow.endpoints.endpoint_autoscaling import EndpointAutoscaling
 from icflow.endpoints.endpoint_metrics import EndpointMetrics
 from icflow.endpoints.sagemaker_endpoints import VARIANT_NAME, Endpoint, SageMakerEndpoints
 
@@ -64,6 +65,7 @@ class EndpointDeployer:
         alarms: EndpointMetrics,
         ownership: StackOwnership,
         notifier: Notifier,
+        autoscaling: EndpointAutoscaling,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -72,6 +74,7 @@ class EndpointDeployer:
         self._alarms = alarms
         self._ownership = ownership
         self._notifier = notifier
+        self._autoscaling = autoscaling
         self._sleep = sleep
         self._clock = clock
 
@@ -89,7 +92,14 @@ class EndpointDeployer:
         )
         record = self._state.get_item(dataset, ENDPOINT_SK) or {}
         configs = sorted({*record.get("configs", []), config_name})
-        settings = {"blue_green": realtime.blue_green, "auto_rollback": realtime.auto_rollback}
+        # What a deferred update (icflow.endpoints.endpoint_state) deploys with, and scales by once in service.
+        settings = {
+            "blue_green": realtime.blue_green,
+            "auto_rollback": realtime.auto_rollback,
+            "instance_type": realtime.instance_type,
+            "instance_count": realtime.instance_count,
+            "autoscaling": realtime.autoscaling.model_dump() if realtime.autoscaling else None,
+        }
         fields = {
             "endpoint_name": endpoint_name,
             "configs": configs,
@@ -127,7 +137,15 @@ class EndpointDeployer:
             if realtime.blue_green and realtime.auto_rollback
             else None
         )
-        self._deploy.update_endpoint(endpoint_name, config_name, realtime.blue_green, alarm)
+        scaled = bool(record.get("autoscaling_registered"))
+        keep_scaling = scaled and self._same_instance_types(endpoint.config_name, config_name)
+        if scaled and not keep_scaling:
+            # SageMaker refuses an update that changes a scaled variant's instance type: the variant is
+            # deregistered now and registered again once in service (icflow.endpoints.endpoint_autoscaling).
+            self._autoscaling.deregister(endpoint_name, VARIANT_NAME)
+            fields["autoscaling_registered"] = False
+        # A scaled variant keeps the instances it has scaled to, rather than dropping to the config's count.
+        self._deploy.update_endpoint(endpoint_name, config_name, realtime.blue_green, alarm, keep_scaling)
         self.record(
             dataset,
             EndpointStatus.UPDATING,
@@ -135,6 +153,10 @@ class EndpointDeployer:
         )
         metrics.add_metric(name="EndpointsUpdated", unit=MetricUnit.Count, value=1)
         return EndpointDeployOutcome("endpoint_updating", endpoint_name, config_name)
+
+    def _same_instance_types(self, current_config: str, new_config: str) -> bool:
+        current = self._deploy.endpoint_config_instance_types(current_config)
+        return bool(current) and current == self._deploy.endpoint_config_instance_types(new_config)
 
     def _foreign(self, endpoint: Endpoint | None) -> str | None:
         """Why the endpoint of the dataset's name is not this stack's to change; None when it is, or is gone."""
@@ -153,6 +175,7 @@ class EndpointDeployer:
 
     def _replace(self, endpoint_name: str) -> bool:
         """Deletes an unusable endpoint; True once it is gone, within REPLACE_WAIT_SECONDS."""
+        self._autoscaling.deregister(endpoint_name, VARIANT_NAME)
         self._deploy.delete_endpoint(endpoint_name)
         deadline = self._clock() + REPLACE_WAIT_SECONDS
         while self._deploy.endpoint(endpoint_name) is not None:
@@ -184,5 +207,10 @@ class EndpointDeployer:
 
 def build_endpoint_deployer(adapters: Adapters) -> EndpointDeployer:
     return EndpointDeployer(
-        adapters.state, adapters.endpoints, adapters.endpoint_metrics, adapters.ownership, adapters.notifier
+        adapters.state,
+        adapters.endpoints,
+        adapters.endpoint_metrics,
+        adapters.ownership,
+        adapters.notifier,
+        adapters.autoscaling,
     )

@@ -3,7 +3,9 @@
 DescribeEndpoint is authoritative (events may repeat or arrive out of order). In service on the config
 icflow asked for: the endpoint is live; in service on another one: the update rolled back. Once in
 service, endpoint configs icflow created for the endpoint that it no longer uses are deleted, and so are
-their models when nothing uses them (the endpoint, the dataset's current model, a pending or running batch).
+their models when nothing uses them (the endpoint, the dataset's current model, a pending or running batch),
+and its variant is registered with Application Auto Scaling when pipeline.json asked for autoscaling (or
+deregistered when it no longer does): only an endpoint in service can be (icflow.endpoints.endpoint_autoscaling).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from icflow.core.notifier import Notifier
 from icflow.core.observability import logger
 from icflow.core.outcome import Outcome
 from icflow.core.ownership import StackOwnership
-from icflow.core.pipeline_config import RealtimeSettings
+from icflow.core.pipeline_config import AutoscalingSettings, RealtimeSettings
 from icflow.core.state import (
     BATCH_SK_PREFIX,
     BATCHES_USING_A_MODEL,
@@ -26,8 +28,9 @@ from icflow.core.state import (
     StateTable,
 )
 from icflow.endpoints.deployer import EndpointDeployer, EndpointDeployOutcome, build_endpoint_deployer
+from icflow.endpoints.endpoint_autoscaling import EndpointAutoscaling
 from icflow.endpoints.endpoint_events import api_status
-from icflow.endpoints.sagemaker_endpoints import Endpoint, SageMakerEndpoints
+from icflow.endpoints.sagemaker_endpoints import VARIANT_NAME, Endpoint, SageMakerEndpoints
 
 if TYPE_CHECKING:
     from icflow.wiring import Adapters
@@ -51,6 +54,7 @@ class EndpointStateOutcome(Outcome):
     endpoint_config_name: str | None = None
     deleted: tuple[str, ...] | None = None  # the superseded configs and models
     update: EndpointDeployOutcome | None = None  # updating: the wanted config, applied now that it is in service
+    autoscaling: Literal["registered", "deregistered"] | None = None  # in service: what became of its scaling
     reason: str | None = None
 
 
@@ -104,8 +108,10 @@ class HandleEndpointState:
         deployer: EndpointDeployer,
         notifier: Notifier,
         ownership: StackOwnership,
+        autoscaling: EndpointAutoscaling,
     ) -> None:
         self._ownership = ownership
+        self._autoscaling = autoscaling
         self._state = state
         self._deploy = deploy
         self._deployer = deployer
@@ -184,7 +190,12 @@ class HandleEndpointState:
     def _deploy_wanted(self, dataset: str, record: dict[str, Any]) -> EndpointDeployOutcome:
         """The newest model's config, recorded while the endpoint could not take it, with the settings recorded."""
         realtime = RealtimeSettings(
-            enabled=True, blue_green=record.get("blue_green", False), auto_rollback=record.get("auto_rollback", True)
+            enabled=True,
+            blue_green=record.get("blue_green", False),
+            auto_rollback=record.get("auto_rollback", True),
+            instance_type=record.get("instance_type", RealtimeSettings.model_fields["instance_type"].default),
+            instance_count=int(record.get("instance_count", 1)),
+            autoscaling=_recorded_autoscaling(record),
         )
         return self._deployer.deploy(dataset, record["wanted_config"], record["wanted_model"], realtime)
 
@@ -220,7 +231,30 @@ class HandleEndpointState:
             return EndpointStateOutcome("updating", dataset, update=self._deploy_wanted(dataset, record))
         deleted = self._delete_superseded(dataset, endpoint, {wanted} if wanted else set())
         action = EndpointStatus.ROLLED_BACK.value if rolled_back else EndpointStatus.IN_SERVICE.value
-        return EndpointStateOutcome(action, dataset, endpoint_config_name=endpoint.config_name, deleted=tuple(deleted))
+        return EndpointStateOutcome(
+            action,
+            dataset,
+            endpoint_config_name=endpoint.config_name,
+            deleted=tuple(deleted),
+            autoscaling=self._scale(dataset, endpoint, record),
+        )
+
+    def _scale(
+        self, dataset: str, endpoint: Endpoint, record: dict[str, Any]
+    ) -> Literal["registered", "deregistered"] | None:
+        """Registers the variant with the recorded autoscaling settings (again after every update, which may have
+        deregistered it), or deregisters it when the deployed configuration has none."""
+        settings = _recorded_autoscaling(record)
+        if settings is not None:
+            self._autoscaling.register(endpoint.name, VARIANT_NAME, settings)
+            self._deployer.record(dataset, None, {"autoscaling_registered": True})
+            logger.info("endpoint variant scales", extra={"dataset": dataset, **settings.model_dump()})
+            return "registered"
+        if record.get("autoscaling_registered"):
+            self._autoscaling.deregister(endpoint.name, VARIANT_NAME)
+            self._deployer.record(dataset, None, {"autoscaling_registered": False})
+            return "deregistered"
+        return None
 
     def _delete_superseded(self, dataset: str, endpoint: Endpoint, keep: set[str]) -> list[str]:
         record = self._state.get_item(dataset, ENDPOINT_SK) or {}
@@ -250,7 +284,18 @@ class HandleEndpointState:
         return deleted
 
 
+def _recorded_autoscaling(record: dict[str, Any]) -> AutoscalingSettings | None:
+    """The autoscaling settings the endpoint item holds (DynamoDB gives its numbers back as Decimals)."""
+    recorded = record.get("autoscaling")
+    return AutoscalingSettings(**{name: int(value) for name, value in recorded.items()}) if recorded else None
+
+
 def build_handle_endpoint_state(adapters: Adapters) -> HandleEndpointState:
     return HandleEndpointState(
-        adapters.state, adapters.endpoints, build_endpoint_deployer(adapters), adapters.notifier, adapters.ownership
+        adapters.state,
+        adapters.endpoints,
+        build_endpoint_deployer(adapters),
+        adapters.notifier,
+        adapters.ownership,
+        adapters.autoscaling,
     )

@@ -18,6 +18,7 @@ from icflow.core.observability import logger, metrics
 from icflow.core.outcome import Outcome
 from icflow.core.ownership import StackOwnership
 from icflow.core.state import ANY_ENDPOINT_STATUS, ENDPOINT_SK, EndpointStatus, StateTable
+from icflow.endpoints.endpoint_autoscaling import EndpointAutoscaling
 from icflow.endpoints.endpoint_metrics import EndpointMetrics
 from icflow.endpoints.sagemaker_endpoints import SageMakerEndpoints
 
@@ -41,8 +42,10 @@ class DeleteIdleEndpoints:
         cloudwatch: EndpointMetrics,
         notifier: Notifier,
         ownership: StackOwnership,
+        autoscaling: EndpointAutoscaling,
     ) -> None:
         self._ownership = ownership
+        self._autoscaling = autoscaling
         self._idle_hours = idle_hours
         self._state = state
         self._deploy = deploy
@@ -70,6 +73,9 @@ class DeleteIdleEndpoints:
             if self._cloudwatch.invocations(name, endpoint.variant_names, now - window, now) > 0:
                 continue
             dataset = naming.dataset_of_tags(tags)
+            # A scaled variant is deregistered first, so no scalable target outlives its endpoint.
+            for variant in endpoint.variant_names:
+                self._autoscaling.deregister(name, variant)
             self._deploy.delete_endpoint(name)
             deleted.append(name)
             metrics.add_metric(name="IdleEndpointsDeleted", unit=MetricUnit.Count, value=1)
@@ -100,4 +106,5 @@ def build_delete_idle_endpoints(adapters: Adapters) -> DeleteIdleEndpoints:
         adapters.endpoint_metrics,
         adapters.notifier,
         adapters.ownership,
+        adapters.autoscaling,
     )

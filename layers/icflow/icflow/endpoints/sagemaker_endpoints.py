@@ -89,9 +89,20 @@ class SageMakerEndpoints:
             raise
         return True
 
-    def update_endpoint(self, name: str, config_name: str, blue_green: bool, rollback_alarm: str | None) -> None:
-        """Points the endpoint at a new config: in place, or blue/green with the alarm as auto-rollback trigger."""
+    def update_endpoint(
+        self,
+        name: str,
+        config_name: str,
+        blue_green: bool,
+        rollback_alarm: str | None,
+        retain_instance_count: bool = False,
+    ) -> None:
+        """Points the endpoint at a new config: in place, or blue/green with the alarm as auto-rollback trigger.
+        `retain_instance_count`: the variant keeps the instance count it has (auto scaling's), not the config's
+        initial one (RetainAllVariantProperties)."""
         request: dict[str, Any] = {"EndpointName": name, "EndpointConfigName": config_name}
+        if retain_instance_count:
+            request["RetainAllVariantProperties"] = True
         deployment: dict[str, Any] = {}
         if blue_green:
             deployment["BlueGreenUpdatePolicy"] = {
@@ -137,6 +148,15 @@ class SageMakerEndpoints:
                 return []
             raise
         return [variant["ModelName"] for variant in config.get("ProductionVariants", [])]
+
+    def endpoint_config_instance_types(self, config_name: str) -> list[str]:
+        try:
+            config = self._sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+        except ClientError as error:
+            if gone(error):
+                return []
+            raise
+        return [variant["InstanceType"] for variant in config.get("ProductionVariants", [])]
 
     def tags(self, arn: str) -> dict[str, str]:
         return {tag["Key"]: tag["Value"] for tag in self._sagemaker.list_tags(ResourceArn=arn).get("Tags", [])}
