@@ -1,19 +1,23 @@
-"""Label transform outputs from a moto S3 server: icflow's labeler beside the seed notebook's loop.
+"""Label transform outputs from S3 at S3's pace: icflow's labeler beside the seed notebook's loop.
 
-The parent starts moto's ThreadedMotoServer on a free 127.0.0.1 port and puts COUNT outputs of a
-257-class model (Caltech-256, as in the seed notebook). Each side then runs in its own subprocess, so
-its peak RSS (VmHWM) is its own; a second subprocess per side measures the Python heap peak with
-tracemalloc, which would slow the timed run. Sides:
+The parent starts moto's server twice on free 127.0.0.1 ports, sharing one store: a plain one to put COUNT
+outputs of a 257-class model (Caltech-256, as in the seed notebook), and one behind S3Latency
+(icflow_tools.local_stack.s3_latency) that delays every S3 request by a seeded uniform draw of 20-50 ms, as
+S3's first-byte latency does; both sides read through it. Each side runs in its own subprocess, so its peak
+RSS (VmHWM) is its own; a second subprocess per side measures the Python heap peak with tracemalloc, which
+would slow the timed run. Sides:
 
-- icflow: `icflow.batch.predictions.labeler.label_batch`, which also writes predictions.jsonl,
-  predictions.csv and summary.json back to S3.
-- seed: the notebook's `get_label` — list the outputs, then one `download_file` and `json.load` per
-  output, one after another (listing paginated, or the notebook's single call would stop at 1,000).
-- icflow again on a tenth of the outputs, and on --synthetic-count (100,000) outputs generated in process:
-  equal memory at 1,000, 10,000 and 100,000 images shows it does not grow with the count.
+- icflow: `icflow.batch.predictions.labeler.label_batch`, with the S3 client wiring.py builds (its connection
+  pool), which also writes predictions.jsonl, predictions.csv and summary.json back to S3.
+- seed: the notebook's `get_label` — list the outputs, then one `download_file` (a HeadObject and a
+  GetObject) and `json.load` per output, one after another (listing paginated, or the notebook's single
+  call would stop at 1,000). At 20-50 ms a request that takes many minutes for 10,000 outputs, so by default
+  it lists all of them and labels the first --seed-sample; its time for all is extrapolated from that rate.
+- icflow again on a tenth of the outputs, and on --synthetic-counts outputs generated in process (no
+  latency): equal memory at 1,000, 10,000 and 100,000 outputs shows it does not grow with the count.
 
 Usage: .venv/bin/python benchmarks/label_outputs_bench.py [--count 10000] [--max-in-flight 16]
-       [--synthetic-count 100000]
+       [--latency-ms 20 50] [--seed-sample 200 (0: all)] [--synthetic-counts 1000,10000,100000]
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ import json
 import logging
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,9 +43,11 @@ NUM_CLASSES = 257
 # The full run, and a tenth of it for icflow alone: equal memory for both shows it does not grow with the count.
 BATCH_ID = "bench-full"
 TENTH_BATCH_ID = "bench-tenth"
+HOST = "127.0.0.1"
 
 
 def client(endpoint: str, pool: int = 10) -> Any:
+    """An S3 client of the endpoint; pool 10 is botocore's default, the notebook's client."""
     import boto3
     from botocore.config import Config
 
@@ -54,12 +59,6 @@ def client(endpoint: str, pool: int = 10) -> Any:
         aws_secret_access_key="testing",
         config=Config(max_pool_connections=pool),
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def put_outputs(endpoint: str, count: int) -> None:
@@ -81,35 +80,38 @@ def put_outputs(endpoint: str, count: int) -> None:
         list(pool.map(put, items))
 
 
-def run_icflow(s3: Any, batch_id: str, max_in_flight: int) -> int:
+def run_icflow(s3: Any, batch_id: str, max_in_flight: int) -> dict[str, Any]:
     from icflow.batch.predictions.labeler import LabelingRequest, label_batch
     from icflow.core.class_names import choose_class_names
 
     names = choose_class_names("\n".join(f"{i + 1:03d}.class-{i}" for i in range(NUM_CLASSES)), None)
     request = LabelingRequest(BUCKET, DATASET, batch_id, "bench-model", "bench-job", names)
-    return label_batch(s3, request, max_in_flight=max_in_flight).summary["images"]["labeled"]
+    return {"images": label_batch(s3, request, max_in_flight=max_in_flight).summary["images"]["labeled"]}
 
 
-def run_seed(s3: Any, batch_id: str) -> int:
+def run_seed(s3: Any, batch_id: str, sample: int) -> dict[str, Any]:
+    """The notebook's list_objects and get_label loop over the first `sample` outputs (all when 0)."""
     import numpy as np
 
     object_categories = [f"{i + 1:03d}.class-{i}" for i in range(NUM_CLASSES)]
+    started = time.perf_counter()
     paginator = s3.get_paginator("list_objects_v2")
     outputs = [
         item["Key"]
         for page in paginator.paginate(Bucket=BUCKET, Prefix=f"transform-output/{DATASET}/{batch_id}/")
         for item in page.get("Contents", ())
     ]
+    list_seconds = time.perf_counter() - started
     labels = []
     with tempfile.TemporaryDirectory() as folder:
-        for key in outputs:
+        for key in outputs[:sample] if sample else outputs:
             filename = os.path.join(folder, key.split("/")[-1])
             s3.download_file(BUCKET, key, filename)
             with open(filename) as file:
                 data = json.load(file)
                 index = np.argmax(data["prediction"])
                 labels.append((object_categories[index], data["prediction"][index]))
-    return len(labels)
+    return {"images": len(labels), "listed": len(outputs), "list_seconds": list_seconds}
 
 
 class SyntheticS3:
@@ -166,33 +168,35 @@ def memory_mb(field: str) -> float:
 
 
 def child(side: str, endpoint: str, batch_id: str, count: int, max_in_flight: int, trace: bool) -> None:
-    """One side in this process; prints one JSON line of figures."""
+    """One side in this process; prints one JSON line of figures. `count`: the synthetic outputs, or the
+    seed's sample (0: all)."""
     import numpy  # noqa: F401
 
     import icflow.batch.predictions.labeler  # noqa: F401
+    from icflow.core.s3_objects import MAX_CONNECTIONS
 
     # Imports and the client (botocore's S3 model is about 10 MB of heap) come before the baseline, the
     # same for every side, so the figures are the labeling's own.
     if side == "synthetic":
         s3: Any = SyntheticS3(count)
+    elif side == "seed":
+        s3 = client(endpoint)
     else:
-        s3 = client(endpoint, pool=max_in_flight + 4)
+        # The pool wiring.py gives the functions' client, or more when asked for more requests in flight.
+        s3 = client(endpoint, pool=max(MAX_CONNECTIONS, max_in_flight))
+    if side != "synthetic":
         s3.head_bucket(Bucket=BUCKET)
     baseline = memory_mb("VmRSS")
     if trace:
         tracemalloc.start()
     started = time.perf_counter()
     if side == "seed":
-        images = run_seed(s3, batch_id)
+        figures = run_seed(s3, batch_id, count)
     else:
-        images = run_icflow(s3, batch_id or "synthetic", max_in_flight)
-    seconds = time.perf_counter() - started
-    figures = {
-        "images": images,
-        "seconds": seconds,
-        "baseline_rss_mb": baseline,
-        "max_rss_mb": memory_mb("VmHWM"),
-    }
+        figures = run_icflow(s3, batch_id or "synthetic", max_in_flight)
+    figures["seconds"] = time.perf_counter() - started
+    figures["baseline_rss_mb"] = baseline
+    figures["max_rss_mb"] = memory_mb("VmHWM")
     if trace:
         figures["heap_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
     print(json.dumps(figures))
@@ -201,17 +205,26 @@ def child(side: str, endpoint: str, batch_id: str, count: int, max_in_flight: in
 def measure(side: str, endpoint: str, batch_id: str, count: int, max_in_flight: int, trace: bool) -> dict[str, Any]:
     command = [sys.executable, __file__, "--child", side, "--endpoint", endpoint, "--batch-id", batch_id]
     command += ["--count", str(count), "--max-in-flight", str(max_in_flight)] + (["--trace"] if trace else [])
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
     if done.returncode:
         raise SystemExit(f"{side} failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def counts(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
 def main() -> None:
+    from icflow.batch.predictions.labeler import DEFAULT_MAX_IN_FLIGHT
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--max-in-flight", type=int, default=16)
-    parser.add_argument("--synthetic-count", type=int, default=100_000, help="0 skips the synthetic run")
+    parser.add_argument("--max-in-flight", type=int, default=DEFAULT_MAX_IN_FLIGHT)
+    parser.add_argument("--latency-ms", type=float, nargs=2, default=(20.0, 50.0), metavar=("LOW", "HIGH"))
+    parser.add_argument("--latency-seed", type=int, default=7)
+    parser.add_argument("--seed-sample", type=int, default=200, help="outputs the seed's loop labels; 0: all")
+    parser.add_argument("--synthetic-counts", type=counts, default=[1_000, 10_000, 100_000], help="'' skips them")
     parser.add_argument("--child", choices=("icflow", "seed", "synthetic"))
     parser.add_argument("--endpoint")
     parser.add_argument("--batch-id", default=BATCH_ID)
@@ -221,48 +234,92 @@ def main() -> None:
         child(args.child, args.endpoint, args.batch_id, args.count, args.max_in_flight, args.trace)
         return
 
-    from moto.server import ThreadedMotoServer
+    from icflow_tools.local_stack.moto_server import MotoServer
+    from icflow_tools.local_stack.s3_latency import S3Latency, S3LatencyRange
 
-    # verbose=False leaves werkzeug's line per request, which would cost the server more than the requests.
+    # Without it werkzeug logs a line per request, which would cost the server more than the requests.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
+    latency = S3Latency(S3LatencyRange(args.latency_ms[0] / 1000, args.latency_ms[1] / 1000), args.latency_seed)
+    # moto's store is the process's: what goes in through the plain server is read through the delayed one.
+    plain = MotoServer(HOST, 0).start()
+    delayed = MotoServer(HOST, 0, latency).start()
+    sample = min(args.seed_sample, args.count) if args.seed_sample else 0
     tenth = args.count // 10
-    # (side, S3 it reads, batch, images)
-    runs = [("icflow", "moto", BATCH_ID, args.count), ("seed", "moto", BATCH_ID, args.count)]
-    runs.append(("icflow", "moto", TENTH_BATCH_ID, tenth))
-    if args.synthetic_count:
-        runs.append(("synthetic", "generated", "", args.synthetic_count))
+    # (side, S3 it reads, batch, outputs in the batch, outputs the side labels)
+    runs = [("icflow", "delayed", BATCH_ID, args.count, args.count)]
+    runs.append(("seed", "delayed", BATCH_ID, args.count, sample or args.count))
+    runs.append(("icflow", "delayed", TENTH_BATCH_ID, tenth, tenth))
+    runs += [("synthetic", "generated", "", count, count) for count in args.synthetic_counts]
     rows = []
     try:
         started = time.perf_counter()
-        put_outputs(endpoint, args.count)
+        put_outputs(plain.url, args.count)
         seconds = time.perf_counter() - started
-        print(f"put {args.count + tenth} transform outputs ({NUM_CLASSES} classes) in {seconds:.1f} s")
-        for side, source, batch_id, count in runs:
-            timed = measure(side, endpoint, batch_id, count, args.max_in_flight, trace=False)
-            traced = measure(side, endpoint, batch_id, count, args.max_in_flight, trace=True)
-            if timed["images"] != count or traced["images"] != count:
-                raise SystemExit(f"{side} labeled {timed['images']} of {count} outputs")
-            rows.append((side, source, count, timed, traced))
+        print(f"put {args.count + tenth} transform outputs ({NUM_CLASSES} classes) in {seconds:.1f} s, without latency")
+        for side, source, batch_id, outputs, labels in runs:
+            requests_before = latency.delayed_requests
+            child_count = sample if side == "seed" else outputs
+            timed = measure(side, delayed.url, batch_id, child_count, args.max_in_flight, trace=False)
+            requests = latency.delayed_requests - requests_before
+            traced = measure(side, delayed.url, batch_id, child_count, args.max_in_flight, trace=True)
+            if timed["images"] != labels or traced["images"] != labels:
+                raise SystemExit(f"{side} labeled {timed['images']} of {labels} outputs")
+            rows.append((side, source, outputs, labels, requests, timed, traced))
     finally:
-        server.stop()
+        delayed.stop()
+        plain.stop()
+    report(args, latency, rows)
 
-    header = ("side", "S3", "images", "images/s", "seconds", "RSS before MB", "peak RSS MB", "heap peak MB")
-    print("\n{:<9} {:<9} {:>7} {:>9} {:>8} {:>14} {:>12} {:>13}".format(*header))
-    for side, source, count, timed, traced in rows:
+
+def report(args: argparse.Namespace, latency: Any, rows: list[tuple[Any, ...]]) -> None:
+    header = ("side", "S3", "outputs", "labeled", "seconds", "labeled/s", "S3 requests", "RSS before MB")
+    header += ("peak RSS MB", "RSS growth MB", "heap peak MB")
+    print("\n{:<9} {:<9} {:>7} {:>7} {:>8} {:>9} {:>11} {:>13} {:>11} {:>13} {:>12}".format(*header))
+    for side, source, outputs, labels, requests, timed, traced in rows:
         print(
-            f"{side:<9} {source:<9} {count:>7} {count / timed['seconds']:>9.0f} {timed['seconds']:>8.1f} "
-            f"{timed['baseline_rss_mb']:>14.0f} {timed['max_rss_mb']:>12.0f} {traced['heap_peak_mb']:>13.1f}"
+            f"{side:<9} {source:<9} {outputs:>7} {labels:>7} {timed['seconds']:>8.1f} "
+            f"{labels / timed['seconds']:>9.1f} {requests if source == 'delayed' else '-':>11} "
+            f"{timed['baseline_rss_mb']:>13.0f} {timed['max_rss_mb']:>11.0f} "
+            f"{timed['max_rss_mb'] - timed['baseline_rss_mb']:>13.1f} {traced['heap_peak_mb']:>12.1f}"
         )
+
+    low, high = args.latency_ms
+    mean_ms = 1000 * latency.delayed_seconds / max(latency.delayed_requests, 1)
     print(
-        f"\nicflow: label_batch with --max-in-flight {args.max_in_flight}, also writing predictions.jsonl/.csv and "
-        "summary.json to S3; seed: list, then one download_file + json.load per output, one after another; "
-        "synthetic: label_batch against an in-process stand-in for S3 that generates outputs, to show memory "
-        "at counts moto cannot serve quickly. Heap peak: tracemalloc in a second run of each, counted from "
-        f"after imports. Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, moto server in the parent process."
+        f"\nS3 latency: {low:g}-{high:g} ms per request, uniform (seed {args.latency_seed}), injected at the server "
+        f"in front of moto; mean drawn {mean_ms:.1f} ms over {latency.delayed_requests} requests."
+    )
+    icflow = rows[0][5]
+    _, _, outputs, labels, _, seed, _ = rows[1]
+    # The seed's time for every output: its listing as measured, then its measured rate per output.
+    per_output = (seed["seconds"] - seed["list_seconds"]) / labels
+    seed_seconds = seed["list_seconds"] + per_output * outputs
+    how = (
+        "measured"
+        if labels == outputs
+        else f"extrapolated from its first {labels} (listing {seed['list_seconds']:.1f} s)"
+    )
+    ratio = seed_seconds / icflow["seconds"]
+    print(
+        f"{outputs} outputs: icflow {icflow['seconds']:.1f} s ({outputs / icflow['seconds']:.0f} outputs/s, "
+        f"max_in_flight {args.max_in_flight}); seed's loop {1000 * per_output:.1f} ms per output "
+        f"({1 / per_output:.1f} outputs/s), {seed_seconds:.0f} s for all, {how}. "
+        f"icflow is {ratio:.1f}x the seed's loop (target 10x: {'met' if ratio >= 10 else 'missed'})."
+    )
+    icflow_rows = [row for row in rows if row[0] != "seed"]
+    growth = [row[5]["max_rss_mb"] - row[5]["baseline_rss_mb"] for row in icflow_rows]
+    heaps = [row[6]["heap_peak_mb"] for row in icflow_rows]
+    print(
+        f"icflow's memory over {', '.join(str(row[2]) for row in icflow_rows)} outputs: RSS growth "
+        f"{min(growth):.1f}-{max(growth):.1f} MB, heap peak {min(heaps):.1f}-{max(heaps):.1f} MB."
+    )
+    print(
+        "\nicflow: label_batch, also writing predictions.jsonl/.csv and summary.json to S3; seed: the notebook's "
+        "list, then one download_file (HeadObject + GetObject) + json.load per output, one after another; "
+        "synthetic: label_batch against an in-process stand-in for S3 that generates outputs (no latency), to "
+        "show memory at counts moto cannot serve quickly. RSS growth: peak RSS above the RSS after imports. "
+        "Heap peak: tracemalloc in a second run of each, counted from after imports. "
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, moto's servers in the parent process."
     )
 
 
