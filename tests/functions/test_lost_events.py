@@ -19,7 +19,7 @@ from icflow.core import layout, naming
 from icflow.core.state import BatchStatus, RunStatus, StateTable, batch_sk
 from icflow.lost_events import EVENT_MAX_AGE
 from icflow.training.upload_events import UploadedObject
-from support.batches import collect, give_model
+from support.batches import collect, give_model, transform_jobs_created_once
 
 if TYPE_CHECKING:
     from support.stack import Stack
@@ -196,3 +196,29 @@ def test_one_item_that_cannot_be_settled_keeps_no_other_from_it_and_fails_the_ch
 
     assert stack.latest_status(DATASET)["status"] == "model_ready"  # the other run was settled all the same
     assert _state(stack).get_run(DATASET, run_id)["status"] == RunStatus.MODEL_READY
+
+
+def test_a_batch_left_labeling_by_the_endpoint_gets_its_transform_job(
+    handler_of, stack: Stack, sample_event, lambda_context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transform_jobs_created_once(monkeypatch)
+    # The batch as a collector cut off mid-labeling by the endpoint left it, its group never delivered again.
+    batch = collect(stack, handler_of, lambda_context, DATASET, {"a.jpg": JPEG})
+    model = give_model(stack, DATASET)
+    _state(stack).transition_item(
+        DATASET,
+        batch_sk(batch["batch_id"]),
+        BatchStatus.LABELING.value,
+        (BatchStatus.PENDING.value,),
+        {"endpoint_name": naming.endpoint_name(DATASET), "model_name": model},
+    )
+
+    soon = _check(handler_of, sample_event, lambda_context, timedelta(minutes=5))
+    checked = _check(handler_of, sample_event, lambda_context, _later())
+
+    assert soon["settled"] == [] and soon["in_flight"] == 1
+    job_name = naming.transform_job_name(DATASET, batch["batch_id"])
+    assert checked["settled"] == [{"dataset": DATASET, "item": f"batch {batch['batch_id']}", "action": "started"}]
+    item = _state(stack).get_item(DATASET, batch_sk(batch["batch_id"]))
+    assert item is not None and item["status"] == BatchStatus.TRANSFORMING and item["transform_job_name"] == job_name
+    assert "cut off" in item["endpoint_fallback"]

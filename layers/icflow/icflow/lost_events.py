@@ -5,6 +5,8 @@ waits in a dead-letter queue, and the alarm says so), and a function may be cut 
 recording it. Either way a run would stay `training` or `starting`, or a batch `transforming`, for ever. This
 check asks SageMaker how each such job stands, and hands a job that ended to the same use case its event would
 have reached, so a settled run or batch is recorded, mirrored and notified exactly as if the event had come.
+A batch left `labeling` by the batch collector cut off mid-labeling by the endpoint, with no redelivery of its
+group to take it over, gets its transform job (icflow.batch.realtime_labeling).
 
 An item is judged only once nothing can still arrive for it: its job ended (or its last change happened) more
 than EVENT_MAX_AGE ago, the functions' MaximumEventAgeInSeconds, after which EventBridge and Lambda retry no more.
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from icflow.batch.realtime_labeling import reclaim_labeling
 from icflow.batch.starter import RETRY_BATCH, BatchStarter, build_batch_starter
 from icflow.batch.transform_state import HandleTransformState, TransformChange, build_handle_transform_state
 from icflow.core import layout
@@ -24,7 +27,7 @@ from icflow.core.observability import logger
 from icflow.core.outcome import Outcome
 from icflow.core.refusals import RetryLater
 from icflow.core.sagemaker_events import FINAL_STATES
-from icflow.core.state import BATCH_IN_FLIGHT, RUNNING, RunStatus, StateTable
+from icflow.core.state import BATCH_IN_FLIGHT, RUNNING, BatchStatus, RunStatus, StateTable
 from icflow.training.job_events import JobStateChange
 from icflow.training.job_state_change import HandleJobStateChange, build_handle_job_state_change
 from icflow.training.sagemaker_jobs import SageMakerJobs
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
 
 # template.yaml's MaximumEventAgeInSeconds for the state-change functions (tests/functions/test_template.py).
 EVENT_MAX_AGE = timedelta(hours=1)
+LABELING = (BatchStatus.LABELING.value,)
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ class SettleLostEvents:
         in_flight = errors = 0
         checks = [(run, self._settle_run) for run in self._state.items_in("run", RUNNING)]
         checks += [(batch, self._settle_batch) for batch in self._state.items_in("batch", BATCH_IN_FLIGHT)]
+        checks += [(batch, self._settle_labeling) for batch in self._state.items_in("batch", LABELING)]
         for item, settle in checks:
             if datetime.fromisoformat(item["updated_at"]) > judged_before:
                 in_flight += 1
@@ -138,6 +143,12 @@ class SettleLostEvents:
             return None
         outcome = self._transform_state(TransformChange(job_name, job.status, job.failure_reason))
         return Settled(dataset, _name(batch), outcome.action, outcome.reason)
+
+    def _settle_labeling(self, batch: dict[str, Any], judged_before: datetime) -> Settled | None:
+        if not reclaim_labeling(self._state, batch, judged_before + EVENT_MAX_AGE):
+            return None
+        started = self._starter.start(batch["dataset"], batch["batch_id"], batch["model_name"])
+        return Settled(batch["dataset"], _name(batch), started.action, started.reason)
 
 
 def _name(item: dict[str, Any]) -> str:

@@ -124,8 +124,12 @@ class LocalSageMaker:
 
     def invoke(self, endpoint: str, body: bytes, headers: dict[str, str]) -> tuple[bytes, str, str]:
         if self.iam is not None:
+            # With the endpoint's tags: a policy may allow InvokeEndpoint only on endpoints tagged so.
             self.iam.authorize(
-                access_key(headers.get("authorization", "")), "InvokeEndpoint", {"EndpointName": endpoint}
+                access_key(headers.get("authorization", "")),
+                "InvokeEndpoint",
+                {"EndpointName": endpoint},
+                self.ctx.store.resource_tags,
             )
         return self.runtime.invoke(endpoint, body, headers)
 

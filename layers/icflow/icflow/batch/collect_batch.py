@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from icflow.batch.manifest import BatchPlan, plan_batches, write_batch_inputs
-from icflow.batch.realtime_labeling import RealtimeLabeling, build_realtime_labeling
+from icflow.batch.realtime_labeling import RealtimeLabeling, build_realtime_labeling, reclaim_labeling
 from icflow.batch.starter import BatchStarter, build_batch_starter, restarts
 from icflow.core import layout
 from icflow.core.images import S3Object
@@ -126,7 +127,7 @@ class CollectBatch:
                     or {}
                 )
             # A labeling cut off by the function's end goes to a transform job, not to the endpoint again.
-            reclaimed = self._realtime.reclaim(existing)
+            reclaimed = reclaim_labeling(self._state, existing, datetime.now(UTC))
             if not reclaimed and existing.get("status") != BatchStatus.PENDING.value:
                 return _outcome(plan, "already_started", status=existing.get("status"))
         else:

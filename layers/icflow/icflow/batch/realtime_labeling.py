@@ -17,7 +17,7 @@ once no invocation can still be running, and goes to a transform job the same wa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -120,24 +120,13 @@ class RealtimeLabeling:
         try:
             result = label_by_endpoint(self._s3, self._serving, request)
         except (EndpointFailed, ClientError, BotoCoreError) as error:
-            return self._fall_back(
-                dataset, batch_id, endpoint_name, f"labeling by endpoint {endpoint_name} failed: {error}"
+            return fall_back(
+                self._state, dataset, batch_id, endpoint_name, f"labeling by endpoint {endpoint_name} failed: {error}"
             )
         if not self._labeled.record(dataset, batch_id, model_name, result, _LABELING, endpoint_name):
             return RealtimeOutcome("busy", endpoint_name, reason="another delivery labeled it")
         labeled = result.summary["images"]["labeled"]
         return RealtimeOutcome("labeled", endpoint_name, labeled=labeled, summary_uri=result.summary_uri)
-
-    def reclaim(self, batch: dict[str, Any]) -> bool:
-        """Back to pending, for a transform job, a batch left labeling by an invocation that has ended; False
-        while the invocation labeling it may still run (or the batch has moved on)."""
-        if batch.get("status") != BatchStatus.LABELING.value:
-            return False
-        if datetime.now(UTC) - datetime.fromisoformat(batch["updated_at"]) < ABANDONED_AFTER:
-            return False
-        reason = f"labeling by endpoint {batch.get('endpoint_name')} was cut off before it finished"
-        outcome = self._fall_back(batch["dataset"], batch["batch_id"], batch.get("endpoint_name"), reason)
-        return outcome.action == "transform"
 
     def _serving_endpoint(self, dataset: str, model_name: str) -> tuple[str | None, str]:
         """The dataset's endpoint if it serves `model_name` now, else None and why not."""
@@ -156,21 +145,38 @@ class RealtimeLabeling:
             return None, f"endpoint {name} is {found}, not in service on {record.get('current_config')}"
         return name, ""
 
-    def _fall_back(self, dataset: str, batch_id: str, endpoint_name: str | None, problem: str) -> RealtimeOutcome:
-        """Back to pending with the reason; nothing was written, so the transform job labels the batch afresh."""
-        reason = f"{problem}; a transform job labels the batch instead"
-        logger.warning("endpoint labeling failed", extra={"dataset": dataset, "batch_id": batch_id, "reason": reason})
-        item = self._state.transition_item(
-            dataset,
-            batch_sk(batch_id),
-            BatchStatus.PENDING.value,
-            _LABELING,
-            fields={"endpoint_fallback": reason},
-            reason=reason,
-        )
-        if item is None:
-            return RealtimeOutcome("busy", endpoint_name, reason="another delivery moved the batch on")
-        return RealtimeOutcome("transform", endpoint_name, reason=reason)
+
+def reclaim_labeling(state: StateTable, batch: dict[str, Any], now: datetime) -> bool:
+    """Back to pending, for a transform job, a batch left labeling by an invocation that has ended (the group's
+    redelivery, or the lost-events check, finds it); False while the invocation labeling it may still run, or
+    when the batch has moved on."""
+    if batch.get("status") != BatchStatus.LABELING.value:
+        return False
+    if now - datetime.fromisoformat(batch["updated_at"]) < ABANDONED_AFTER:
+        return False
+    problem = f"labeling by endpoint {batch.get('endpoint_name')} was cut off before it finished"
+    return (
+        fall_back(state, batch["dataset"], batch["batch_id"], batch.get("endpoint_name"), problem).action == "transform"
+    )
+
+
+def fall_back(
+    state: StateTable, dataset: str, batch_id: str, endpoint_name: str | None, problem: str
+) -> RealtimeOutcome:
+    """Back to pending with the reason; nothing was written, so the transform job labels the batch afresh."""
+    reason = f"{problem}; a transform job labels the batch instead"
+    logger.warning("endpoint labeling failed", extra={"dataset": dataset, "batch_id": batch_id, "reason": reason})
+    item = state.transition_item(
+        dataset,
+        batch_sk(batch_id),
+        BatchStatus.PENDING.value,
+        _LABELING,
+        fields={"endpoint_fallback": reason},
+        reason=reason,
+    )
+    if item is None:
+        return RealtimeOutcome("busy", endpoint_name, reason="another delivery moved the batch on")
+    return RealtimeOutcome("transform", endpoint_name, reason=reason)
 
 
 def build_realtime_labeling(adapters: Adapters) -> RealtimeLabeling:
