@@ -1,122 +1,255 @@
-"""Cold-start import time of each built Lambda function, each measured in fresh processes.
+"""Cold-start import time of each built Lambda function under the runtime's Python, in fresh processes.
 
-Reads `.aws-sam/build` (run `make sam-build` first) and copies each function and the layer to a scratch
-folder, so that nothing cached beside the code is used. Every run is a new interpreter without
-site-packages that imports the function's handler module from those copies and the layer, as Lambda's
-init phase does; the host's own builds stand in for the layer's arm64 native extensions and for the
-runtime's boto3. Two figures per function:
-- as built: no bytecode beside the code, as `sam build` ships it and as Lambda (read-only) runs it, so
-  every module of the function and the layer is compiled at each cold start;
-- precompiled: with `__pycache__` written beside the code first, what shipping bytecode would give.
-Prints the median and the fastest of the runs.
+Reads `.aws-sam/build` (run `make sam-build` first). Every run is a new python3.13 interpreter without
+site-packages that imports the function's handler module as Lambda's init phase does, with Lambda's
+sys.path: the function's folder, the layer's python/, then what the runtime provides (boto3 and the modules
+it imports, `icflow_tools.lambda_runtime`, installed for 3.13 with its bytecode as in the runtime). Nothing
+is written beside the code, which is read-only in Lambda, so a module is compiled at each run unless the
+build ships its bytecode. The host's 3.13 builds of the native packages the layer ships (pydantic-core,
+wrapt), at the layer's versions, stand in for its arm64 ones.
+
+Each function is measured in two environments:
+- tracing on: as deployed. The template sets `Tracing: Active` and no POWERTOOLS_TRACE_DISABLED, and Lambda
+  sets LAMBDA_TASK_ROOT, so Powertools' Tracer and the X-Ray SDK are imported;
+- tracing off: events/env.json as it is (POWERTOOLS_TRACE_DISABLED=true), as `sam local`, the local stack
+  and the tests run the functions.
+
+The baseline, measured in the same runs: importing the sagemaker SDK (`sagemaker.core`, which the functions
+never import) in this interpreter, printed as each function's ratio to it. The runs go round every case in
+turn, and CPU time is printed beside wall time, because other work on a shared machine inflates the latter.
+`--compare DIR` measures a second build, e.g. an older commit's, side by side. Prints medians and the
+fastest of the runs, and how many modules a cold start compiled (0 when the shipped bytecode is used).
 """
 
 from __future__ import annotations
 
 import argparse
+import email.parser
+import hashlib
 import json
 import os
 import shutil
 import statistics
 import subprocess
 import sys
-import sysconfig
-import tempfile
+from importlib import metadata
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
+from icflow_tools.lambda_runtime import RUNTIME_PROVIDED
+
 REPO = Path(__file__).resolve().parents[1]
 BUILD = REPO / ".aws-sam" / "build"
+# Installs for the runtime's Python, kept between runs; `make clean` removes them with the build.
+CACHE = REPO / ".aws-sam" / "cold-start"
 ENV_FILE = REPO / "events" / "env.json"
-RUNTIME_PROVIDED = ("boto3", "s3transfer")
+RUNTIME_PYTHON = ("python3.13", "3.13")  # the executable, and the version pyenv resolves it in
+# The SDK's own import (`import sagemaker` alone loads an empty namespace in SDK v3).
+SDK_MODULE = "sagemaker.core"
 RUN_TIMEOUT_SECONDS = 120
+PIP_TIMEOUT_SECONDS = 600
+
 
 _MEASURE = """
 import sys, time
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 __import__(sys.argv[1])
-print(time.perf_counter() - start)
+print(time.perf_counter() - start, time.process_time() - cpu)
+"""
+
+# Counts the modules compiled from source during the import: none when the shipped bytecode is used.
+_COUNT_COMPILED = """
+import sys
+from importlib.machinery import SourceFileLoader
+compiled = []
+to_code = SourceFileLoader.source_to_code
+def counting(self, data, path, *args, **kwargs):
+    compiled.append(path)
+    return to_code(self, data, path, *args, **kwargs)
+SourceFileLoader.source_to_code = counting
+__import__(sys.argv[1])
+print(len(compiled))
 """
 
 
-def _overlay(layer_python: Path, folder: Path) -> Path:
-    site = Path(sysconfig.get_paths()["purelib"])
-    native = {path.relative_to(layer_python).parts[0] for path in layer_python.rglob("*.so")}
-    folder.mkdir()
-    for name in sorted(native | set(RUNTIME_PROVIDED)):
-        (folder / name).symlink_to(site / name, target_is_directory=True)
+def runtime_python() -> str:
+    """The real python3.13 executable (through pyenv's shim when pyenv provides it, as for `make sam-build`)."""
+    name, version = RUNTIME_PYTHON
+    if shutil.which(name, path=os.environ.get("PATH")) is None:
+        sys.exit(f"no {name} on PATH: install Python {version} (pyenv install {version}) to measure as Lambda runs")
+    completed = subprocess.run(
+        [name, "-c", "import sys; print(sys.executable)"],
+        env={**os.environ, "PYENV_VERSION": os.environ.get("PYENV_VERSION", version)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        sys.exit(f"{name} does not run: {completed.stderr.strip()}")
+    return completed.stdout.strip()
+
+
+def _pip_target(python: str, folder: Path, requirements: list[str]) -> Path:
+    """A pip --target install for `python`, made once: bytecode included, as an installed runtime has it."""
+    if (folder / ".complete").exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", str(folder)]
+        + requirements,
+        check=True,
+        timeout=PIP_TIMEOUT_SECONDS,
+    )
+    (folder / ".complete").touch()
     return folder
 
 
-def _clean_copy(source: Path, target: Path) -> Path:
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"), symlinks=True)
-    return target
+def runtime_packages(python: str) -> Path:
+    """What the Lambda runtime provides, at the tests' boto3 version, for its Python."""
+    boto3 = metadata.version("boto3")
+    folder = _pip_target(python, CACHE / f"runtime-boto3-{boto3}", [f"boto3=={boto3}"])
+    missing = [name for name in RUNTIME_PROVIDED if not ((folder / name).is_dir() or (folder / f"{name}.py").is_file())]
+    if missing:
+        sys.exit(f"boto3 {boto3} no longer installs {missing}: update icflow_tools.lambda_runtime.RUNTIME_PROVIDED")
+    return folder
 
 
-def _import_seconds(module: str, env: dict[str, str]) -> float:
+def host_builds(python: str, layer_python: Path) -> Path:
+    """This host's builds, for `python`, of the native packages the layer ships, at the layer's versions."""
+    native = []
+    for info in sorted(layer_python.glob("*.dist-info")):
+        record = (info / "RECORD").read_text()
+        if ".so," in record:
+            fields = email.parser.Parser().parsestr((info / "METADATA").read_text(), headersonly=True)
+            native.append(f"{fields['Name']}=={fields['Version']}")
+    digest = hashlib.sha256(" ".join(native).encode()).hexdigest()[:12]
+    return _pip_target(python, CACHE / f"layer-native-{digest}", ["--no-deps", *native])
+
+
+class Case(NamedTuple):
+    build: str
+    name: str
+    command: list[str]  # the interpreter and its options; the measuring script and module follow
+    module: str
+    env: dict[str, str]
+
+
+def _run(case: Case, script: str) -> list[str]:
     completed = subprocess.run(
-        [sys.executable, "-S", "-c", _MEASURE, module],
-        env=env,
+        [*case.command, "-c", script, case.module],
+        env=case.env,
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
         timeout=RUN_TIMEOUT_SECONDS,
     )
-    return float(completed.stdout.strip().splitlines()[-1])
+    if completed.returncode != 0:
+        sys.exit(f"{case.name}: importing {case.module} failed:\n{completed.stderr[-3000:]}")
+    return completed.stdout.split()
 
 
-def measure(runs: int) -> dict[str, dict[str, list[float]]]:
-    template = yaml.safe_load((BUILD / "template.yaml").read_text())
+def _environments(code: Path) -> dict[str, dict[str, str]]:
+    sample = json.loads(ENV_FILE.read_text())["Parameters"]
+    deployed = {name: value for name, value in sample.items() if name != "POWERTOOLS_TRACE_DISABLED"}
+    return {
+        "tracing on": {**deployed, "LAMBDA_TASK_ROOT": str(code), "AWS_LAMBDA_FUNCTION_NAME": code.name},
+        "tracing off": sample,
+    }
+
+
+def function_cases(build: Path, python: str, runtime: Path) -> list[Case]:
+    """Every function of a build in both environments, run as Lambda's init phase runs it."""
+    template = yaml.safe_load((build / "template.yaml").read_text())
     resources = template["Resources"]
-    layer_uri = resources["IcflowLayer"]["Properties"]["ContentUri"]
-    environment = json.loads(ENV_FILE.read_text())["Parameters"]
+    layer_python = build / resources["IcflowLayer"]["Properties"]["ContentUri"] / "python"
+    # Found before the layer's arm64 builds of the same packages, which this host cannot load.
+    native = host_builds(python, layer_python)
     default_handler = template["Globals"]["Function"]["Handler"]
-    results: dict[str, dict[str, list[float]]] = {}
-    with tempfile.TemporaryDirectory() as scratch:
-        root = Path(scratch)
-        layer_python = _clean_copy(BUILD / layer_uri / "python", root / "layer" / "python")
-        overlay = _overlay(layer_python, root / "host")
-        functions: dict[str, tuple[str, dict[str, str]]] = {}
-        for name, resource in resources.items():
-            if resource["Type"] != "AWS::Serverless::Function":
-                continue
-            properties = resource["Properties"]
-            code = _clean_copy(BUILD / properties["CodeUri"], root / name)
-            module = (properties.get("Handler") or default_handler).split(".")[0]
+    cases = []
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        properties = resource["Properties"]
+        code = build / properties["CodeUri"]
+        module = (properties.get("Handler") or default_handler).split(".")[0]
+        for label, variables in _environments(code).items():
             env = {
                 "PATH": os.environ.get("PATH", ""),
-                "PYTHONPATH": os.pathsep.join([str(code), str(overlay), str(layer_python)]),
-                **environment,
+                "PYTHONPATH": os.pathsep.join(map(str, (code, native, layer_python, runtime))),
+                # Lambda cannot write bytecode beside the code, and the build stays as built.
+                "PYTHONDONTWRITEBYTECODE": "1",
+                **variables,
             }
-            functions[name] = (module, env)
-        # Every function as built before any run writes bytecode into the shared layer copy.
-        for name, (module, env) in functions.items():
-            no_bytecode = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
-            results[name] = {"as built": [_import_seconds(module, no_bytecode) for _ in range(runs)]}
-        for name, (module, env) in functions.items():
-            _import_seconds(module, env)  # writes __pycache__ beside the copies
-            results[name]["precompiled"] = [_import_seconds(module, env) for _ in range(runs)]
-    return results
+            cases.append(Case(str(build), f"{name} ({label})", [python, "-S"], module, env))
+    return cases
+
+
+def sdk_case() -> Case:
+    # The SDK is installed in this (the project's) interpreter, with the bytecode written at its install.
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", "AWS_DEFAULT_REGION": "us-east-1"}
+    return Case("baseline", f"import {SDK_MODULE}", [sys.executable], SDK_MODULE, env)
+
+
+class Figures(NamedTuple):
+    wall: list[float]
+    cpu: list[float]
+
+
+def measure(cases: list[Case], runs: int) -> list[Figures]:
+    """Wall and CPU seconds of each case's runs, in the cases' order. The runs go round all cases in turn, so
+    that what else this shared machine does weighs on every case alike."""
+    figures = [Figures([], []) for _ in cases]
+    for _ in range(runs):
+        for case, figure in zip(cases, figures, strict=True):
+            wall, cpu = _run(case, _MEASURE)
+            figure.wall.append(float(wall))
+            figure.cpu.append(float(cpu))
+    return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7, help="fresh processes per function and figure")
+    parser.add_argument("--runs", type=int, default=7, help="fresh processes per function and environment")
+    parser.add_argument("--build", type=Path, default=BUILD, help="a `sam build` output folder")
+    parser.add_argument("--compare", type=Path, help="a second build to measure side by side, e.g. an older commit's")
     args = parser.parse_args()
-    if not (BUILD / "template.yaml").exists():
-        sys.exit("no .aws-sam/build: run `make sam-build` first")
+    builds = [args.build] + ([args.compare] if args.compare else [])
+    for build in builds:
+        if not (build / "template.yaml").exists():
+            sys.exit(f"no {build / 'template.yaml'}: run `make sam-build` first")
+    python = runtime_python()
+    runtime = runtime_packages(python)
+    version = subprocess.run([python, "-V"], capture_output=True, text=True, check=True).stdout.split()[1]
+    baseline = sdk_case()
+    cases = [baseline] + [case for build in builds for case in function_cases(build, python, runtime)]
     load = os.getloadavg()[0]
+    figures = dict(zip(map(id, cases), measure(cases, args.runs), strict=True))
     print(
-        f"cold-start import time of the built handlers, {args.runs} fresh processes each "
-        f"(Python {sys.version.split()[0]} on this host, load average {load:.1f} on {os.cpu_count()} CPUs):"
+        f"cold-start import time of the built handlers, {args.runs} fresh processes each, Python {version} "
+        f"with boto3 {metadata.version('boto3')} as the runtime's; load average {load:.1f} before and "
+        f"{os.getloadavg()[0]:.1f} after, on {os.cpu_count()} CPUs (CPU time is the least disturbed by the load):"
     )
-    for function, figures in measure(args.runs).items():
-        for label, seconds in figures.items():
-            print(
-                f"  {function:<24} {label:<12} median {statistics.median(seconds) * 1000:7.1f} ms"
-                f"   fastest {min(seconds) * 1000:7.1f} ms"
-            )
+    sdk = statistics.median(figures[id(baseline)].wall)
+
+    def line(case: Case, extra: str = "") -> float:
+        wall, cpu = figures[id(case)]
+        median = statistics.median(wall)
+        print(
+            f"    {case.name:<38} median {median * 1000:7.1f} ms (CPU {statistics.median(cpu) * 1000:7.1f} ms)"
+            f"   fastest {min(wall) * 1000:7.1f} ms   {median / sdk:5.2f}x the SDK{extra}"
+        )
+        return median
+
+    print(f"  baseline, the sagemaker SDK {metadata.version('sagemaker')} on Python {sys.version.split()[0]}:")
+    line(baseline)
+    for build in map(str, builds):
+        print(f"  {build}:")
+        slowest = max(
+            line(case, f"   compiled {_run(case, _COUNT_COMPILED)[0]} modules") for case in cases if case.build == build
+        )
+        print(f"    slowest median {slowest * 1000:.1f} ms (target 300 ms)")
 
 
 if __name__ == "__main__":
