@@ -16,6 +16,7 @@ from icflow_tools.local_sagemaker.algorithm import Algorithm
 from icflow_tools.local_sagemaker.errors import ResourceLimitExceeded
 from icflow_tools.local_sagemaker.events import EventPublisher
 from icflow_tools.local_sagemaker.fault_injector import FaultInjector
+from icflow_tools.local_sagemaker.s3io import S3Access
 from icflow_tools.local_sagemaker.store import TRAINING_JOB, TRANSFORM_JOB, TUNING_JOB, Store
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,10 @@ class ServiceContext:
     stop_grace_seconds: float = 10.0
     # Role ARN -> an S3 client with that role's credentials; None: every job uses `s3`.
     s3_as: Callable[[str], Any] | None = None
+    # How a process of a job's own (a transform instance) reaches S3: `s3`'s access, and a role's credentials
+    # (as AWS_* variables) when jobs run as their roles.
+    s3_access: S3Access = S3Access(None, "us-east-1", None)
+    credentials_as: Callable[[str], dict[str, str]] | None = None
     _controls: dict[tuple[str, str], JobControl] = field(default_factory=dict)
     _algorithm: Algorithm | None = None
     _algorithm_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -67,6 +72,12 @@ class ServiceContext:
     def s3_for(self, role_arn: str | None) -> Any:
         """The S3 client of a job or model that runs as `role_arn`."""
         return self.s3_as(role_arn) if self.s3_as is not None and role_arn else self.s3
+
+    def s3_access_for(self, role_arn: str | None) -> S3Access:
+        """What s3_for(role_arn) is, for another process."""
+        if self.credentials_as is not None and role_arn:
+            return S3Access(self.s3_access.endpoint_url, self.s3_access.region, self.credentials_as(role_arn))
+        return self.s3_access
 
     def folder(self, kind: str, name: str) -> Path:
         """work_dir/<kind>s/<name>/: the job's log, metrics and scratch files."""

@@ -25,6 +25,7 @@ class SageMakerIam:
         self._region = region
         self._account_id = account_id
         self._clients: dict[str, Any] = {}
+        self._credentials: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
 
     def authorize(
@@ -48,11 +49,19 @@ class SageMakerIam:
                 f"'{SAGEMAKER_SERVICE}' to assume the role."
             )
 
+    def credentials_as(self, role_arn: str) -> dict[str, str]:
+        """The role's credentials as AWS_* variables (assumed once per role, as long as the service runs)."""
+        with self._lock:
+            if role_arn not in self._credentials:
+                credentials = self._sts.assume_role(RoleArn=role_arn, RoleSessionName="SageMaker")["Credentials"]
+                self._credentials[role_arn] = credential_variables(credentials)
+            return self._credentials[role_arn]
+
     def s3_as(self, role_arn: str) -> Any:
-        """An S3 client with the role's credentials (one session per role, as long as the service runs)."""
+        """An S3 client with the role's credentials (one per role, as long as the service runs)."""
+        variables = self.credentials_as(role_arn)
         with self._lock:
             if role_arn not in self._clients:
-                credentials = self._sts.assume_role(RoleArn=role_arn, RoleSessionName="SageMaker")["Credentials"]
-                session = session_with(credential_variables(credentials), self._region)
+                session = session_with(variables, self._region)
                 self._clients[role_arn] = session.client("s3", endpoint_url=self._s3_endpoint_url)
             return self._clients[role_arn]

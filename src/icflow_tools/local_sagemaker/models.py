@@ -6,8 +6,6 @@ import hashlib
 import shutil
 import tarfile
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -16,7 +14,6 @@ from icflow_tools.local_sagemaker import s3io
 from icflow_tools.local_sagemaker.context import ServiceContext
 from icflow_tools.local_sagemaker.errors import JobFailure, failure_prefix
 from icflow_tools.local_sagemaker.store import Record
-from icflow_tools.local_sagemaker.transform_instances import start_instances
 from icflow_tools.trainer.api import AlgorithmError, Classifier
 
 
@@ -63,26 +60,6 @@ class ModelLoader:
         try:
             return self._ctx.algorithm.load_model(self.folder(url, model.get("ExecutionRoleArn")))
         except AlgorithmError as error:
-            raise self._not_loaded(model, url, error) from error
-
-    @contextmanager
-    def instances(self, model: Record, count: int) -> Iterator[list[Classifier]]:
-        """The model on `count` instances (icflow_tools.local_sagemaker.transform_instances): in this process for
-        one, in a process each for more, which end when the block does."""
-        if count == 1:
-            yield [self.load(model)]
-            return
-        url = model_data_url(model)
-        try:
-            started = start_instances(self._ctx.algorithm, self.folder(url, model.get("ExecutionRoleArn")), count)
-        except AlgorithmError as error:
-            raise self._not_loaded(model, url, error) from error
-        try:
-            yield list(started)
-        finally:
-            for instance in started:
-                instance.close()
-
-    @staticmethod
-    def _not_loaded(model: Record, url: str, error: AlgorithmError) -> JobFailure:
-        return JobFailure(f"{failure_prefix(error)}: Could not load model {model['ModelName']} from {url}: {error}")
+            raise JobFailure(
+                f"{failure_prefix(error)}: Could not load model {model['ModelName']} from {url}: {error}"
+            ) from error

@@ -8,14 +8,38 @@ from __future__ import annotations
 
 import json
 import tarfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError
 
 from icflow_tools.local_sagemaker.errors import JobFailure
+
+
+@dataclass(frozen=True)
+class S3Access:
+    """How another process reaches S3 as a job does: the endpoint, the region and the credentials (AWS_*
+    variables; None: that process's own). A client does not cross a process boundary; this does."""
+
+    endpoint_url: str | None
+    region: str
+    credentials: Mapping[str, str] | None
+
+    def client(self) -> Any:
+        if self.credentials is None:
+            session = boto3.Session(region_name=self.region)
+        else:
+            session = boto3.Session(
+                aws_access_key_id=self.credentials["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=self.credentials["AWS_SECRET_ACCESS_KEY"],
+                aws_session_token=self.credentials.get("AWS_SESSION_TOKEN") or None,
+                region_name=self.region,
+            )
+        return session.client("s3", endpoint_url=self.endpoint_url)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from icflow_tools.local_sagemaker.hosting_api import Hosting
 from icflow_tools.local_sagemaker.iam import SageMakerIam
 from icflow_tools.local_sagemaker.models import ModelLoader
 from icflow_tools.local_sagemaker.protocol import access_key, handler_class
+from icflow_tools.local_sagemaker.s3io import S3Access
 from icflow_tools.local_sagemaker.store import Account, Store
 from icflow_tools.local_sagemaker.validation import validate_request, without_nulls
 
@@ -38,6 +39,19 @@ DEFAULT_ACCOUNT_ID = "123456789012"  # moto's account, so ARNs match the rest of
 def _service_model() -> ServiceModel:
     # Parsing the SageMaker model takes most of a second; every service in the process shares one copy.
     return botocore.session.get_session().get_service_model("sagemaker")
+
+
+def _frozen_credentials(session: boto3.Session) -> dict[str, str] | None:
+    """The session's credentials as AWS_* variables; None when it has none (a child process finds its own)."""
+    credentials = session.get_credentials()
+    if credentials is None:
+        return None
+    frozen = credentials.get_frozen_credentials()
+    return {
+        "AWS_ACCESS_KEY_ID": frozen.access_key,
+        "AWS_SECRET_ACCESS_KEY": frozen.secret_key,
+        "AWS_SESSION_TOKEN": frozen.token or "",
+    }
 
 
 class LocalSageMaker:
@@ -87,6 +101,8 @@ class LocalSageMaker:
             faults=self.faults,
             stop_grace_seconds=stop_grace_seconds,
             s3_as=iam.s3_as if iam else None,
+            s3_access=S3Access(s3_endpoint_url, region, _frozen_credentials(session)),
+            credentials_as=iam.credentials_as if iam else None,
         )
         self.iam = iam
         self.runtime = EndpointRuntime(self.ctx, ModelLoader(self.ctx))

@@ -6,24 +6,27 @@ As on SageMaker, a single object the model cannot read fails the whole job, nami
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import traceback
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 from icflow_tools.local_sagemaker import s3io
 from icflow_tools.local_sagemaker.context import JobControl, ServiceContext
 from icflow_tools.local_sagemaker.errors import JobFailure
 from icflow_tools.local_sagemaker.events import TRANSFORM_JOB_STATE_CHANGE
-from icflow_tools.local_sagemaker.models import ModelLoader
+from icflow_tools.local_sagemaker.models import ModelLoader, model_data_url
 from icflow_tools.local_sagemaker.store import MODEL, TRANSFORM_JOB, Record
-from icflow_tools.local_sagemaker.transform_instances import shares
-from icflow_tools.trainer.api import AlgorithmError, Classifier
+from icflow_tools.local_sagemaker.transform_instances import (
+    MEGABYTE,
+    InstanceModel,
+    Share,
+    append_log,
+    run_instances,
+    run_share,
+    shares,
+)
 
 LOG_FILE = "job.log"
-OUTPUT_SUFFIX = ".out"
-MEGABYTE = 1024 * 1024
 
 
 class TransformJob:
@@ -36,8 +39,8 @@ class TransformJob:
         self._log_lock = threading.Lock()
 
     def log(self, line: str) -> None:
-        with self._log_lock, (self.folder / LOG_FILE).open("a", encoding="utf-8") as log:
-            log.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime())} {line}\n")
+        with self._log_lock:
+            append_log(self.folder / LOG_FILE, line)
 
     def _set(self, **fields: object) -> Record:
         record = self.ctx.store.update(TRANSFORM_JOB, self.name, lambda r: r.update(fields))
@@ -86,58 +89,26 @@ class TransformJob:
         # A transform job runs as its model's execution role.
         self.s3 = self.ctx.s3_for(model.get("ExecutionRoleArn"))
         objects = s3io.objects_for(self.s3, source["S3DataType"], source["S3Uri"])
+        runs = shares(sorted(objects, key=lambda item: item.key), record["TransformResources"]["InstanceCount"])
         output = record["TransformOutput"]["S3OutputPath"]
         limit = record.get("MaxPayloadInMB", 6) * MEGABYTE
         concurrent = record.get("MaxConcurrentTransforms") or 1
-        runs = shares(sorted(objects, key=lambda item: item.key), record["TransformResources"]["InstanceCount"])
         self.log(
             f"{len(objects)} objects on {len(runs)} instances, model {record['ModelName']}, "
             f"{concurrent} at a time per instance"
         )
         if fault := self.ctx.faults.failure("transform", self.name):
             raise JobFailure(fault.failure_reason())
-        with self.loader.instances(model, len(runs)) as instances:
-            for index, (instance, run) in enumerate(zip(instances, runs, strict=True), start=1):
-                process = getattr(instance, "pid", None)
-                self.log(f"instance {index}: {len(run)} objects" + (f", process {process}" if process else ""))
-            # Each instance's agent: its own requests in flight, at most MaxConcurrentTransforms.
-            agents = [ThreadPoolExecutor(max_workers=concurrent) for _ in runs]
-            try:
-                futures = [
-                    agent.submit(self._one, instance, item, output, limit)
-                    for agent, instance, run in zip(agents, instances, runs, strict=True)
-                    for item in run
-                ]
-                done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-                for future in pending:
-                    future.cancel()
-                for future in done:
-                    error = future.exception()
-                    if error is not None:
-                        raise error
-            finally:
-                for agent in agents:
-                    agent.shutdown(cancel_futures=True)
-
-    def _one(self, classifier: Classifier, item: s3io.S3Object, output: str, limit: int) -> None:
-        if self.control.stop.is_set():
+        work = [Share(run, output, limit, concurrent) for run in runs]
+        if len(work) == 1:
+            self.log(f"instance 1: {len(objects)} objects")
+            run_share(self.s3, self.loader.load(model), work[0], self.log, self.control.stop.is_set)
             return
-        body = s3io.read_bytes(self.s3, item.uri)
-        if len(body) > limit:
-            raise JobFailure(
-                f"ClientError: {item.uri}: the object is larger than MaxPayloadInMB ({limit // MEGABYTE} MB)."
-            )
-        try:
-            probabilities = classifier.predict(body)
-        except AlgorithmError as error:
-            raise JobFailure(
-                f"ClientError: Bad HTTP status received from algorithm for {item.uri}: 400 unable to "
-                f"evaluate payload provided: {error}"
-            ) from error
-        s3io.upload_bytes(
-            self.s3,
-            s3io.join_uri(output, item.relative + OUTPUT_SUFFIX),
-            json.dumps({"prediction": probabilities}).encode(),
-            "application/json",
+        url = model_data_url(model)
+        role = model.get("ExecutionRoleArn")
+        instance_model = InstanceModel.of(
+            self.ctx.algorithm, self.loader.folder(url, role), f"{record['ModelName']} from {url}"
         )
-        self.log(f"{item.uri}: 200")
+        run_instances(
+            instance_model, self.ctx.s3_access_for(role), work, self.folder / LOG_FILE, self.control.stop.is_set
+        )
