@@ -14,7 +14,7 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker import models as sagemaker_models
 
-from icflow.batch.serving_endpoint import CONTENT_TYPE
+from icflow.batch.serving_endpoint import CONTENT_TYPE, MAX_IN_FLIGHT
 from icflow.core import layout, naming
 from icflow.core.state import BatchStatus, EndpointStatus, StateTable, batch_sk
 from support.batches import collect, give_model, transform_jobs_created_once
@@ -113,6 +113,18 @@ def test_a_redelivered_group_labels_nothing_twice_and_starts_no_job(
     assert again["history"] == first["history"]
 
 
+def test_throttled_invocations_are_retried_and_the_batch_still_labeled_by_the_endpoint(
+    stack: Stack, handler_of: Callable[[str], Any], lambda_context: Any, model: ServingModel
+) -> None:
+    serve(stack, DATASET, _dataset_with_model(stack))
+    model.throttled = 2
+
+    batch = collect(stack, handler_of, lambda_context, DATASET, _images(2))
+
+    assert batch["status"] == BatchStatus.LABELED and batch["labeled"] == 2
+    assert len(model.invocations) == 4 and _transform_jobs(stack) == []
+
+
 def test_a_batch_larger_than_batch_max_images_takes_a_transform_job(
     stack: Stack, handler_of: Callable[[str], Any], lambda_context: Any, model: ServingModel
 ) -> None:
@@ -189,7 +201,7 @@ def test_an_endpoint_failing_mid_batch_falls_back_to_a_transform_job_leaving_not
     serve(stack, DATASET, _dataset_with_model(stack))
     model.fail_after = 3
 
-    batch = collect(stack, handler_of, lambda_context, DATASET, _images(10))
+    batch = collect(stack, handler_of, lambda_context, DATASET, _images(40))
 
     assert batch["status"] == BatchStatus.TRANSFORMING
     assert _transform_jobs(stack) == [naming.transform_job_name(DATASET, batch["batch_id"])]
@@ -198,8 +210,8 @@ def test_an_endpoint_failing_mid_batch_falls_back_to_a_transform_job_leaving_not
         "ModelError" in batch["endpoint_fallback"] and "a transform job labels the batch" in batch["endpoint_fallback"]
     )
     assert _predictions_keys(stack, batch["batch_id"]) == []
-    # The images not yet sent when the endpoint failed were not sent: at most the ones in flight were.
-    assert len(model.invocations) < 10
+    # After the first failure no image is sent: only those already in flight were.
+    assert len(model.invocations) <= model.fail_after + MAX_IN_FLIGHT
 
 
 def test_an_endpoint_gone_mid_batch_falls_back_to_a_transform_job(

@@ -33,11 +33,13 @@ def jpeg(word: bytes, index: int = 0) -> bytes:
 
 
 class ServingModel:
-    """Answers InvokeEndpoint like the algorithm's container. After `fail_after` invocations it fails: its
-    worker answers 500 (a ModelError), or, with `gone`, SageMaker says the endpoint does not exist."""
+    """Answers InvokeEndpoint like the algorithm's container. Its first `throttled` invocations SageMaker
+    throttles; after `fail_after` invocations it fails: its worker answers 500 (a ModelError), or, with `gone`,
+    SageMaker says the endpoint does not exist."""
 
     def __init__(self) -> None:
         self.invocations: list[tuple[str, str]] = []  # (endpoint name, content type)
+        self.throttled = 0
         self.fail_after: int | None = None
         self.gone = False
         self._lock = threading.Lock()
@@ -46,6 +48,8 @@ class ServingModel:
         with self._lock:
             self.invocations.append((endpoint, content_type))
             count = len(self.invocations)
+        if count <= self.throttled:
+            return 400, moto_headers(400, "ThrottlingException"), json.dumps({"message": "Rate exceeded"})
         if self.fail_after is not None and count > self.fail_after:
             if self.gone:
                 message = json.dumps({"message": f"Endpoint {endpoint} of account 123456789012 not found."})

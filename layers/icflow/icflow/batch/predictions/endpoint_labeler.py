@@ -116,8 +116,14 @@ def _classify_all(
         if stop.is_set():
             raise EndpointFailed("stopped: another image failed")
         if time.monotonic() > deadline:
+            stop.set()
             raise EndpointFailed(f"the endpoint had not labeled the batch after {request.budget_seconds:g} s")
-        return _classify_one(s3, endpoint, request, relative)
+        try:
+            return _classify_one(s3, endpoint, request, relative)
+        except BaseException:
+            # The batch goes to a transform job: the images not yet sent are not sent.
+            stop.set()
+            raise
 
     pool = ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="icflow-invoke")
     futures: list[Future[LabeledPrediction | ImageError]] = [
@@ -125,11 +131,8 @@ def _classify_all(
     ]
     try:
         return [future.result() for future in futures]
-    except BaseException:
-        stop.set()
-        raise
     finally:
-        # On a failure the images not yet sent are not sent; those in flight end on their own.
+        # On a failure those in flight end on their own, and the rest are cancelled.
         pool.shutdown(wait=True, cancel_futures=True)
 
 
