@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from icflow.batch.manifest import input_prefix, input_relative, inputs_report_key, read_inputs_report, s3_uri
@@ -42,6 +43,10 @@ DEFAULT_MAX_IN_FLIGHT = MAX_CONNECTIONS
 LIST_PAGE_SIZE = 1000
 # S3 refuses keys longer than this (UTF-8 bytes): a long class name and a deep image path can exceed it.
 MAX_KEY_BYTES = 1024
+# predictions.jsonl and .csv go up two multipart parts at a time. s3transfer's default sends ten at once, each
+# holding about a megabyte of checksummed chunks, so at 100,000 outputs (a 38 MB predictions.jsonl) the upload
+# was the labeler's largest allocation, twice the labeling's own; two keep it within that, whatever the count.
+UPLOAD = TransferConfig(max_concurrency=2)
 # summary.json's code for an image the model refused, which the batch went on without (icflow.batch.refused_images).
 REFUSED_BY_MODEL = "refused-by-model"
 
@@ -207,15 +212,11 @@ def _label_outputs(
 
 
 def _upload_predictions(s3: Any, request: LabelingRequest, writers: PredictionWriters, prefix: str) -> None:
-    s3.upload_file(
-        str(writers.jsonl_path),
-        request.bucket,
-        prefix + PREDICTIONS_JSONL,
-        ExtraArgs={"ContentType": JSONL_CONTENT_TYPE},
-    )
-    s3.upload_file(
-        str(writers.csv_path), request.bucket, prefix + PREDICTIONS_CSV, ExtraArgs={"ContentType": CSV_CONTENT_TYPE}
-    )
+    for path, name, content_type in (
+        (writers.jsonl_path, PREDICTIONS_JSONL, JSONL_CONTENT_TYPE),
+        (writers.csv_path, PREDICTIONS_CSV, CSV_CONTENT_TYPE),
+    ):
+        s3.upload_file(str(path), request.bucket, prefix + name, ExtraArgs={"ContentType": content_type}, Config=UPLOAD)
 
 
 def _write_summary(
