@@ -73,8 +73,15 @@ def test_functions_run_python_313_on_arm64_with_the_layer(template: dict[str, An
     assert function["Runtime"] == "python3.13" and function["Architectures"] == ["arm64"]
     assert function["Tracing"] == "Active"
     layer = template["Resources"]["IcflowLayer"]
-    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    # layers/icflow/Makefile and functions/Makefile compile for python3.13 and install the layer for arm64.
+    assert layer["Metadata"]["BuildMethod"] == "makefile" and layer["Metadata"]["BuildArchitecture"] == "arm64"
     assert function["Layers"] == [{"Ref": "IcflowLayer"}]
+    built = {
+        name: (resource["Metadata"]["BuildMethod"], resource["Metadata"]["ContextPath"])
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+    assert set(built.values()) == {("makefile", "functions")}, built
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
