@@ -4,13 +4,20 @@ as given."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 
+from icflow.batch.starter import build_batch_starter
 from icflow.batch.transform_resources import MIN_IMAGES_PER_INSTANCE, transform_resources
+from icflow.core import naming
 from icflow.core.instance_types import VCPUS, vcpus
 from icflow.core.pipeline_config import BatchSettings, parse_pipeline_config
+from icflow.core.state import BatchStatus, StateTable, batch_sk
 from icflow.core.transform_payload import MAX_CONCURRENT_TRANSFORMS
+
+if TYPE_CHECKING:
+    from support.stack import Stack
 
 
 def settings(**batch) -> BatchSettings:
@@ -76,13 +83,34 @@ def test_an_instance_type_without_a_known_vcpu_count_leaves_the_concurrency_to_s
 
 def test_the_vcpu_table_holds_ec2s_counts():
     # A few from the SageMaker pricing page, among them the one exception to the size rule.
-    assert {
-        t: VCPUS[t] for t in ("ml.c5.large", "ml.m5.24xlarge", "ml.p2.16xlarge", "ml.c4.8xlarge", "ml.g5.48xlarge")
-    } == {
+    known = ("ml.c5.large", "ml.m5.24xlarge", "ml.p2.16xlarge", "ml.c4.8xlarge", "ml.g5.48xlarge", "ml.c6i.32xlarge")
+    assert {t: VCPUS[t] for t in known} == {
         "ml.c5.large": 2,
         "ml.m5.24xlarge": 96,
         "ml.p2.16xlarge": 64,
         "ml.c4.8xlarge": 36,
         "ml.g5.48xlarge": 192,
+        "ml.c6i.32xlarge": 128,
     }
     assert all(count >= 2 for count in VCPUS.values()) and MAX_CONCURRENT_TRANSFORMS == 16
+
+
+def test_the_starter_sends_the_rule_for_the_batch_it_starts(stack: Stack) -> None:
+    dataset, batch_id = "pets", "d" * 20
+    model = naming.model_name(dataset, "3f2a9c41d0b7")
+    stack.client("sagemaker").create_model(
+        ModelName=model,
+        PrimaryContainer={"Image": "image-classification:1"},
+        ExecutionRoleArn=stack.settings.sagemaker_role_arn,
+    )
+    runs = StateTable(stack.client("dynamodb"), stack.settings.runs_table)
+    images = 2 * MIN_IMAGES_PER_INSTANCE + 1
+    runs.create_item(
+        dataset, batch_sk(batch_id), "batch", BatchStatus.PENDING.value, {"batch_id": batch_id, "images": images}
+    )
+
+    outcome = build_batch_starter(stack.adapters()).start(dataset, batch_id, model)
+
+    job = stack.client("sagemaker").describe_transform_job(TransformJobName=outcome.job_name)
+    assert job["TransformResources"] == {"InstanceType": "ml.c5.xlarge", "InstanceCount": 2}
+    assert job["MaxConcurrentTransforms"] == 4  # ml.c5.xlarge's vCPUs

@@ -2,7 +2,8 @@
 
 The vCPUs are the EC2 instance's behind each ml.* type (the SageMaker pricing page lists them per type), for the
 families SageMaker offers for batch transform and hosting of the built-in image-classification algorithm: the
-CPU families c4, c5, m4, m5, r5 and the GPU families p2, p3, g4dn, g5. A type not listed here is still accepted
+CPU families c4, c5, m4, m5, r5 and their 6th and 7th generation (m6i, c6i, r6i, m7i, c7i, r7i), and the GPU
+families p2, p3, g4dn, g5. A type not listed here is still accepted
 (pipeline.json checks only the ml.<family>.<size> form, and SageMaker decides what exists); what needs its vCPUs
 then leaves the choice to SageMaker rather than guess.
 """
@@ -11,12 +12,26 @@ from __future__ import annotations
 
 # In every family listed, EC2 gives "large" 2 vCPUs, "xlarge" 4 and "Nxlarge" 4N, except where noted. The table
 # lists each type it knows, so the size rule never names a number for a type outside it.
+_SIXTH_GENERATION = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge", "32xlarge")
+_SEVENTH_GENERATION = (
+    "large",
+    "xlarge",
+    "2xlarge",
+    "4xlarge",
+    "8xlarge",
+    "12xlarge",
+    "16xlarge",
+    "24xlarge",
+    "48xlarge",
+)
 _FAMILY_SIZES: dict[str, tuple[str, ...]] = {
     "c4": ("xlarge", "2xlarge", "4xlarge", "8xlarge"),  # c4.8xlarge has 36, not 32
     "c5": ("large", "xlarge", "2xlarge", "4xlarge", "9xlarge", "18xlarge"),
     "m4": ("xlarge", "2xlarge", "4xlarge", "10xlarge", "16xlarge"),
     "m5": ("large", "xlarge", "2xlarge", "4xlarge", "12xlarge", "24xlarge"),
     "r5": ("large", "xlarge", "2xlarge", "4xlarge", "12xlarge", "24xlarge"),
+    **dict.fromkeys(("m6i", "c6i", "r6i"), _SIXTH_GENERATION),
+    **dict.fromkeys(("m7i", "c7i", "r7i"), _SEVENTH_GENERATION),
     "p2": ("xlarge", "8xlarge", "16xlarge"),
     "p3": ("2xlarge", "8xlarge", "16xlarge"),
     "g4dn": ("xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge"),
