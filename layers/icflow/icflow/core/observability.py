@@ -1,9 +1,9 @@
 """The one Logger, Tracer and Metrics of every function; service name and namespace come from the
 POWERTOOLS_* variables the template sets in Globals.
 
-Powertools' Tracer imports the X-Ray SDK even where it is disabled (it builds its provider first), a cold start
-paying about 0.2 s for nothing. So the Tracer is built only where traces are sent; elsewhere (tests, the local
-stack, `sam local`) handlers get `Untraced`, whose decorator leaves them as they are."""
+Powertools' Tracer imports the X-Ray SDK even where it is disabled (it builds its provider first), and with it
+wrapt, asyncio and botocore's client machinery, for nothing. So the Tracer is built only where traces are sent;
+elsewhere (tests, the local stack, `sam local`) handlers get `Untraced`, whose decorator leaves them as they are."""
 
 from __future__ import annotations
 
