@@ -279,7 +279,8 @@ class DemoFlow:
         window = self.stack.state()["parameters"].get("BatchMaximumBatchingWindowSeconds")
         say(
             f"  the batch queue gathers uploads for {window} s (BatchMaximumBatchingWindowSeconds), then "
-            "BatchCollectFunction starts one transform job"
+            "BatchCollectFunction labels them through the endpoint if it is in service and the batch is small "
+            "(deploy.realtime.batch_max_images), else starts one transform job"
         )
         shown: dict[str, str] = {}
 
@@ -288,9 +289,9 @@ class DemoFlow:
             for batch in batches:
                 if shown.get(batch["batch_id"]) != batch["status"]:
                     shown[batch["batch_id"]] = batch["status"]
-                    job = f" (transform job {batch['transform_job_name']})" if batch.get("transform_job_name") else ""
                     say(
-                        f"  batch {batch['batch_id']}: {batch['status']}{job}, {batch.get('images', 0)} images, "
+                        f"  batch {batch['batch_id']}: {batch['status']}{_labeler(batch)}, "
+                        f"{batch.get('images', 0)} images, "
                         f"{batch.get('skipped', 0)} left out"
                     )
             collected = sum(int(batch.get("images", 0)) + int(batch.get("skipped", 0)) for batch in batches)
@@ -349,3 +350,12 @@ class DemoFlow:
             item["endpoint_name"],
             *(str(image.path) for image in images),
         )
+
+
+def _labeler(batch: dict[str, Any]) -> str:
+    """Who labels the batch, once chosen: its transform job (also after the endpoint failed), or the endpoint."""
+    if batch.get("transform_job_name"):
+        return f" (transform job {batch['transform_job_name']})"
+    if batch.get("endpoint_name"):
+        return f" (endpoint {batch['endpoint_name']})"
+    return ""
