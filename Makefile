@@ -76,6 +76,7 @@ bench: install $(MXNET_VENV)/.installed sam-build
 	$(BIN)/python benchmarks/trainer_digits_bench.py
 	$(BIN)/python benchmarks/local_sagemaker_bench.py
 	$(BIN)/python benchmarks/small_batch_bench.py
+	$(BIN)/python benchmarks/transform_instances_bench.py
 
 clean:
 	rm -rf $(VENV) $(MXNET_VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache

@@ -3,9 +3,9 @@
 The vCPUs are the EC2 instance's behind each ml.* type (the SageMaker pricing page lists them per type), for the
 families SageMaker offers for batch transform and hosting of the built-in image-classification algorithm: the
 CPU families c4, c5, m4, m5, r5 and their 6th and 7th generation (m6i, c6i, r6i, m7i, c7i, r7i), and the GPU
-families p2, p3, g4dn, g5. A type not listed here is still accepted
-(pipeline.json checks only the ml.<family>.<size> form, and SageMaker decides what exists); what needs its vCPUs
-then leaves the choice to SageMaker rather than guess.
+families p2, p3, g4dn, g5. A type not listed here is still accepted (pipeline.json checks only the
+ml.<family>.<size> form, and SageMaker decides what exists); what needs its vCPUs then leaves the choice to
+SageMaker rather than guess.
 """
 
 from __future__ import annotations
