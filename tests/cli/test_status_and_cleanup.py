@@ -102,6 +102,15 @@ def test_cleanup_shows_then_deletes_only_that_datasets_resources(
 ) -> None:
     _resources(aws, role_arn, "pets", "3f2a9c41d0b7")
     _resources(aws, role_arn, "pets-large", "0a1b2c3d4e5f")  # a name that starts like the other's
+    autoscaling = aws.client("application-autoscaling")
+    for endpoint in ("icflow-pets", "icflow-pets-large"):  # both scaled (deploy.realtime.autoscaling)
+        autoscaling.register_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId=f"endpoint/{endpoint}/variant/AllTraffic",
+            ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+            MinCapacity=1,
+            MaxCapacity=2,
+        )
     monkeypatch.setattr("builtins.input", lambda prompt: "n")
 
     assert main(["cleanup", "--dataset", "pets", *stack_flags]) == 1
@@ -117,6 +126,8 @@ def test_cleanup_shows_then_deletes_only_that_datasets_resources(
     assert [c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]] == [
         "icflow-pets-large-0a1b2c3d4e5f"
     ]
+    targets = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert [target["ResourceId"] for target in targets] == ["endpoint/icflow-pets-large/variant/AllTraffic"]
 
 
 def test_status_and_cleanup_take_a_dataset_name_as_the_user_typed_it(

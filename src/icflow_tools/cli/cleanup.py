@@ -56,7 +56,8 @@ def find(sagemaker: Any, dataset: str, stack_name: str | None = None) -> dict[st
 
 def run(args: argparse.Namespace) -> int:
     from icflow.core.state import ANY_ENDPOINT_STATUS, ENDPOINT_SK, EndpointStatus, StateTable
-    from icflow.endpoints.sagemaker_endpoints import SageMakerEndpoints
+    from icflow.endpoints.endpoint_autoscaling import EndpointAutoscaling
+    from icflow.endpoints.sagemaker_endpoints import VARIANT_NAME, SageMakerEndpoints
 
     resources = resolve(args)
     sagemaker = resources.client("sagemaker")
@@ -73,8 +74,11 @@ def run(args: argparse.Namespace) -> int:
         print("nothing deleted")
         return 1
     deploy = SageMakerEndpoints(sagemaker, stack_tags={})  # deletes only: creates nothing to tag
-    # The endpoint first: SageMaker keeps configs and models an endpoint uses.
+    autoscaling = EndpointAutoscaling(resources.client("application-autoscaling"))
+    # The endpoint first: SageMaker keeps configs and models an endpoint uses. Its variant's scaling before it
+    # (deploy.realtime.autoscaling), so no scalable target outlives the endpoint.
     for name in found["endpoint"]:
+        autoscaling.deregister(name, VARIANT_NAME)
         deploy.delete_endpoint(name)
     for name in found["endpoint config"]:
         deploy.delete_endpoint_config(name)
