@@ -11,19 +11,20 @@ would slow the timed run. Sides:
   pool), which also writes predictions.jsonl, predictions.csv and summary.json back to S3.
 - seed: the notebook's `get_label` — list the outputs, then one `download_file` (a HeadObject and a
   GetObject) and `json.load` per output, one after another (listing paginated, or the notebook's single
-  call would stop at 1,000). At 20-50 ms a request that takes many minutes for 10,000 outputs, so by default
-  it lists all of them and labels the first --seed-sample; its time for all is extrapolated from that rate.
-- icflow again on a tenth of the outputs, and on --synthetic-counts outputs generated in process (no
-  latency): equal memory at 1,000, 10,000 and 100,000 outputs shows it does not grow with the count.
+  call would stop at 1,000). Two requests of 20-50 ms per output add up to about 15 minutes for 10,000
+  outputs, so by default it lists all of them and labels the first --seed-sample (200); its time for all is
+  its listing plus its measured time per output times the count.
+- icflow again on --generated-counts outputs, through a real boto3 client whose answers are generated in
+  process (generated_s3.py; no latency, nothing stored): equal memory at 10,000 and 100,000 outputs shows it
+  does not grow with the count.
 
 Usage: .venv/bin/python benchmarks/label_outputs_bench.py [--count 10000] [--max-in-flight 16]
-       [--latency-ms 20 50] [--seed-sample 200 (0: all)] [--synthetic-counts 1000,10000,100000]
+       [--latency-ms 20 50] [--seed-sample 200 (0: all)] [--generated-counts 1000,10000,100000]
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import logging
 import os
@@ -33,16 +34,13 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 BUCKET = "icflow-bench"
 DATASET = "caltech"
 NUM_CLASSES = 257
-# The full run, and a tenth of it for icflow alone: equal memory for both shows it does not grow with the count.
-BATCH_ID = "bench-full"
-TENTH_BATCH_ID = "bench-tenth"
+BATCH_ID = "bench"
 HOST = "127.0.0.1"
 
 
@@ -68,16 +66,14 @@ def put_outputs(endpoint: str, count: int) -> None:
     s3.create_bucket(Bucket=BUCKET)
     rng = random.Random(7)
 
-    def put(item: tuple[str, int]) -> None:
-        batch_id, i = item
+    def put(i: int) -> None:
         weights = [rng.random() for _ in range(NUM_CLASSES)]
         total = sum(weights)
         body = json.dumps({"prediction": [w / total for w in weights]}).encode()
-        s3.put_object(Bucket=BUCKET, Key=output_key(DATASET, batch_id, f"test/{i:06d}.jpg"), Body=body)
+        s3.put_object(Bucket=BUCKET, Key=output_key(DATASET, BATCH_ID, f"test/{i:06d}.jpg"), Body=body)
 
-    items = [(BATCH_ID, i) for i in range(count)] + [(TENTH_BATCH_ID, i) for i in range(count // 10)]
     with ThreadPoolExecutor(max_workers=16) as pool:
-        list(pool.map(put, items))
+        list(pool.map(put, range(count)))
 
 
 def run_icflow(s3: Any, batch_id: str, max_in_flight: int) -> dict[str, Any]:
@@ -114,49 +110,6 @@ def run_seed(s3: Any, batch_id: str, sample: int) -> dict[str, Any]:
     return {"images": len(labels), "listed": len(outputs), "list_seconds": list_seconds}
 
 
-class SyntheticS3:
-    """Just enough of an S3 client for label_batch, generating outputs on demand instead of storing them.
-
-    It holds nothing per image, so the figures it gives are the labeler's own, at counts a moto server
-    would need tens of minutes to serve.
-    """
-
-    def __init__(self, count: int) -> None:
-        self.count = count
-        self.uploaded: dict[str, int] = {}
-        rng = random.Random(7)
-        # A few hundred distinct bodies, cycled: parsing cost is real, generation cost is not measured.
-        self.bodies = []
-        for _ in range(256):
-            weights = [rng.random() for _ in range(NUM_CLASSES)]
-            total = sum(weights)
-            self.bodies.append(json.dumps({"prediction": [w / total for w in weights]}).encode())
-
-    def get_paginator(self, operation: str) -> Any:
-        assert operation == "list_objects_v2"
-        return self
-
-    def paginate(self, Bucket: str, Prefix: str, PaginationConfig: dict[str, int]) -> Iterator[dict[str, Any]]:
-        size = PaginationConfig["PageSize"]
-        for start in range(0, self.count, size):
-            keys = range(start, min(start + size, self.count))
-            yield {"Contents": [{"Key": f"{Prefix}test/{i:07d}.jpg.out"} for i in keys]}
-
-    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
-        from botocore.exceptions import ClientError
-
-        if not Key.endswith(".out"):
-            raise ClientError({"Error": {"Code": "NoSuchKey"}}, "GetObject")
-        index = int(Key.rsplit("/", 1)[1].split(".")[0])
-        return {"Body": io.BytesIO(self.bodies[index % len(self.bodies)])}
-
-    def upload_file(self, Filename: str, Bucket: str, Key: str, ExtraArgs: dict[str, str]) -> None:
-        self.uploaded[Key] = os.path.getsize(Filename)
-
-    def put_object(self, Bucket: str, Key: str, Body: bytes, ContentType: str) -> None:
-        self.uploaded[Key] = len(Body)
-
-
 def memory_mb(field: str) -> float:
     """VmRSS (now) or VmHWM (peak) of this process. Not ru_maxrss: after fork and exec it still counts the
     parent's size at the fork, which here is the moto server holding every output."""
@@ -167,8 +120,8 @@ def memory_mb(field: str) -> float:
     raise RuntimeError(f"/proc/self/status has no {field}")
 
 
-def child(side: str, endpoint: str, batch_id: str, count: int, max_in_flight: int, trace: bool) -> None:
-    """One side in this process; prints one JSON line of figures. `count`: the synthetic outputs, or the
+def child(side: str, endpoint: str, count: int, max_in_flight: int, trace: bool) -> None:
+    """One side in this process; prints one JSON line of figures. `count`: the generated outputs, or the
     seed's sample (0: all)."""
     import numpy  # noqa: F401
 
@@ -177,23 +130,24 @@ def child(side: str, endpoint: str, batch_id: str, count: int, max_in_flight: in
 
     # Imports and the client (botocore's S3 model is about 10 MB of heap) come before the baseline, the
     # same for every side, so the figures are the labeling's own.
-    if side == "synthetic":
-        s3: Any = SyntheticS3(count)
+    if side == "generated":
+        from generated_s3 import GeneratedS3
+
+        s3: Any = GeneratedS3(count, NUM_CLASSES).client()
     elif side == "seed":
         s3 = client(endpoint)
     else:
         # The pool wiring.py gives the functions' client, or more when asked for more requests in flight.
         s3 = client(endpoint, pool=max(MAX_CONNECTIONS, max_in_flight))
-    if side != "synthetic":
-        s3.head_bucket(Bucket=BUCKET)
+    s3.head_bucket(Bucket=BUCKET)
     baseline = memory_mb("VmRSS")
     if trace:
         tracemalloc.start()
     started = time.perf_counter()
     if side == "seed":
-        figures = run_seed(s3, batch_id, count)
+        figures = run_seed(s3, BATCH_ID, count)
     else:
-        figures = run_icflow(s3, batch_id or "synthetic", max_in_flight)
+        figures = run_icflow(s3, BATCH_ID, max_in_flight)
     figures["seconds"] = time.perf_counter() - started
     figures["baseline_rss_mb"] = baseline
     figures["max_rss_mb"] = memory_mb("VmHWM")
@@ -202,8 +156,8 @@ def child(side: str, endpoint: str, batch_id: str, count: int, max_in_flight: in
     print(json.dumps(figures))
 
 
-def measure(side: str, endpoint: str, batch_id: str, count: int, max_in_flight: int, trace: bool) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--child", side, "--endpoint", endpoint, "--batch-id", batch_id]
+def measure(side: str, endpoint: str, count: int, max_in_flight: int, trace: bool) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--child", side, "--endpoint", endpoint]
     command += ["--count", str(count), "--max-in-flight", str(max_in_flight)] + (["--trace"] if trace else [])
     done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
     if done.returncode:
@@ -224,14 +178,13 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, nargs=2, default=(20.0, 50.0), metavar=("LOW", "HIGH"))
     parser.add_argument("--latency-seed", type=int, default=7)
     parser.add_argument("--seed-sample", type=int, default=200, help="outputs the seed's loop labels; 0: all")
-    parser.add_argument("--synthetic-counts", type=counts, default=[1_000, 10_000, 100_000], help="'' skips them")
-    parser.add_argument("--child", choices=("icflow", "seed", "synthetic"))
+    parser.add_argument("--generated-counts", type=counts, default=[1_000, 10_000, 100_000], help="'' skips them")
+    parser.add_argument("--child", choices=("icflow", "seed", "generated"))
     parser.add_argument("--endpoint")
-    parser.add_argument("--batch-id", default=BATCH_ID)
     parser.add_argument("--trace", action="store_true")
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.endpoint, args.batch_id, args.count, args.max_in_flight, args.trace)
+        child(args.child, args.endpoint, args.count, args.max_in_flight, args.trace)
         return
 
     from icflow_tools.local_stack.moto_server import MotoServer
@@ -244,24 +197,22 @@ def main() -> None:
     plain = MotoServer(HOST, 0).start()
     delayed = MotoServer(HOST, 0, latency).start()
     sample = min(args.seed_sample, args.count) if args.seed_sample else 0
-    tenth = args.count // 10
-    # (side, S3 it reads, batch, outputs in the batch, outputs the side labels)
-    runs = [("icflow", "delayed", BATCH_ID, args.count, args.count)]
-    runs.append(("seed", "delayed", BATCH_ID, args.count, sample or args.count))
-    runs.append(("icflow", "delayed", TENTH_BATCH_ID, tenth, tenth))
-    runs += [("synthetic", "generated", "", count, count) for count in args.synthetic_counts]
+    # (side, S3 it reads, outputs in the batch, outputs the side labels)
+    runs = [("icflow", "delayed", args.count, args.count), ("seed", "delayed", args.count, sample or args.count)]
+    runs += [("icflow", "generated", count, count) for count in args.generated_counts]
     rows = []
     try:
         started = time.perf_counter()
         put_outputs(plain.url, args.count)
         seconds = time.perf_counter() - started
-        print(f"put {args.count + tenth} transform outputs ({NUM_CLASSES} classes) in {seconds:.1f} s, without latency")
-        for side, source, batch_id, outputs, labels in runs:
+        print(f"put {args.count} transform outputs ({NUM_CLASSES} classes) in {seconds:.1f} s, without latency")
+        for side, source, outputs, labels in runs:
             requests_before = latency.delayed_requests
+            child_side = "generated" if source == "generated" else side
             child_count = sample if side == "seed" else outputs
-            timed = measure(side, delayed.url, batch_id, child_count, args.max_in_flight, trace=False)
+            timed = measure(child_side, delayed.url, child_count, args.max_in_flight, trace=False)
             requests = latency.delayed_requests - requests_before
-            traced = measure(side, delayed.url, batch_id, child_count, args.max_in_flight, trace=True)
+            traced = measure(child_side, delayed.url, child_count, args.max_in_flight, trace=True)
             if timed["images"] != labels or traced["images"] != labels:
                 raise SystemExit(f"{side} labeled {timed['images']} of {labels} outputs")
             rows.append((side, source, outputs, labels, requests, timed, traced))
@@ -306,18 +257,19 @@ def report(args: argparse.Namespace, latency: Any, rows: list[tuple[Any, ...]]) 
         f"({1 / per_output:.1f} outputs/s), {seed_seconds:.0f} s for all, {how}. "
         f"icflow is {ratio:.1f}x the seed's loop (target 10x: {'met' if ratio >= 10 else 'missed'})."
     )
-    icflow_rows = [row for row in rows if row[0] != "seed"]
-    growth = [row[5]["max_rss_mb"] - row[5]["baseline_rss_mb"] for row in icflow_rows]
-    heaps = [row[6]["heap_peak_mb"] for row in icflow_rows]
-    print(
-        f"icflow's memory over {', '.join(str(row[2]) for row in icflow_rows)} outputs: RSS growth "
-        f"{min(growth):.1f}-{max(growth):.1f} MB, heap peak {min(heaps):.1f}-{max(heaps):.1f} MB."
-    )
+    for side, source, outputs, _, _, timed, traced in rows:
+        if side == "icflow":
+            growth = timed["max_rss_mb"] - timed["baseline_rss_mb"]
+            print(
+                f"icflow's memory at {outputs} outputs ({source} S3): peak RSS {timed['max_rss_mb']:.0f} MB "
+                f"({growth:.1f} MB above its RSS after imports), heap peak {traced['heap_peak_mb']:.1f} MB."
+            )
     print(
         "\nicflow: label_batch, also writing predictions.jsonl/.csv and summary.json to S3; seed: the notebook's "
         "list, then one download_file (HeadObject + GetObject) + json.load per output, one after another; "
-        "synthetic: label_batch against an in-process stand-in for S3 that generates outputs (no latency), to "
-        "show memory at counts moto cannot serve quickly. RSS growth: peak RSS above the RSS after imports. "
+        "generated: label_batch with a real boto3 client whose answers are generated in process (no latency, "
+        "nothing stored), to show memory at counts moto cannot serve quickly. RSS growth: peak RSS above the RSS "
+        "after imports. "
         "Heap peak: tracemalloc in a second run of each, counted from after imports. "
         f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, moto's servers in the parent process."
     )
