@@ -43,10 +43,11 @@ DEFAULT_MAX_IN_FLIGHT = MAX_CONNECTIONS
 LIST_PAGE_SIZE = 1000
 # S3 refuses keys longer than this (UTF-8 bytes): a long class name and a deep image path can exceed it.
 MAX_KEY_BYTES = 1024
-# predictions.jsonl and .csv go up two multipart parts at a time. s3transfer's default sends ten at once, each
+# predictions.jsonl and .csv go up one multipart part at a time. s3transfer's default sends ten at once, each
 # holding about a megabyte of checksummed chunks, so at 100,000 outputs (a 38 MB predictions.jsonl) the upload
-# was the labeler's largest allocation, twice the labeling's own; two keep it within that, whatever the count.
-UPLOAD = TransferConfig(max_concurrency=2)
+# was the labeler's largest allocation, twice the labeling's own; one part keeps it below that, whatever the
+# count, and costs little beside the labeling (the benchmark's figures include the upload).
+UPLOAD = TransferConfig(max_concurrency=1)
 # summary.json's code for an image the model refused, which the batch went on without (icflow.batch.refused_images).
 REFUSED_BY_MODEL = "refused-by-model"
 
