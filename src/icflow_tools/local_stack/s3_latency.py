@@ -33,12 +33,8 @@ class S3LatencyRange:
         if not 0 <= self.low <= self.high:
             raise ValueError(
                 f"S3 latency range {self.low}-{self.high} s is not a range: give 0 <= low <= high, "
-                "e.g. 0.020-0.050 for S3's usual 20-50 ms"
+                "e.g. 0.020-0.050 for 20-50 ms"
             )
-
-    @property
-    def mean(self) -> float:
-        return (self.low + self.high) / 2
 
 
 class S3Latency:
