@@ -8,6 +8,10 @@ torch and loading the model) is paid inside the figure, as an instance's start-u
 runs in a process of its own, as S3 is remote to SageMaker's instances. Rounds alternate 1 and 2 instances so
 that load from other processes on the machine falls on both alike.
 
+Two settings, both printed: as the service runs (an instance in the service's process labels with torch's threads
+on every core), and with one core per instance (torch limited to one thread in the service's process too, as each
+instance process has), where InstanceCount is the only thing that changes.
+
     .venv/bin/python benchmarks/transform_instances_bench.py [--images 2000] [--rounds 2] [--side 112]
 """
 
@@ -124,6 +128,30 @@ def transform(s3: Any, client: Any, model: str, name: str, instances: int) -> Ru
     return Run(seconds, (max(written) - min(written)).total_seconds())
 
 
+def compare(s3: Any, client: Any, model: str, args: argparse.Namespace, setting: str) -> None:
+    """The same batch on 1 and 2 instances, rounds alternating; prints both and the ratio."""
+    runs: dict[int, list[Run]] = {1: [], 2: []}
+    for round_ in range(args.rounds):
+        for instances in runs:
+            name = f"{setting.split()[0]}-{round_}-{instances}".replace("'", "")
+            runs[instances].append(transform(s3, client, model, name, instances))
+    whole = {count: statistics.median(run.seconds for run in done) for count, done in runs.items()}
+    labeling = {count: statistics.median(run.labeling for run in done) for count, done in runs.items()}
+    print(f"-- {setting}")
+    for count in runs:
+        print(
+            f"batch transform of {args.images} images ({args.side}x{args.side}, ResNet-18), InstanceCount {count} x "
+            f"{INSTANCE_TYPE}, MaxConcurrentTransforms {resources_for(count).max_concurrent_transforms}: "
+            f"Create -> Completed {whole[count]:.1f} s ({args.images / whole[count]:.1f} images/s), labeling once "
+            f"started {labeling[count]:.1f} s ({args.images / labeling[count]:.1f} images/s); medians of {args.rounds}"
+        )
+    print(
+        f"2 instances over 1 (the baseline): {whole[1] / whole[2]:.2f}x whole job, "
+        f"{labeling[1] / labeling[2]:.2f}x labeling once started; load average now "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+
+
 def _answers(url: str) -> bool:
     try:
         urllib.request.urlopen(url, timeout=1).close()
@@ -169,25 +197,14 @@ def main() -> None:
         ):
             client = boto3.client("sagemaker", region_name=REGION, endpoint_url=service.url)
             model = trained_model(client, args.samples, args.side)
-            runs: dict[int, list[Run]] = {1: [], 2: []}
-            for round_ in range(args.rounds):
-                for instances in runs:
-                    runs[instances].append(transform(s3, client, model, f"t{round_}-{instances}", instances))
-            whole = {count: statistics.median(run.seconds for run in done) for count, done in runs.items()}
-            labeling = {count: statistics.median(run.labeling for run in done) for count, done in runs.items()}
-            for count in runs:
-                print(
-                    f"batch transform of {args.images} images ({args.side}x{args.side}, ResNet-18), InstanceCount "
-                    f"{count} x {INSTANCE_TYPE}, MaxConcurrentTransforms {resources_for(count).max_concurrent_transforms}"
-                    f": Create -> Completed {whole[count]:.1f} s ({args.images / whole[count]:.1f} images/s), "
-                    f"labeling once started {labeling[count]:.1f} s ({args.images / labeling[count]:.1f} images/s); "
-                    f"medians of {args.rounds} rounds"
-                )
-            print(
-                f"2 instances over 1 (the baseline): {whole[1] / whole[2]:.2f}x whole job, "
-                f"{labeling[1] / labeling[2]:.2f}x labeling once started; load average now "
-                f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
-            )
+            compare(s3, client, model, args, "torch's threads on every core")
+            # What an instance has on SageMaker is its own vCPUs; here instances share two cores, and one instance
+            # in the service's process already labels on both (torch's threads). With one thread per instance, an
+            # instance is one core of this machine and InstanceCount is the only thing that changes.
+            import torch  # loaded by the trainer by now; imported here only to set its threads
+
+            torch.set_num_threads(1)
+            compare(s3, client, model, args, "one core per instance")
     finally:
         moto.terminate()
         moto.wait()
