@@ -202,5 +202,5 @@ def test_the_idle_guard_deregisters_a_scaled_variant_before_deleting_its_endpoin
     outcome = handler_of("idle_endpoints")(event, lambda_context)
 
     assert outcome["deleted"] == [ENDPOINT]
-    assert _targets(stack) == []
+    assert _targets(stack) == [] and _record(stack)["autoscaling_registered"] is False
     assert resource_id(ENDPOINT, VARIANT_NAME) == f"endpoint/{ENDPOINT}/variant/AllTraffic"

@@ -108,6 +108,7 @@ class EndpointDeployer:
             **settings,
         }
         if endpoint is not None and endpoint.status in UNUSABLE:
+            fields["autoscaling_registered"] = False  # _replace deregisters the variant with the endpoint
             if not self._replace(endpoint_name):
                 reason = (
                     f"the endpoint was {endpoint.status} ({endpoint.failure_reason or 'no reason given'}), and SageMaker "

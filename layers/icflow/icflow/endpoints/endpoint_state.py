@@ -251,9 +251,9 @@ class HandleEndpointState:
             logger.info("endpoint variant scales", extra={"dataset": dataset, **settings.model_dump()})
             return "registered"
         if record.get("autoscaling_registered"):
-            self._autoscaling.deregister(endpoint.name, VARIANT_NAME)
+            deregistered = self._autoscaling.deregister(endpoint.name, VARIANT_NAME)
             self._deployer.record(dataset, None, {"autoscaling_registered": False})
-            return "deregistered"
+            return "deregistered" if deregistered else None
         return None
 
     def _delete_superseded(self, dataset: str, endpoint: Endpoint, keep: set[str]) -> list[str]:

@@ -87,7 +87,7 @@ class DeleteIdleEndpoints:
                     ENDPOINT_SK,
                     EndpointStatus.DELETED_IDLE.value,
                     ANY_ENDPOINT_STATUS,
-                    fields={"target_config": None},
+                    fields={"target_config": None, "autoscaling_registered": False},
                     reason=reason,
                 )
             self._notifier.notify(
