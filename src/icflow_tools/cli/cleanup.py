@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             ENDPOINT_SK,
             EndpointStatus.DELETED.value,
             ANY_ENDPOINT_STATUS,
-            fields={"configs": [], "target_config": None},
+            fields={"configs": [], "target_config": None, "autoscaling_registered": False},
             reason="deleted by icflow cleanup",
         )
     return 0
