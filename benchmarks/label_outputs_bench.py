@@ -215,6 +215,9 @@ def main() -> None:
             traced = measure(child_side, delayed.url, child_count, args.max_in_flight, trace=True)
             if timed["images"] != labels or traced["images"] != labels:
                 raise SystemExit(f"{side} labeled {timed['images']} of {labels} outputs")
+            # The seed's extrapolation counts on its listing having seen every output.
+            if timed.get("listed", outputs) != outputs:
+                raise SystemExit(f"seed listed {timed['listed']} of {outputs} outputs")
             rows.append((side, source, outputs, labels, requests, timed, traced))
     finally:
         delayed.stop()
