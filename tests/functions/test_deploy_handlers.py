@@ -177,8 +177,9 @@ def test_only_the_labeling_functions_write_predictions(template: dict[str, Any])
                     writers.add(logical_id)
                 # Inputs are never moved or deleted: no function may delete objects.
                 assert "s3:DeleteObject" not in actions, logical_id
-    # LostEventsFunction labels a transform job whose event was lost, with TransformStateFunction's use case.
-    assert writers == {"TransformStateFunction", "LostEventsFunction"}
+    # LostEventsFunction labels a transform job whose event was lost, with TransformStateFunction's use case;
+    # BatchCollectFunction labels a small batch through the dataset's endpoint (icflow.batch.realtime_labeling).
+    assert writers == {"TransformStateFunction", "LostEventsFunction", "BatchCollectFunction"}
 
 
 def test_the_model_ready_event_model_agrees_with_the_published_shape() -> None:

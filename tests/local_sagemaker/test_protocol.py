@@ -51,6 +51,30 @@ def test_unknown_operations_and_broken_json_are_refused(service):
     assert status == 404
 
 
+@pytest.mark.parametrize("depth", [65, 984, 5000])
+def test_a_body_nested_past_any_request_is_refused_not_crashed_on(service, depth):
+    # 984 levels parse, and then overflowed the recursive walk of the request: a 500 before (a property test's find).
+    status, _, body = json_11(service, "ListTrainingJobs", b'{"a":' * depth + b"1" + b"}" * depth)
+
+    assert (status, body["__type"]) == (400, "ValidationException")
+    assert "more than 64 levels deep" in body["message"]
+
+
+def test_a_body_nested_as_deep_as_a_request_may_is_read(service):
+    # 64 levels, one short of the limit; the service reads past members its model does not know, as AWS does.
+    members = json.dumps({"NameContains": "x", "Nested": _nested_list(63)}).encode()
+    status, _, body = json_11(service, "ListTrainingJobs", members)
+
+    assert (status, body["TrainingJobSummaries"]) == (200, [])
+
+
+def _nested_list(depth: int) -> list:
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
 @pytest.mark.parametrize(
     ("change", "constraint"),
     [
