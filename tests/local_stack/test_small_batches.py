@@ -17,7 +17,8 @@ from icflow.core.state import BATCH_SK_PREFIX, ENDPOINT_SK, BatchStatus, Endpoin
 
 from .conftest import CLASS_COLORS, tiny_image
 
-DATASET = "colors-realtime"
+# Not "colors-...": test_training_flow counts the jobs whose names contain "icflow-colors-".
+DATASET = "realtime-colors"
 IMAGES = 6
 # Bounds of each stage on a busy 2-core machine: training takes a few seconds, the batching window 10 s.
 READY_SECONDS = 240
