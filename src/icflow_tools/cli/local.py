@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from icflow_tools.local_stack.s3_latency import S3LatencyRange
 
 
 def _faults(value: str) -> list[object]:
@@ -55,6 +60,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help='make the local SageMaker refuse calls or fail jobs as AWS does, {"faults": [...]}: a JSON file or '
         'the JSON itself (docs/architecture.md, "Fault injection"); more while it runs: POST /_icflow/faults',
     )
+    up.add_argument(
+        "--s3-latency-ms",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        help="make every S3 request wait a random LOW-HIGH ms before it is answered, as S3's own latency "
+        "(e.g. 20 50), so that code reading many objects is as slow here as in AWS (default: no delay)",
+    )
     up.add_argument("--region", default="us-east-1")
     up.add_argument("--stack-name", default="icflow", help="prefix of resource names (default: icflow)")
     up.add_argument(
@@ -77,6 +90,21 @@ def parse_parameters(pairs: list[str]) -> dict[str, str]:
             raise IcflowError(f"--parameter {pair!r} is not NAME=VALUE")
         parameters[name] = value
     return parameters
+
+
+def _s3_latency(milliseconds: list[float] | None) -> S3LatencyRange | None:
+    from icflow.core.errors import IcflowError
+    from icflow_tools.local_stack.s3_latency import S3LatencyRange
+
+    if milliseconds is None:
+        return None
+    low, high = milliseconds
+    if not (math.isfinite(low) and math.isfinite(high)) or not 0 <= low <= high:
+        raise IcflowError(
+            f"--s3-latency-ms {low:g} {high:g} is not a range of milliseconds: give LOW then HIGH, 0 <= LOW <= HIGH "
+            "(e.g. 20 50, S3's usual first-byte latency)"
+        )
+    return S3LatencyRange(low / 1000, high / 1000)
 
 
 def run_up(args: argparse.Namespace) -> int:
@@ -105,6 +133,7 @@ def run_up(args: argparse.Namespace) -> int:
         parameters=parse_parameters(args.parameter),
         iam=args.iam,
         faults=args.faults,
+        s3_latency=_s3_latency(args.s3_latency_ms),
     )
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -113,6 +142,8 @@ def run_up(args: argparse.Namespace) -> int:
     try:
         state = stack.state()
         print(f"ready: AWS APIs on {stack.endpoint_url}, SageMaker on {stack.sagemaker_url}, region {args.region}")
+        if args.s3_latency_ms:
+            print("  every S3 request waits {:g}-{:g} ms before it is answered".format(*args.s3_latency_ms))
         for name, value in state["outputs"].items():
             print(f"  {name}: {value}")
         for logical_id, function in state["functions"].items():

@@ -18,7 +18,7 @@ import boto3
 from icflow.core.errors import IcflowError
 from icflow_tools.local_iam.authorizer import Authorizer
 from icflow_tools.local_iam.credentials import session_with
-from icflow_tools.local_iam.middleware import AuthorizingMiddleware
+from icflow_tools.local_iam.middleware import AuthorizingMiddleware, WsgiApp
 from icflow_tools.local_iam.moto_store import MotoStore
 from icflow_tools.local_sagemaker.iam import SageMakerIam
 from icflow_tools.local_stack.build import BuiltStack, StackBuilder, describe
@@ -35,6 +35,7 @@ from icflow_tools.local_stack.process import FunctionProcess
 from icflow_tools.local_stack.resources import Target
 from icflow_tools.local_stack.roles import assume_execution_role
 from icflow_tools.local_stack.s3_events import aws_shaped_s3_events
+from icflow_tools.local_stack.s3_latency import S3Latency, S3LatencyRange
 from icflow_tools.local_stack.state import write_state
 from icflow_tools.local_stack.template import load_template
 from icflow_tools.local_stack.wiring import rate_seconds, wire_function_rules
@@ -62,6 +63,8 @@ class StackOptions:
     # Every call is authorized against the caller's role, as in AWS; off only to debug something else.
     iam: bool = True
     faults: list[Any] = field(default_factory=list)  # the local SageMaker's injected faults, from the start
+    # Each S3 request waits a draw from this range before moto answers, as S3's first-byte latency (s3_latency.py).
+    s3_latency: S3LatencyRange | None = None
 
 
 class LocalStack:
@@ -80,6 +83,13 @@ class LocalStack:
         self._log_handler: logging.Handler | None = None
         self.authorizer = Authorizer(MotoStore(ACCOUNT_ID), [OPERATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"]], options.region)
         self.credentials: dict[str, dict[str, str]] = {}  # function logical id -> its role's credentials
+        self.s3_latency = S3Latency(options.s3_latency) if options.s3_latency else None
+
+    def _middleware(self, app: WsgiApp) -> WsgiApp:
+        """moto behind the authorizer, and both behind S3's latency: AWS makes a refused request wait too."""
+        if self.options.iam:
+            app = AuthorizingMiddleware(app, self.authorizer, ACCOUNT_ID)
+        return self.s3_latency(app) if self.s3_latency else app
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> LocalStack:
@@ -101,8 +111,7 @@ class LocalStack:
         logging.getLogger("icflow_tools").addHandler(self._log_handler)
         logging.getLogger("icflow_tools").setLevel(logging.INFO)
 
-        middleware = (lambda app: AuthorizingMiddleware(app, self.authorizer, ACCOUNT_ID)) if self.options.iam else None
-        moto = MotoServer(HOST, self.options.port, middleware).start()
+        moto = MotoServer(HOST, self.options.port, self._middleware).start()
         self._exit.callback(moto.stop)
         self.endpoint_url = moto.url
         self._exit.enter_context(aws_shaped_s3_events())
