@@ -24,7 +24,8 @@ $(VENV)/.installed: pyproject.toml layers/icflow/requirements.txt
 	$(PIP) install --upgrade pip setuptools wheel
 	# torch first and exactly pinned: the local CPU build; any other spec pulls GBs of CUDA packages.
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e '.[local,dev]'
+	# The layer's pins constrain the venv, so the tests run exactly what the layer ships (tests/build/test_built_layer.py).
+	$(PIP) install -e '.[local,dev]' -c layers/icflow/requirements.txt
 	touch $@
 
 $(MXNET_VENV)/.installed:
