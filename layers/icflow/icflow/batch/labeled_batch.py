@@ -16,7 +16,7 @@ from icflow.core.observability import metrics
 from icflow.core.state import BatchStatus, StateTable, batch_sk
 
 if TYPE_CHECKING:
-    from icflow.batch.predictions.labeler import LabelingResult
+    from icflow.batch.predictions.batch_files import LabelingResult
 
 
 class LabeledBatches:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from icflow.batch.manifest import input_prefix, input_relative, parse_output_uri, s3_uri
-from icflow.batch.predictions.labeler import LabelingRequest, LabelingResult, label_batch
+from icflow.batch.predictions.batch_files import LabelingResult
+from icflow.batch.predictions.labeler import LabelingRequest, label_batch
 from icflow.batch.refused_images import MAX_REFUSED, TransformLogs
 from icflow.batch.sagemaker_transforms import SageMakerTransforms, TransformJob
 from icflow.batch.starter import BatchStarter, build_batch_starter

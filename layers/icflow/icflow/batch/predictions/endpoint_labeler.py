@@ -11,7 +11,6 @@ deploy.realtime.batch_max_images, so its predictions are held in memory until wr
 
 from __future__ import annotations
 
-import json
 import tempfile
 import threading
 import time
@@ -19,23 +18,26 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from icflow.batch.manifest import input_prefix, s3_uri
-from icflow.batch.predictions.labeled import DEFAULT_TOP_K, ImageError, LabeledPrediction, label_prediction
-from icflow.batch.predictions.labeler import MAX_KEY_BYTES, REFUSED_BY_MODEL, LabelingResult
-from icflow.batch.predictions.output import InvalidOutput, parse_output
-from icflow.batch.predictions.summary import SUMMARY_FILE, CopyProblem, SummaryBuilder
-from icflow.batch.predictions.writers import (
-    CSV_CONTENT_TYPE,
-    JSONL_CONTENT_TYPE,
-    PREDICTIONS_CSV,
-    PREDICTIONS_JSONL,
-    PredictionWriters,
+from icflow.batch.predictions.batch_files import (
+    REFUSED_BY_MODEL,
+    LabelingResult,
+    copy_labeled,
+    labels_per_prediction,
+    refused_by_model,
+    upload_predictions,
+    write_summary,
 )
+from icflow.batch.predictions.labeled import DEFAULT_TOP_K, ImageError, LabeledPrediction, label_prediction
+from icflow.batch.predictions.output import InvalidOutput, parse_output
+from icflow.batch.predictions.summary import CopyProblem, SummaryBuilder
+from icflow.batch.predictions.writers import PredictionWriters
 from icflow.batch.refused_images import MAX_REFUSED
 from icflow.batch.serving_endpoint import MAX_IN_FLIGHT, EndpointFailed, ImageRefused, ServingEndpoint
 from icflow.core import layout
@@ -87,8 +89,7 @@ def label_by_endpoint(
         images_submitted=len(request.relative_keys),
         skipped=request.skipped,
     )
-    count = request.class_names.count
-    top_k = min(request.top_k, count) if count else request.top_k
+    top_k = labels_per_prediction(request.top_k, request.class_names)
     prefix = layout.predictions_prefix(request.dataset, request.batch_id)
     with tempfile.TemporaryDirectory(prefix="icflow-labels-", dir=spill_dir) as spill:
         with PredictionWriters(Path(spill), top_k) as writers:
@@ -100,9 +101,18 @@ def label_by_endpoint(
                     summary.add_prediction(result)
         if request.copy_to_labeled:
             _copy_labeled(s3, request, results, summary, max_in_flight)
-        for path, content_type in ((writers.jsonl_path, JSONL_CONTENT_TYPE), (writers.csv_path, CSV_CONTENT_TYPE)):
-            s3.upload_file(str(path), request.bucket, prefix + path.name, ExtraArgs={"ContentType": content_type})
-    return _write_summary(s3, request, summary, prefix, started_at, time.perf_counter() - started)
+        upload_predictions(s3, request.bucket, writers, prefix)
+    timings = {"labeling_started": started_at}
+    return write_summary(
+        s3,
+        request.bucket,
+        request.dataset,
+        request.batch_id,
+        summary,
+        request.copy_to_labeled,
+        timings,
+        time.perf_counter() - started,
+    )
 
 
 def _classify_all(
@@ -151,8 +161,7 @@ def _classify_one(
     try:
         answer = endpoint.classify(request.endpoint_name, image)
     except ImageRefused as refusal:
-        message = f"the model refused the image ({refusal}). Check that it opens, then upload it again to classify it"
-        return ImageError(image_uri, REFUSED_BY_MODEL, message)
+        return refused_by_model(image_uri, str(refusal), batch_went_on=False)
     try:
         # The endpoint answers the list a transform output holds as {"prediction": [...]}: one parser for both.
         probabilities = parse_output(b'{"prediction": ' + answer + b"}", request.class_names.count)
@@ -175,61 +184,11 @@ def _copy_labeled(
         for relative, result in zip(request.relative_keys, results, strict=True)
         if isinstance(result, LabeledPrediction)
     ]
+    relatives, predictions = [relative for relative, _ in labeled], [result for _, result in labeled]
+    copy = partial(copy_labeled, s3, request.bucket, request.dataset)
     with ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="icflow-copy") as pool:
-        for copied in pool.map(lambda pair: _copy_one(s3, request, *pair), labeled):
+        for copied in pool.map(copy, relatives, predictions):
             if isinstance(copied, CopyProblem):
                 summary.add_copy_problem(copied)
             else:
                 summary.labeled_copies += copied
-
-
-def _copy_one(
-    s3: Any, request: EndpointLabelingRequest, relative: str, prediction: LabeledPrediction
-) -> bool | CopyProblem:
-    """True when copied, False when the image is gone since (its prediction stands), else why not."""
-    image_key = input_prefix(request.dataset) + relative
-    copy_key = layout.labeled_prefix(request.dataset, prediction.label) + relative
-    if len(copy_key.encode("utf-8")) > MAX_KEY_BYTES:
-        return CopyProblem(
-            prediction.image_uri,
-            f"no labeled copy: s3://{request.bucket}/{copy_key[:80]}... would be {len(copy_key.encode('utf-8'))} "
-            f"bytes, over S3's {MAX_KEY_BYTES}-byte key limit; shorten the class name or the image's path",
-        )
-    try:
-        s3.copy_object(Bucket=request.bucket, Key=copy_key, CopySource={"Bucket": request.bucket, "Key": image_key})
-    except ClientError as error:
-        if missing(s3, request.bucket, image_key, error):
-            return False
-        code = error.response.get("Error", {}).get("Code", "Unknown")
-        return CopyProblem(
-            prediction.image_uri, f"no labeled copy: copying to s3://{request.bucket}/{copy_key} failed: {code}"
-        )
-    return True
-
-
-def _write_summary(
-    s3: Any,
-    request: EndpointLabelingRequest,
-    summary: SummaryBuilder,
-    prefix: str,
-    started_at: datetime,
-    seconds: float,
-) -> LabelingResult:
-    outputs = {
-        "predictions_jsonl": s3_uri(request.bucket, prefix + PREDICTIONS_JSONL),
-        "predictions_csv": s3_uri(request.bucket, prefix + PREDICTIONS_CSV),
-        "labeled": s3_uri(request.bucket, f"{layout.LABELED}{request.dataset}/") if request.copy_to_labeled else None,
-    }
-    timings = {
-        "labeling_started": started_at,
-        "labeling_seconds": round(seconds, 3),
-        "images_per_second": round((summary.labeled + summary.failed) / seconds, 1) if seconds else None,
-    }
-    body = summary.dumps(outputs, timings)
-    s3.put_object(Bucket=request.bucket, Key=prefix + SUMMARY_FILE, Body=body, ContentType="application/json")
-    return LabelingResult(
-        summary=json.loads(body),
-        summary_uri=s3_uri(request.bucket, prefix + SUMMARY_FILE),
-        predictions_jsonl_uri=outputs["predictions_jsonl"],
-        predictions_csv_uri=outputs["predictions_csv"],
-    )

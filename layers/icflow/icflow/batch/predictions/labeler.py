@@ -8,7 +8,6 @@ Inputs are only read, and copied server-side when labeled copies are asked for; 
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from collections import deque
@@ -19,20 +18,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from icflow.batch.manifest import input_prefix, input_relative, inputs_report_key, read_inputs_report, s3_uri
+from icflow.batch.predictions.batch_files import (
+    LabelingResult,
+    copy_labeled,
+    labels_per_prediction,
+    refused_by_model,
+    upload_predictions,
+    write_summary,
+)
 from icflow.batch.predictions.labeled import DEFAULT_TOP_K, ImageError, LabeledPrediction, label_prediction
 from icflow.batch.predictions.output import MAX_OUTPUT_BYTES, InvalidOutput, OutputProblem, parse_output
-from icflow.batch.predictions.summary import SUMMARY_FILE, CopyProblem, SummaryBuilder
-from icflow.batch.predictions.writers import (
-    CSV_CONTENT_TYPE,
-    JSONL_CONTENT_TYPE,
-    PREDICTIONS_CSV,
-    PREDICTIONS_JSONL,
-    PredictionWriters,
-)
+from icflow.batch.predictions.summary import CopyProblem, SummaryBuilder
+from icflow.batch.predictions.writers import PredictionWriters
 from icflow.core import layout
 from icflow.core.class_names import ClassNames
 from icflow.core.s3_objects import MAX_CONNECTIONS, missing
@@ -41,15 +41,6 @@ from icflow.core.s3_objects import MAX_CONNECTIONS, missing
 DEFAULT_MAX_IN_FLIGHT = MAX_CONNECTIONS
 # S3's own maximum; one page of keys is the most the listing holds at a time.
 LIST_PAGE_SIZE = 1000
-# S3 refuses keys longer than this (UTF-8 bytes): a long class name and a deep image path can exceed it.
-MAX_KEY_BYTES = 1024
-# predictions.jsonl and .csv go up one multipart part at a time. s3transfer's default sends ten at once, each
-# holding about a megabyte of checksummed chunks, so at 100,000 outputs (a 38 MB predictions.jsonl) the upload
-# was the labeler's largest allocation, twice the labeling's own; one part keeps it below that, whatever the
-# count, and costs little beside the labeling (the benchmark's figures include the upload).
-UPLOAD = TransferConfig(max_concurrency=1)
-# summary.json's code for an image the model refused, which the batch went on without (icflow.batch.refused_images).
-REFUSED_BY_MODEL = "refused-by-model"
 
 
 @dataclass(frozen=True)
@@ -67,14 +58,6 @@ class LabelingRequest:
     job_timings: Mapping[str, Any] = field(default_factory=dict)  # e.g. TransformStartTime, TransformEndTime
     # Images an earlier job of the batch failed on, (image URI, SageMaker's error): they have no output.
     refused: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class LabelingResult:
-    summary: dict[str, Any]
-    summary_uri: str
-    predictions_jsonl_uri: str
-    predictions_csv_uri: str
 
 
 @dataclass(frozen=True)
@@ -115,23 +98,10 @@ def _label_one(s3: Any, request: LabelingRequest, output_key: str, relative: str
     prediction = label_prediction(image_uri, probabilities, request.class_names, request.model_name, request.top_k)
     if not request.copy_to_labeled:
         return _Labeled(prediction)
-    copy_key = layout.labeled_prefix(request.dataset, prediction.label) + relative
-    if len(copy_key.encode("utf-8")) > MAX_KEY_BYTES:
-        problem = (
-            f"no labeled copy: s3://{request.bucket}/{copy_key[:80]}... would be {len(copy_key.encode('utf-8'))} "
-            f"bytes, over S3's {MAX_KEY_BYTES}-byte key limit; shorten the class name or the image's path"
-        )
-        return _Labeled(prediction, copy_problem=CopyProblem(image_uri, problem))
-    try:
-        s3.copy_object(Bucket=request.bucket, Key=copy_key, CopySource={"Bucket": request.bucket, "Key": image_key})
-    except ClientError as error:
-        # The user may have deleted the image since; its prediction still stands.
-        if missing(s3, request.bucket, image_key, error):
-            return _Labeled(prediction)
-        # One copy that fails costs that copy only: the prediction stands and summary.json says why.
-        problem = f"no labeled copy: copying to s3://{request.bucket}/{copy_key} failed: {_error_code(error)}"
-        return _Labeled(prediction, copy_problem=CopyProblem(image_uri, problem))
-    return _Labeled(prediction, copied=True)
+    copied = copy_labeled(s3, request.bucket, request.dataset, relative, prediction)
+    if isinstance(copied, CopyProblem):
+        return _Labeled(prediction, copy_problem=copied)
+    return _Labeled(prediction, copied=copied)
 
 
 def _inputs_report(s3: Any, request: LabelingRequest) -> Mapping[str, Any]:
@@ -155,16 +125,25 @@ def label_batch(
     started_at = datetime.now(UTC)
     started = time.perf_counter()
     summary = _start_summary(s3, request)
-    count = request.class_names.count
-    top_k = min(request.top_k, count) if count else request.top_k
+    top_k = labels_per_prediction(request.top_k, request.class_names)
     prefix = layout.predictions_prefix(request.dataset, request.batch_id)
 
     with tempfile.TemporaryDirectory(prefix="icflow-labels-", dir=spill_dir) as spill:
         with PredictionWriters(Path(spill), top_k) as writers:
             _label_outputs(s3, request, writers, summary, max_in_flight)
-        _upload_predictions(s3, request, writers, prefix)
+        upload_predictions(s3, request.bucket, writers, prefix)
 
-    return _write_summary(s3, request, summary, prefix, started_at, time.perf_counter() - started)
+    timings = {**request.job_timings, "labeling_started": started_at}
+    return write_summary(
+        s3,
+        request.bucket,
+        request.dataset,
+        request.batch_id,
+        summary,
+        request.copy_to_labeled,
+        timings,
+        time.perf_counter() - started,
+    )
 
 
 def _start_summary(s3: Any, request: LabelingRequest) -> SummaryBuilder:
@@ -180,8 +159,7 @@ def _start_summary(s3: Any, request: LabelingRequest) -> SummaryBuilder:
         skipped=report.get("skipped", ()),
     )
     for image_uri, error in request.refused:
-        message = f"the model refused the image ({error}); the batch went on without it. Check that it opens"
-        summary.add_error(ImageError(image_uri, REFUSED_BY_MODEL, message + ", then upload it again to classify it"))
+        summary.add_error(refused_by_model(image_uri, error, batch_went_on=True))
     return summary
 
 
@@ -210,35 +188,3 @@ def _label_outputs(
                 take(pending.popleft())
         while pending:
             take(pending.popleft())
-
-
-def _upload_predictions(s3: Any, request: LabelingRequest, writers: PredictionWriters, prefix: str) -> None:
-    for path, name, content_type in (
-        (writers.jsonl_path, PREDICTIONS_JSONL, JSONL_CONTENT_TYPE),
-        (writers.csv_path, PREDICTIONS_CSV, CSV_CONTENT_TYPE),
-    ):
-        s3.upload_file(str(path), request.bucket, prefix + name, ExtraArgs={"ContentType": content_type}, Config=UPLOAD)
-
-
-def _write_summary(
-    s3: Any, request: LabelingRequest, summary: SummaryBuilder, prefix: str, started_at: datetime, seconds: float
-) -> LabelingResult:
-    outputs = {
-        "predictions_jsonl": s3_uri(request.bucket, prefix + PREDICTIONS_JSONL),
-        "predictions_csv": s3_uri(request.bucket, prefix + PREDICTIONS_CSV),
-        "labeled": s3_uri(request.bucket, f"{layout.LABELED}{request.dataset}/") if request.copy_to_labeled else None,
-    }
-    timings = {
-        **request.job_timings,
-        "labeling_started": started_at,
-        "labeling_seconds": round(seconds, 3),
-        "images_per_second": round((summary.labeled + summary.failed) / seconds, 1) if seconds else None,
-    }
-    body = summary.dumps(outputs, timings)
-    s3.put_object(Bucket=request.bucket, Key=prefix + SUMMARY_FILE, Body=body, ContentType="application/json")
-    return LabelingResult(
-        summary=json.loads(body),
-        summary_uri=s3_uri(request.bucket, prefix + SUMMARY_FILE),
-        predictions_jsonl_uri=outputs["predictions_jsonl"],
-        predictions_csv_uri=outputs["predictions_csv"],
-    )
