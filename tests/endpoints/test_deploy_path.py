@@ -23,6 +23,7 @@ from icflow.endpoints.endpoint_metrics import EndpointMetrics, rollback_alarm_na
 from icflow.endpoints.endpoint_state import EndpointChange, build_handle_endpoint_state
 from icflow.endpoints.idle_endpoints import DeleteIdleEndpoints
 from icflow.endpoints.sagemaker_endpoints import SageMakerEndpoints
+from support.batches import model_ready
 
 if TYPE_CHECKING:
     from support.stack import Stack
@@ -33,24 +34,7 @@ REALTIME = b'{"deploy": {"realtime": {"enabled": true}}}'
 
 
 def _model(stack: Stack, run_id: str) -> ModelReadyDetail:
-    name = naming.model_name(DATASET, run_id)
-    stack.client("sagemaker").create_model(
-        ModelName=name,
-        PrimaryContainer={"Image": "image-classification:1"},
-        ExecutionRoleArn=stack.settings.sagemaker_role_arn,
-    )
-    StateTable(stack.client("dynamodb"), stack.settings.runs_table).update_dataset(
-        DATASET, {"current_model_name": name, "current_model_run_id": run_id}
-    )
-    return ModelReadyDetail(
-        stack=stack.settings.stack_name,
-        dataset=DATASET,
-        run_id=run_id,
-        model_name=name,
-        job_name=name,
-        model_data_url=f"s3://{stack.bucket}/artifacts/{DATASET}/{name}/output/model.tar.gz",
-        metrics={},
-    )
+    return model_ready(stack, DATASET, run_id)
 
 
 def _runs(stack: Stack) -> StateTable:

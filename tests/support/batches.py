@@ -1,6 +1,6 @@
 """A batch in flight on the moto stack, as the real functions make it: a model in place, images uploaded under
 batch/<dataset>/ and collected by BatchCollectFunction's handler into one transform job. Shared by the tests of
-the batch path, of `icflow retry` and of lost events."""
+the batch path, of `icflow retry` and of lost events; `model_ready` gives the deploy path's tests their model."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker.exceptions import ResourceInUseException
 
 from icflow.core import layout, naming
+from icflow.core.model_ready import ModelReadyDetail
 from icflow.core.state import BATCH_SK_PREFIX, StateTable
 from support.stack import Stack
 
@@ -32,18 +33,32 @@ def transform_jobs_created_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(backend, "create_transform_job", create)
 
 
-def give_model(stack: Stack, dataset: str) -> str:
+def give_model(stack: Stack, dataset: str, run_id: str = MODEL_RUN_ID) -> str:
     """A model in SageMaker, recorded as the dataset's current one, as a finished run leaves it."""
-    model = naming.model_name(dataset, MODEL_RUN_ID)
+    model = naming.model_name(dataset, run_id)
     stack.client("sagemaker").create_model(
         ModelName=model,
         PrimaryContainer={"Image": "image-classification:1"},
         ExecutionRoleArn=stack.settings.sagemaker_role_arn,
     )
     StateTable(stack.client("dynamodb"), stack.settings.runs_table).update_dataset(
-        dataset, {"current_model_name": model}
+        dataset, {"current_model_name": model, "current_model_run_id": run_id}
     )
     return model
+
+
+def model_ready(stack: Stack, dataset: str, run_id: str) -> ModelReadyDetail:
+    """give_model's model, and the icflow Model Ready detail its run publishes (what the deploy path reads)."""
+    model = give_model(stack, dataset, run_id)
+    return ModelReadyDetail(
+        stack=stack.settings.stack_name,
+        dataset=dataset,
+        run_id=run_id,
+        model_name=model,
+        job_name=model,
+        model_data_url=f"s3://{stack.bucket}/artifacts/{dataset}/{model}/output/model.tar.gz",
+        metrics={},
+    )
 
 
 def collect(

@@ -141,22 +141,20 @@ class SageMakerEndpoints:
         return names
 
     def endpoint_config_models(self, config_name: str) -> list[str]:
-        try:
-            config = self._sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
-        except ClientError as error:
-            if gone(error):
-                return []
-            raise
-        return [variant["ModelName"] for variant in config.get("ProductionVariants", [])]
+        return [variant["ModelName"] for variant in self._variants(config_name)]
 
     def endpoint_config_instance_types(self, config_name: str) -> list[str]:
+        return [variant["InstanceType"] for variant in self._variants(config_name)]
+
+    def _variants(self, config_name: str) -> list[dict[str, Any]]:
+        """The config's production variants; none when the config is gone."""
         try:
             config = self._sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
         except ClientError as error:
             if gone(error):
                 return []
             raise
-        return [variant["InstanceType"] for variant in config.get("ProductionVariants", [])]
+        return config.get("ProductionVariants", [])
 
     def tags(self, arn: str) -> dict[str, str]:
         return {tag["Key"]: tag["Value"] for tag in self._sagemaker.list_tags(ResourceArn=arn).get("Tags", [])}
