@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from local_sagemaker_bench import IMAGE, REGION, ROLE, ended, free_port, job_request, wait
+from local_sagemaker_bench import IMAGE, REGION, ROLE, ended, free_port, job_request, use_bench_credentials, wait
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
@@ -172,12 +172,7 @@ def main() -> None:
     parser.add_argument("--side", type=int, default=112)
     parser.add_argument("--samples", type=int, default=320, help="training and validation digits")
     args = parser.parse_args()
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        os.environ.setdefault(name, value)
+    use_bench_credentials()
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     port = free_port()
     moto = subprocess.Popen(
