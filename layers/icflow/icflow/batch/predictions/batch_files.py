@@ -57,62 +57,69 @@ def refused_by_model(image_uri: str, error: str, batch_went_on: bool) -> ImageEr
     return ImageError(image_uri, REFUSED_BY_MODEL, message)
 
 
-def copy_labeled(
-    s3: Any, bucket: str, dataset: str, relative: str, prediction: LabeledPrediction
-) -> bool | CopyProblem:
-    """Copies the image, server-side, to labeled/<dataset>/<label>/<relative>: True when copied, False when the
-    image is gone since (its prediction stands), else why not. A copy that fails costs that copy only."""
-    image_key = input_prefix(dataset) + relative
-    copy_key = layout.labeled_prefix(dataset, prediction.label) + relative
-    key_bytes = len(copy_key.encode("utf-8"))
-    if key_bytes > layout.MAX_KEY_BYTES:
-        return CopyProblem(
-            prediction.image_uri,
-            f"no labeled copy: s3://{bucket}/{copy_key[:80]}... would be {key_bytes} bytes, over S3's "
-            f"{layout.MAX_KEY_BYTES}-byte key limit; shorten the class name or the image's path",
+@dataclass(frozen=True)
+class BatchFiles:
+    """Where one batch's files go: predictions/<dataset>/<batch>/, and labeled/<dataset>/<label>/ when asked."""
+
+    bucket: str
+    dataset: str
+    batch_id: str
+    copy_to_labeled: bool
+
+    @property
+    def prefix(self) -> str:
+        return layout.predictions_prefix(self.dataset, self.batch_id)
+
+    def copy_labeled(self, s3: Any, relative: str, prediction: LabeledPrediction) -> bool | CopyProblem:
+        """Copies the image, server-side, to labeled/<dataset>/<label>/<relative>: True when copied, False when the
+        image is gone since (its prediction stands), else why not. A copy that fails costs that copy only."""
+        bucket = self.bucket
+        image_key = input_prefix(self.dataset) + relative
+        copy_key = layout.labeled_prefix(self.dataset, prediction.label) + relative
+        key_bytes = len(copy_key.encode("utf-8"))
+        if key_bytes > layout.MAX_KEY_BYTES:
+            return CopyProblem(
+                prediction.image_uri,
+                f"no labeled copy: s3://{bucket}/{copy_key[:80]}... would be {key_bytes} bytes, over S3's "
+                f"{layout.MAX_KEY_BYTES}-byte key limit; shorten the class name or the image's path",
+            )
+        try:
+            s3.copy_object(Bucket=bucket, Key=copy_key, CopySource={"Bucket": bucket, "Key": image_key})
+        except ClientError as error:
+            if missing(s3, bucket, image_key, error):
+                return False
+            code = error.response.get("Error", {}).get("Code", "Unknown")
+            return CopyProblem(
+                prediction.image_uri, f"no labeled copy: copying to s3://{bucket}/{copy_key} failed: {code}"
+            )
+        return True
+
+    def upload_predictions(self, s3: Any, writers: PredictionWriters) -> None:
+        for path, content_type in ((writers.jsonl_path, JSONL_CONTENT_TYPE), (writers.csv_path, CSV_CONTENT_TYPE)):
+            s3.upload_file(
+                str(path), self.bucket, self.prefix + path.name, ExtraArgs={"ContentType": content_type}, Config=UPLOAD
+            )
+
+    def write_summary(
+        self, s3: Any, summary: SummaryBuilder, timings: Mapping[str, Any], seconds: float
+    ) -> LabelingResult:
+        """summary.json, last; `timings` are the job's and the labeling's start, to which its pace is added."""
+        bucket, prefix = self.bucket, self.prefix
+        outputs = {
+            "predictions_jsonl": s3_uri(bucket, prefix + PREDICTIONS_JSONL),
+            "predictions_csv": s3_uri(bucket, prefix + PREDICTIONS_CSV),
+            "labeled": s3_uri(bucket, f"{layout.LABELED}{self.dataset}/") if self.copy_to_labeled else None,
+        }
+        timings = {
+            **timings,
+            "labeling_seconds": round(seconds, 3),
+            "images_per_second": round((summary.labeled + summary.failed) / seconds, 1) if seconds else None,
+        }
+        body = summary.dumps(outputs, timings)
+        s3.put_object(Bucket=bucket, Key=prefix + SUMMARY_FILE, Body=body, ContentType="application/json")
+        return LabelingResult(
+            summary=json.loads(body),
+            summary_uri=s3_uri(bucket, prefix + SUMMARY_FILE),
+            predictions_jsonl_uri=outputs["predictions_jsonl"],
+            predictions_csv_uri=outputs["predictions_csv"],
         )
-    try:
-        s3.copy_object(Bucket=bucket, Key=copy_key, CopySource={"Bucket": bucket, "Key": image_key})
-    except ClientError as error:
-        if missing(s3, bucket, image_key, error):
-            return False
-        code = error.response.get("Error", {}).get("Code", "Unknown")
-        return CopyProblem(prediction.image_uri, f"no labeled copy: copying to s3://{bucket}/{copy_key} failed: {code}")
-    return True
-
-
-def upload_predictions(s3: Any, bucket: str, writers: PredictionWriters, prefix: str) -> None:
-    for path, content_type in ((writers.jsonl_path, JSONL_CONTENT_TYPE), (writers.csv_path, CSV_CONTENT_TYPE)):
-        s3.upload_file(str(path), bucket, prefix + path.name, ExtraArgs={"ContentType": content_type}, Config=UPLOAD)
-
-
-def write_summary(
-    s3: Any,
-    bucket: str,
-    dataset: str,
-    batch_id: str,
-    summary: SummaryBuilder,
-    copied_to_labeled: bool,
-    timings: Mapping[str, Any],
-    seconds: float,
-) -> LabelingResult:
-    """summary.json, last; `timings` are the job's, to which the labeling's own are added."""
-    prefix = layout.predictions_prefix(dataset, batch_id)
-    outputs = {
-        "predictions_jsonl": s3_uri(bucket, prefix + PREDICTIONS_JSONL),
-        "predictions_csv": s3_uri(bucket, prefix + PREDICTIONS_CSV),
-        "labeled": s3_uri(bucket, f"{layout.LABELED}{dataset}/") if copied_to_labeled else None,
-    }
-    timings = {
-        **timings,
-        "labeling_seconds": round(seconds, 3),
-        "images_per_second": round((summary.labeled + summary.failed) / seconds, 1) if seconds else None,
-    }
-    body = summary.dumps(outputs, timings)
-    s3.put_object(Bucket=bucket, Key=prefix + SUMMARY_FILE, Body=body, ContentType="application/json")
-    return LabelingResult(
-        summary=json.loads(body),
-        summary_uri=s3_uri(bucket, prefix + SUMMARY_FILE),
-        predictions_jsonl_uri=outputs["predictions_jsonl"],
-        predictions_csv_uri=outputs["predictions_csv"],
-    )

@@ -27,12 +27,10 @@ from botocore.exceptions import ClientError
 from icflow.batch.manifest import input_prefix, s3_uri
 from icflow.batch.predictions.batch_files import (
     REFUSED_BY_MODEL,
+    BatchFiles,
     LabelingResult,
-    copy_labeled,
     labels_per_prediction,
     refused_by_model,
-    upload_predictions,
-    write_summary,
 )
 from icflow.batch.predictions.labeled import DEFAULT_TOP_K, ImageError, LabeledPrediction, label_prediction
 from icflow.batch.predictions.output import InvalidOutput, parse_output
@@ -40,7 +38,6 @@ from icflow.batch.predictions.summary import CopyProblem, SummaryBuilder
 from icflow.batch.predictions.writers import PredictionWriters
 from icflow.batch.refused_images import MAX_REFUSED
 from icflow.batch.serving_endpoint import MAX_IN_FLIGHT, EndpointFailed, ImageRefused, ServingEndpoint
-from icflow.core import layout
 from icflow.core.class_names import ClassNames
 from icflow.core.s3_objects import missing
 
@@ -61,6 +58,10 @@ class EndpointLabelingRequest:
     skipped: Sequence[dict[str, str]] = ()  # the batch's inputs report's objects left out
     top_k: int = DEFAULT_TOP_K
     copy_to_labeled: bool = False
+
+    @property
+    def files(self) -> BatchFiles:
+        return BatchFiles(self.bucket, self.dataset, self.batch_id, self.copy_to_labeled)
 
 
 def label_by_endpoint(
@@ -90,7 +91,6 @@ def label_by_endpoint(
         skipped=request.skipped,
     )
     top_k = labels_per_prediction(request.top_k, request.class_names)
-    prefix = layout.predictions_prefix(request.dataset, request.batch_id)
     with tempfile.TemporaryDirectory(prefix="icflow-labels-", dir=spill_dir) as spill:
         with PredictionWriters(Path(spill), top_k) as writers:
             for result in results:
@@ -101,18 +101,9 @@ def label_by_endpoint(
                     summary.add_prediction(result)
         if request.copy_to_labeled:
             _copy_labeled(s3, request, results, summary, max_in_flight)
-        upload_predictions(s3, request.bucket, writers, prefix)
+        request.files.upload_predictions(s3, writers)
     timings = {"labeling_started": started_at}
-    return write_summary(
-        s3,
-        request.bucket,
-        request.dataset,
-        request.batch_id,
-        summary,
-        request.copy_to_labeled,
-        timings,
-        time.perf_counter() - started,
-    )
+    return request.files.write_summary(s3, summary, timings, time.perf_counter() - started)
 
 
 def _classify_all(
@@ -185,7 +176,7 @@ def _copy_labeled(
         if isinstance(result, LabeledPrediction)
     ]
     relatives, predictions = [relative for relative, _ in labeled], [result for _, result in labeled]
-    copy = partial(copy_labeled, s3, request.bucket, request.dataset)
+    copy = partial(request.files.copy_labeled, s3)
     with ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="icflow-copy") as pool:
         for copied in pool.map(copy, relatives, predictions):
             if isinstance(copied, CopyProblem):

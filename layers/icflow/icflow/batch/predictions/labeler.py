@@ -22,12 +22,10 @@ from botocore.exceptions import ClientError
 
 from icflow.batch.manifest import input_prefix, input_relative, inputs_report_key, read_inputs_report, s3_uri
 from icflow.batch.predictions.batch_files import (
+    BatchFiles,
     LabelingResult,
-    copy_labeled,
     labels_per_prediction,
     refused_by_model,
-    upload_predictions,
-    write_summary,
 )
 from icflow.batch.predictions.labeled import DEFAULT_TOP_K, ImageError, LabeledPrediction, label_prediction
 from icflow.batch.predictions.output import MAX_OUTPUT_BYTES, InvalidOutput, OutputProblem, parse_output
@@ -58,6 +56,10 @@ class LabelingRequest:
     job_timings: Mapping[str, Any] = field(default_factory=dict)  # e.g. TransformStartTime, TransformEndTime
     # Images an earlier job of the batch failed on, (image URI, SageMaker's error): they have no output.
     refused: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def files(self) -> BatchFiles:
+        return BatchFiles(self.bucket, self.dataset, self.batch_id, self.copy_to_labeled)
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ def _label_one(s3: Any, request: LabelingRequest, output_key: str, relative: str
     prediction = label_prediction(image_uri, probabilities, request.class_names, request.model_name, request.top_k)
     if not request.copy_to_labeled:
         return _Labeled(prediction)
-    copied = copy_labeled(s3, request.bucket, request.dataset, relative, prediction)
+    copied = request.files.copy_labeled(s3, relative, prediction)
     if isinstance(copied, CopyProblem):
         return _Labeled(prediction, copy_problem=copied)
     return _Labeled(prediction, copied=copied)
@@ -126,24 +128,14 @@ def label_batch(
     started = time.perf_counter()
     summary = _start_summary(s3, request)
     top_k = labels_per_prediction(request.top_k, request.class_names)
-    prefix = layout.predictions_prefix(request.dataset, request.batch_id)
 
     with tempfile.TemporaryDirectory(prefix="icflow-labels-", dir=spill_dir) as spill:
         with PredictionWriters(Path(spill), top_k) as writers:
             _label_outputs(s3, request, writers, summary, max_in_flight)
-        upload_predictions(s3, request.bucket, writers, prefix)
+        request.files.upload_predictions(s3, writers)
 
     timings = {**request.job_timings, "labeling_started": started_at}
-    return write_summary(
-        s3,
-        request.bucket,
-        request.dataset,
-        request.batch_id,
-        summary,
-        request.copy_to_labeled,
-        timings,
-        time.perf_counter() - started,
-    )
+    return request.files.write_summary(s3, summary, timings, time.perf_counter() - started)
 
 
 def _start_summary(s3: Any, request: LabelingRequest) -> SummaryBuilder:
