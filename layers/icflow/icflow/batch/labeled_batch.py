@@ -29,10 +29,8 @@ class LabeledBatches:
         self,
         dataset: str,
         batch_id: str,
-        model_name: str,
         result: LabelingResult,
         allowed_from: tuple[str, ...],
-        endpoint_name: str | None = None,
     ) -> bool:
         """Marks the batch labeled and notifies; False when it was not in `allowed_from` (another delivery
         labeled it), and then nothing is told twice."""
@@ -54,7 +52,8 @@ class LabeledBatches:
         if item is None:
             return False
         metrics.add_metric(name="ImagesLabeled", unit=MetricUnit.Count, value=images["labeled"])
-        by = f"model {model_name}" + (f" on endpoint {endpoint_name}" if endpoint_name else "")
+        endpoint_name = result.summary["labeled_by"].get("endpoint")
+        by = f"model {result.summary['model_name']}" + (f" on endpoint {endpoint_name}" if endpoint_name else "")
         prefix = layout.predictions_prefix(dataset, batch_id)
         self._notifier.notify(
             f"icflow: batch {batch_id} of {dataset} labeled",

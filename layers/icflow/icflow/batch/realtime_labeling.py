@@ -123,7 +123,7 @@ class RealtimeLabeling:
             return fall_back(
                 self._state, dataset, batch_id, endpoint_name, f"labeling by endpoint {endpoint_name} failed: {error}"
             )
-        if not self._labeled.record(dataset, batch_id, model_name, result, _LABELING, endpoint_name):
+        if not self._labeled.record(dataset, batch_id, result, _LABELING):
             return RealtimeOutcome("busy", endpoint_name, reason="another delivery labeled it")
         labeled = result.summary["images"]["labeled"]
         return RealtimeOutcome("labeled", endpoint_name, labeled=labeled, summary_uri=result.summary_uri)

@@ -206,7 +206,7 @@ class HandleTransformState:
         self, job: TransformJob, dataset: str, batch_id: str, result: LabelingResult
     ) -> TransformOutcome:
         """Marks the batch labeled and tells the user where its predictions are; a duplicate delivery finds it done."""
-        if not self._labeled.record(dataset, batch_id, job.model_name, result, BATCH_IN_FLIGHT):
+        if not self._labeled.record(dataset, batch_id, result, BATCH_IN_FLIGHT):
             return TransformOutcome("duplicate", dataset, batch_id, reason="another delivery labeled it")
         labeled = result.summary["images"]["labeled"]
         return TransformOutcome("labeled", dataset, batch_id, labeled=labeled, summary_uri=result.summary_uri)
