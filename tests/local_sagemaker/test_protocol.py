@@ -60,6 +60,13 @@ def test_a_body_nested_past_any_request_is_refused_not_crashed_on(service, depth
     assert "more than 64 levels deep" in body["message"]
 
 
+def test_the_faults_route_refuses_a_body_nested_past_any_request(service):
+    # 2,049 levels: json raised RecursionError in the faults route, and the connection closed unanswered.
+    status, _, body = post(service.url + "/_icflow/faults", b'{"a":' * 2049 + b"1" + b"}" * 2049, {})
+
+    assert status == 400 and "more than 64 levels deep" in body["message"]
+
+
 def test_a_body_nested_as_deep_as_a_request_may_is_read(service):
     # 64 levels, one short of the limit; the service reads past members its model does not know, as AWS does.
     members = json.dumps({"NameContains": "x", "Nested": _nested_list(63)}).encode()

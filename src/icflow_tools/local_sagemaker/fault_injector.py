@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import json
 import logging
 import threading
 from collections.abc import Callable, Collection, Mapping
@@ -25,6 +24,7 @@ from icflow_tools.local_sagemaker.faults import (
     fault_as_json,
     faults_from_json,
 )
+from icflow_tools.local_sagemaker.request_json import read_json
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +98,8 @@ class FaultInjector:
         Every answer is the pending faults, or `{"message": ...}` with 400 for a request it cannot use."""
         if method == "POST":
             try:
-                self.add(*faults_from_json(json.loads(body or b"null")))
-            except ValueError as error:  # json.JSONDecodeError included
+                self.add(*faults_from_json(read_json(body, b"null")))
+            except ValueError as error:  # UnreadableJson included
                 return 400, {"message": str(error)}
         elif method == "DELETE":
             self.clear()

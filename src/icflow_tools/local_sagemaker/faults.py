@@ -13,7 +13,6 @@ JSON (`--faults`, `POST /_icflow/faults`): `{"faults": [...]}` whose items are
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from icflow_tools.local_sagemaker.errors import (
     ThrottlingException,
     ValidationException,
 )
+from icflow_tools.local_sagemaker.request_json import read_json
 
 RefusalCode = Literal["ResourceLimitExceeded", "ThrottlingException", "ValidationException", "InternalFailure"]
 # training: after the job reaches Training; spot-capacity: a managed spot training that never gets instances;
@@ -176,6 +176,6 @@ def faults_argument(value: str) -> list[Fault]:
     usage error naming the problem."""
     try:
         text = value if value.lstrip().startswith("{") else Path(value).read_text(encoding="utf-8")
-        return faults_from_json(json.loads(text))
+        return faults_from_json(read_json(text.encode("utf-8"), b"null"))
     except (OSError, ValueError) as error:
         raise argparse.ArgumentTypeError(str(error)) from None

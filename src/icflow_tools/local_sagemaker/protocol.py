@@ -34,12 +34,11 @@ from icflow_tools.local_sagemaker.errors import (
     UnknownOperation,
     ValidationException,
 )
+from icflow_tools.local_sagemaker.request_json import UnreadableJson, read_json
 
 logger = logging.getLogger(__name__)
 
 TARGET_PREFIX = "SageMaker."
-# SageMaker's deepest request shapes nest about ten levels; far deeper is no request of its API.
-MAX_REQUEST_NESTING = 64
 JSON_11 = "application/x-amz-json-1.1"
 INVOCATIONS = re.compile(r"^/endpoints/(?P<name>[^/]+)/invocations/?$")
 FAULTS_ROUTE = "/_icflow/faults"
@@ -196,15 +195,9 @@ def handler_class(dispatch: JsonDispatch, invoke: Invoke, faults: Control) -> ty
                 if not target.startswith(TARGET_PREFIX):
                     raise UnknownOperation(f"Unknown target {target}")
                 try:
-                    params = json.loads(body or b"{}")
-                except ValueError:
-                    raise ValidationException("The request body is not valid JSON.") from None
-                except RecursionError:
-                    raise _too_deep() from None
-                # The request is walked recursively after parsing (validation.without_nulls, the shapes): what
-                # json parses just under Python's recursion limit would still fail there, as a 500.
-                if _nesting(params) > MAX_REQUEST_NESTING:
-                    raise _too_deep()
+                    params = read_json(body, b"{}")
+                except UnreadableJson as error:
+                    raise ValidationException(str(error)) from None
                 answer = dispatch(
                     target[len(TARGET_PREFIX) :], params, access_key(self.headers.get("Authorization", ""))
                 )
@@ -253,21 +246,3 @@ def handler_class(dispatch: JsonDispatch, invoke: Invoke, faults: Control) -> ty
                 self.close_connection = True
 
     return Handler
-
-
-def _too_deep() -> ValidationException:
-    return ValidationException(
-        f"The request body nests JSON more than {MAX_REQUEST_NESTING} levels deep; SageMaker's requests nest a few "
-        "levels."
-    )
-
-
-def _nesting(value: Any) -> int:
-    """How deep lists and objects nest in a parsed JSON value, walked without recursion."""
-    deepest, pending = 0, [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, depth)
-            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return deepest
