@@ -13,13 +13,19 @@ CHECKOV_VENV := .venv-checkov
 SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 # sam build needs the functions' runtime, python3.13, which pyenv provides here and on CI.
 SAM_BUILD_PYTHON := 3.13.0
-SAM_SOURCES := template.yaml samconfig.toml layers/icflow/requirements.txt layers/icflow/Makefile functions/Makefile $(shell find functions layers/icflow/icflow -name '*.py' -not -path '*/__pycache__/*')
+# The reports' charting library (Vega, Vega-Lite): downloaded from the npm registry and checked against pinned
+# hashes by src/icflow_tools/vendor_charts.py, into the layer's package; a build artifact, not committed.
+VENDOR := layers/icflow/icflow/reports/vendor
+VENDORED := $(VENDOR)/versions.json
 
-.PHONY: install demo test bench clean sam-validate sam-build checkov lint
+SAM_SOURCES := $(VENDORED) template.yaml samconfig.toml layers/icflow/requirements.txt layers/icflow/Makefile functions/Makefile $(shell find functions layers/icflow/icflow -name '*.py' -not -path '*/__pycache__/*')
+
+.PHONY: install demo test bench clean sam-validate sam-build checkov lint vendor browser
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml layers/icflow/requirements.txt
+# Order-only: the editable install needs the vendor folder present, not a new venv when it changes.
+$(VENV)/.installed: pyproject.toml layers/icflow/requirements.txt | $(VENDORED)
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip setuptools wheel
 	# torch first and exactly pinned: the local CPU build; any other spec pulls GBs of CUDA packages.
@@ -27,6 +33,17 @@ $(VENV)/.installed: pyproject.toml layers/icflow/requirements.txt
 	# The layer's pins constrain the venv, so the tests run exactly what the layer ships (tests/build/test_built_layer.py).
 	$(PIP) install -e '.[local,dev]' -c layers/icflow/requirements.txt
 	touch $@
+
+vendor: $(VENDORED)
+
+# Plain Python, no venv: it uses only the standard library. It leaves versions.json alone when it is current.
+$(VENDORED): src/icflow_tools/vendor_charts.py
+	$(PYTHON) src/icflow_tools/vendor_charts.py $(VENDOR)
+	touch $@
+
+# The tests open the reports in a real browser: the distribution's chromium, which Playwright drives.
+browser:
+	command -v chromium >/dev/null 2>&1 || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium)
 
 $(MXNET_VENV)/.installed:
 	$(PYTHON) -m venv $(MXNET_VENV)
@@ -57,7 +74,7 @@ sam-build: .aws-sam/build/template.yaml
 	touch $@
 
 # The whole flow on this machine (README's first command): local stack, digits, training, batch, endpoint.
-demo: install
+demo: install $(VENDORED)
 	$(BIN)/icflow demo
 
 # ruff's settings are pyproject.toml's; `ruff format` without --check fixes what this reports.
@@ -66,7 +83,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 # tests/build runs the sam build output, so the build comes first.
-test: install lint $(MXNET_VENV)/.installed sam-validate checkov sam-build
+test: install $(VENDORED) browser lint $(MXNET_VENV)/.installed sam-validate checkov sam-build
 	ICFLOW_MXNET_PYTHON=$(MXNET_VENV)/bin/python $(BIN)/pytest
 
 bench: install $(MXNET_VENV)/.installed sam-build
@@ -80,4 +97,4 @@ bench: install $(MXNET_VENV)/.installed sam-build
 	$(BIN)/python benchmarks/transform_instances_bench.py
 
 clean:
-	rm -rf $(VENV) $(MXNET_VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache
+	rm -rf $(VENV) $(MXNET_VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache $(VENDOR)

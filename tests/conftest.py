@@ -19,6 +19,7 @@ from icflow_tools.local_iam.in_process import InProcessAuthorizer
 from icflow_tools.local_iam.moto_store import MotoStore
 from icflow_tools.local_stack.environment import OPERATOR_CREDENTIALS
 from support import s3_files
+from support.browser import BrowserPage, browser_session
 from support.function_roles import function_credentials
 from support.stack import (
     ENVIRONMENT_CACHES,
@@ -128,3 +129,10 @@ def s3() -> Iterator[Any]:
 def helpers() -> Any:
     """tests/support/s3_files.py, for the tests written against a `helpers` fixture."""
     return s3_files
+
+
+@pytest.fixture
+def browser_page() -> Iterator[BrowserPage]:
+    """A blank tab of a fresh headless Chromium that records console errors, exceptions and network requests."""
+    with browser_session() as page:
+        yield page
