@@ -18,6 +18,7 @@ from icflow.batch.labeled_batch import LabeledBatches
 from icflow.batch.refused_images import TransformLogs
 from icflow.batch.sagemaker_transforms import SageMakerTransforms
 from icflow.batch.serving_endpoint import MAX_IN_FLIGHT, ServingEndpoint
+from icflow.core.icflow_events import IcflowEvents
 from icflow.core.notifier import Notifier
 from icflow.core.ownership import StackOwnership
 from icflow.core.s3_objects import MAX_CONNECTIONS, S3Objects
@@ -28,7 +29,6 @@ from icflow.core.unusable_names import UnusableNames
 from icflow.endpoints.endpoint_autoscaling import EndpointAutoscaling
 from icflow.endpoints.endpoint_metrics import EndpointMetrics
 from icflow.endpoints.sagemaker_endpoints import SageMakerEndpoints
-from icflow.training.model_ready_publisher import ModelReadyPublisher
 from icflow.training.sagemaker_jobs import SageMakerJobs
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ class Adapters:
 
     @cached_property
     def labeled_batches(self) -> LabeledBatches:
-        return LabeledBatches(self.settings.data_bucket, self.state, self.notifier)
+        return LabeledBatches(self.settings, self.state, self.notifier, self.icflow_events)
 
     @cached_property
     def endpoints(self) -> SageMakerEndpoints:
@@ -118,8 +118,8 @@ class Adapters:
         return EndpointMetrics(self.session.client("cloudwatch"))
 
     @cached_property
-    def model_ready(self) -> ModelReadyPublisher:
-        return ModelReadyPublisher(self.session.client("events"), self.settings.event_bus_name)
+    def icflow_events(self) -> IcflowEvents:
+        return IcflowEvents(self.session.client("events"), self.settings.event_bus_name)
 
     @cached_property
     def idempotency_store(self) -> DynamoDBPersistenceLayer:

@@ -22,10 +22,12 @@ TRANSFORM_INPUT = "transform-input/"
 TRANSFORM_OUTPUT = "transform-output/"
 PREDICTIONS = "predictions/"
 LABELED = "labeled/"
+REPORTS = "reports/"
 
 PIPELINE_FILE = "pipeline.json"
 CLASSES_FILE = "classes.txt"
 LATEST_STATUS_FILE = "latest.json"
+REPORT_FILE = "index.html"
 
 TRAIN = "train"
 VALIDATION = "validation"
@@ -180,3 +182,13 @@ def predictions_prefix(dataset: str, batch_id: str) -> str:
 
 def labeled_prefix(dataset: str, label: str) -> str:
     return f"{LABELED}{dataset}/{label}/"
+
+
+def run_report_key(dataset: str, run_id: str) -> str:
+    """A run's report page (icflow.reports), linked from its run item and so from latest.json."""
+    return f"{REPORTS}{dataset}/runs/{run_id}/{REPORT_FILE}"
+
+
+def batch_report_key(dataset: str, batch_id: str) -> str:
+    """A batch's report page (icflow.reports), linked from its summary.json."""
+    return f"{REPORTS}{dataset}/batches/{batch_id}/{REPORT_FILE}"

@@ -1,9 +1,9 @@
 """The event icflow puts on EventBridge when a dataset's model exists: the training path publishes it, the
-deploy path reacts to it. Its source and detail-type are decided here, and template.yaml's rule matches them."""
+deploy path and the report function react to it. Its source and detail-type are decided here, and template.yaml's rule matches them."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, Field
@@ -13,6 +13,9 @@ MODEL_READY_DETAIL_TYPE = "icflow Model Ready"
 
 
 class ModelReadyDetail(BaseModel):
+    source: ClassVar[str] = MODEL_READY_SOURCE
+    detail_type: ClassVar[str] = MODEL_READY_DETAIL_TYPE
+
     # The publishing stack: every stack's rule sees the account's default bus, and matches only its own.
     stack: str
     dataset: str

@@ -16,6 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from icflow.algorithm.image_uris import image_uri
 from icflow.algorithm.tuning import OBJECTIVE_METRIC
 from icflow.core import layout, naming
+from icflow.core.icflow_events import IcflowEvents
 from icflow.core.model_ready import ModelReadyDetail
 from icflow.core.notifier import Notifier
 from icflow.core.observability import logger, metrics
@@ -27,7 +28,6 @@ from icflow.core.settings import Settings
 from icflow.core.state import RUNNING, RunStatus, StateTable
 from icflow.core.status_mirror import StatusMirror
 from icflow.training.job_events import JobStateChange
-from icflow.training.model_ready_publisher import ModelReadyPublisher
 from icflow.training.sagemaker_jobs import SageMakerJobs, TrainedModel
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class HandleJobStateChange:
         mirror: StatusMirror,
         notifier: Notifier,
         jobs: SageMakerJobs,
-        publisher: ModelReadyPublisher,
+        publisher: IcflowEvents,
         ownership: StackOwnership,
     ) -> None:
         self._settings = settings
@@ -166,6 +166,8 @@ class HandleJobStateChange:
                 "model_data_url": trained.model_data_url,
                 "best_training_job": trained.job_name,
                 "metrics": trained.metrics,
+                # Rendered from the model-ready event moments after this is written (icflow.reports).
+                "report_uri": f"s3://{self._settings.data_bucket}/{layout.run_report_key(dataset, run_id)}",
             },
         )
         if item is None:
@@ -185,7 +187,8 @@ class HandleJobStateChange:
         self._notifier.notify(
             f"icflow: model ready for {dataset}",
             f"Model {model_name} of dataset {dataset} is ready (run {run_id}, trained by {trained.job_name}).\n"
-            f"Final metrics: {_metrics_text(trained.metrics)}",
+            f"Final metrics: {_metrics_text(trained.metrics)}\n"
+            f"Report: {item['report_uri']} (or `icflow report --dataset {dataset!r} --run {run_id} --open`).",
             dataset,
         )
         logger.info("model ready", extra={"dataset": dataset, "model_name": model_name, "metrics": trained.metrics})
@@ -244,6 +247,6 @@ def build_handle_job_state_change(adapters: Adapters) -> HandleJobStateChange:
         mirror=adapters.mirror,
         notifier=adapters.notifier,
         jobs=adapters.training_jobs,
-        publisher=adapters.model_ready,
+        publisher=adapters.icflow_events,
         ownership=adapters.ownership,
     )

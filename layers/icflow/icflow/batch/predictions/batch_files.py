@@ -109,6 +109,8 @@ class BatchFiles:
             "predictions_jsonl": s3_uri(bucket, prefix + PREDICTIONS_JSONL),
             "predictions_csv": s3_uri(bucket, prefix + PREDICTIONS_CSV),
             "labeled": s3_uri(bucket, f"{layout.LABELED}{self.dataset}/") if self.copy_to_labeled else None,
+            # Rendered from the batch-labeled event moments after this is written (icflow.reports).
+            "report": s3_uri(bucket, layout.batch_report_key(self.dataset, self.batch_id)),
         }
         timings = {
             **timings,

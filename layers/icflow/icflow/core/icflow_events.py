@@ -1,23 +1,25 @@
-"""Announces "model ready" on EventBridge, where deployment picks it up."""
+"""Puts icflow's own events on EventBridge ("icflow Model Ready", "icflow Batch Labeled"), where the functions that
+react to them pick them up. Each detail model carries its event's source and detail-type."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from icflow.core.model_ready import MODEL_READY_DETAIL_TYPE, MODEL_READY_SOURCE, ModelReadyDetail
+from icflow.core.batch_labeled import BatchLabeledDetail
+from icflow.core.model_ready import ModelReadyDetail
 
 
-class ModelReadyPublisher:
+class IcflowEvents:
     def __init__(self, events_client: Any, bus_name: str) -> None:
         self._events = events_client
         self._bus_name = bus_name
 
-    def publish(self, detail: ModelReadyDetail) -> None:
+    def publish(self, detail: ModelReadyDetail | BatchLabeledDetail) -> None:
         response = self._events.put_events(
             Entries=[
                 {
-                    "Source": MODEL_READY_SOURCE,
-                    "DetailType": MODEL_READY_DETAIL_TYPE,
+                    "Source": detail.source,
+                    "DetailType": detail.detail_type,
                     "Detail": detail.model_dump_json(),
                     "EventBusName": self._bus_name,
                 }
@@ -27,5 +29,5 @@ class ModelReadyPublisher:
         if response.get("FailedEntryCount"):
             entry = response["Entries"][0]
             raise RuntimeError(
-                f"EventBridge rejected the model-ready event: {entry.get('ErrorCode')} {entry.get('ErrorMessage')}"
+                f"EventBridge rejected the {detail.detail_type} event: {entry.get('ErrorCode')} {entry.get('ErrorMessage')}"
             )
