@@ -34,6 +34,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--events-endpoint-url", help="EventBridge endpoint (e.g. moto's); AWS when omitted")
     parser.add_argument("--event-bus", default="default", help="bus that receives the state-change events")
     parser.add_argument("--no-events", action="store_true", help="publish no events")
+    parser.add_argument(
+        "--logs-endpoint-url",
+        help="CloudWatch Logs endpoint (e.g. moto's) that receives training jobs' log lines; job.log only when omitted",
+    )
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument(
         "--work-dir",
@@ -68,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         s3_endpoint_url=args.s3_endpoint_url,
         events_endpoint_url=args.events_endpoint_url,
         event_bus_name=None if args.no_events else args.event_bus,
+        logs_endpoint_url=args.logs_endpoint_url,
         region=args.region,
         max_running_jobs=args.max_running_jobs,
         algorithm=args.algorithm,

@@ -58,6 +58,10 @@ class ServiceContext:
     # (as AWS_* variables) when jobs run as their roles.
     s3_access: S3Access = S3Access(None, "us-east-1", None)
     credentials_as: Callable[[str], dict[str, str]] | None = None
+    # CloudWatch Logs, where training jobs' lines are copied as SageMaker sends them; None: job.log only.
+    logs: Any = None
+    # Role ARN -> a CloudWatch Logs client with that role's credentials; None: every job uses `logs`.
+    logs_as: Callable[[str], Any] | None = None
     _controls: dict[tuple[str, str], JobControl] = field(default_factory=dict)
     _algorithm: Algorithm | None = None
     _algorithm_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -72,6 +76,12 @@ class ServiceContext:
     def s3_for(self, role_arn: str | None) -> Any:
         """The S3 client of a job or model that runs as `role_arn`."""
         return self.s3_as(role_arn) if self.s3_as is not None and role_arn else self.s3
+
+    def logs_for(self, role_arn: str | None) -> Any:
+        """The CloudWatch Logs client a job running as `role_arn` writes its lines with; None when there is none."""
+        if self.logs is None:
+            return None
+        return self.logs_as(role_arn) if self.logs_as is not None and role_arn else self.logs
 
     def s3_access_for(self, role_arn: str | None) -> S3Access:
         """What s3_for(role_arn) is, for another process."""

@@ -1,6 +1,6 @@
 """The local SageMaker under IAM: callers are authorized per operation (with iam:PassRole for the roles they
-hand over), the roles must trust sagemaker.amazonaws.com, and jobs and endpoints read and write S3 with their
-execution role's credentials, as SageMaker does."""
+hand over), the roles must trust sagemaker.amazonaws.com, and jobs and endpoints read and write S3 (and training
+jobs write CloudWatch Logs) with their execution role's credentials, as SageMaker does."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from icflow_tools.local_iam.api_actions import SAGEMAKER_SERVICE, Call, Resource
 from icflow_tools.local_iam.authorizer import Authorizer
 from icflow_tools.local_iam.credentials import credential_variables, session_with
 from icflow_tools.local_sagemaker.errors import AccessDenied, ValidationException
+from icflow_tools.local_sagemaker.job_log_stream import LOGS_CLIENT_CONFIG
 
 
 class SageMakerIam:
@@ -24,7 +25,7 @@ class SageMakerIam:
         self._s3_endpoint_url = s3_endpoint_url
         self._region = region
         self._account_id = account_id
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[tuple[str, str, str | None], Any] = {}  # (service, role, endpoint) -> client
         self._credentials: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
 
@@ -59,9 +60,17 @@ class SageMakerIam:
 
     def s3_as(self, role_arn: str) -> Any:
         """An S3 client with the role's credentials (one per role, as long as the service runs)."""
+        return self._client_as("s3", role_arn, self._s3_endpoint_url)
+
+    def logs_as(self, role_arn: str, endpoint_url: str | None) -> Any:
+        """A CloudWatch Logs client with the role's credentials (one per role, as long as the service runs)."""
+        return self._client_as("logs", role_arn, endpoint_url, LOGS_CLIENT_CONFIG)
+
+    def _client_as(self, service: str, role_arn: str, endpoint_url: str | None, config: Any = None) -> Any:
         variables = self.credentials_as(role_arn)
         with self._lock:
-            if role_arn not in self._clients:
+            key = (service, role_arn, endpoint_url)
+            if key not in self._clients:
                 session = session_with(variables, self._region)
-                self._clients[role_arn] = session.client("s3", endpoint_url=self._s3_endpoint_url)
-            return self._clients[role_arn]
+                self._clients[key] = session.client(service, endpoint_url=endpoint_url, config=config)
+            return self._clients[key]

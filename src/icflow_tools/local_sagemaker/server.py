@@ -24,6 +24,7 @@ from icflow_tools.local_sagemaker.fault_injector import FaultInjector
 from icflow_tools.local_sagemaker.faults import Fault
 from icflow_tools.local_sagemaker.hosting_api import Hosting
 from icflow_tools.local_sagemaker.iam import SageMakerIam
+from icflow_tools.local_sagemaker.job_log_stream import LOGS_CLIENT_CONFIG
 from icflow_tools.local_sagemaker.models import ModelLoader
 from icflow_tools.local_sagemaker.protocol import access_key, handler_class
 from icflow_tools.local_sagemaker.s3io import S3Access
@@ -63,6 +64,7 @@ class LocalSageMaker:
         s3_endpoint_url: str | None = None,
         events_endpoint_url: str | None = None,
         event_bus_name: str | None = "default",
+        logs_endpoint_url: str | None = None,
         region: str = "us-east-1",
         max_running_jobs: int = 4,
         algorithm: Algorithm | str = DEFAULT_ALGORITHM,
@@ -73,10 +75,12 @@ class LocalSageMaker:
         session: boto3.Session | None = None,
     ) -> None:
         """`port=0` picks a free port (see `url` after start()); `event_bus_name=None` publishes no events;
+        `logs_endpoint_url` is the CloudWatch Logs (e.g. moto's) that receives training jobs' log lines as SageMaker
+        sends them (None: they stay in job.log only);
         `algorithm` is a module name or an object with the trainer's `train` and `load_model`; `iam` authorizes
         every call and gives jobs their execution role's credentials (None: anyone may do anything); `faults` are
         injected from the start (more with `service.faults.add(...)` or `POST /_icflow/faults`); `session` signs the
-        service's own S3 and EventBridge calls (None: the process's credentials)."""
+        service's own S3, EventBridge and CloudWatch Logs calls (None: the process's credentials)."""
         self._host = host
         self._port = port
         loader: Callable[[], Algorithm] = (
@@ -103,6 +107,12 @@ class LocalSageMaker:
             s3_as=iam.s3_as if iam else None,
             s3_access=S3Access(s3_endpoint_url, region, _frozen_credentials(session)),
             credentials_as=iam.credentials_as if iam else None,
+            logs=(
+                session.client("logs", region_name=region, endpoint_url=logs_endpoint_url, config=LOGS_CLIENT_CONFIG)
+                if logs_endpoint_url
+                else None
+            ),
+            logs_as=functools.partial(iam.logs_as, endpoint_url=logs_endpoint_url) if iam else None,
         )
         self.iam = iam
         self.runtime = EndpointRuntime(self.ctx, ModelLoader(self.ctx))

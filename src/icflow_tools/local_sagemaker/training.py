@@ -22,6 +22,7 @@ from icflow_tools.local_sagemaker import s3io
 from icflow_tools.local_sagemaker.context import JobControl, ServiceContext
 from icflow_tools.local_sagemaker.errors import JobFailure, failure_prefix
 from icflow_tools.local_sagemaker.events import TRAINING_JOB_STATE_CHANGE
+from icflow_tools.local_sagemaker.job_log_stream import JobLogStream, stream_name
 from icflow_tools.local_sagemaker.store import TRAINING_JOB, Record
 from icflow_tools.trainer.api import AlgorithmError, Channel, TrainingResult
 
@@ -97,11 +98,30 @@ class TrainingJob:
         self._epochs: list[dict[str, float]] = []
         self._deadline = math.inf
         self._checkpoints: tuple[Path, str] | None = None  # local folder, CheckpointConfig.S3Uri
+        self._stream: JobLogStream | None = None  # the copy in CloudWatch Logs, from the start of the job
 
     # -- reporting ------------------------------------------------------------------------------------------------
     def log(self, line: str) -> None:
+        self._write(line)
+        if self._stream is not None:
+            self._stream.add(line)
+
+    def _write(self, line: str) -> None:
         with self._log_lock, (self.folder / LOG_FILE).open("a", encoding="utf-8") as log:
             log.write(line.rstrip("\n") + "\n")
+
+    def _open_stream(self, record: Record, start: float) -> None:
+        try:
+            logs = self.ctx.logs_for(record.get("RoleArn"))
+        except Exception as error:  # the role's credentials for the copy: without them, job.log alone
+            self._write(f"[local-sagemaker] CloudWatch Logs: no client for the job's role: {error}")
+            return
+        if logs is not None:
+            self._stream = JobLogStream(logs, stream_name(self.name, start), self._write)
+
+    def _flush_stream(self) -> None:
+        if self._stream is not None:
+            self._stream.flush()
 
     def publish(self, record: Record) -> None:
         self.ctx.publisher.publish(
@@ -113,10 +133,12 @@ class TrainingJob:
         )
 
     def transition(self, secondary: str, message: str, status: str | None = None, **fields: Any) -> Record:
+        self.log(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} {secondary} - {message}")
+        # Before the status changes: whoever sees the job ended finds all its lines in CloudWatch Logs.
+        self._flush_stream()
         record = self.ctx.store.update(
             TRAINING_JOB, self.name, lambda r: apply_transition(r, secondary, message, status, fields)
         )
-        self.log(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} {secondary} - {message}")
         self.publish(record)
         return record
 
@@ -124,6 +146,7 @@ class TrainingJob:
         self._epochs.append(dict(metrics))
         with (self.folder / METRICS_FILE).open("a", encoding="utf-8") as out:
             out.write(json.dumps({"epoch": epoch, "timestamp": time.time(), "metrics": metrics}) + "\n")
+        self._flush_stream()
         # SageMaker syncs checkpoints while the job runs, so an interrupted job's next run can resume.
         self._sync_checkpoints()
         if self.on_epoch is not None and self.on_epoch(epoch, metrics):
@@ -152,6 +175,7 @@ class TrainingJob:
         start = time.time()
         self._deadline = start + record["StoppingCondition"].get("MaxRuntimeInSeconds", math.inf)
         self.ctx.store.update(TRAINING_JOB, self.name, lambda r: r.update(TrainingStartTime=start))
+        self._open_stream(record, start)
         result: TrainingResult | None = None
         try:
             if record["ResourceConfig"].get("InstanceCount", 1) > 1:
@@ -185,6 +209,8 @@ class TrainingJob:
         except Exception as error:  # a bug here or in the algorithm: the job fails, the service lives on
             self.log(traceback.format_exc())
             self._fail(start, f"InternalServerError: {type(error).__name__}: {error}")
+        finally:
+            self._flush_stream()
 
     def _download_channels(self, record: Record) -> dict[str, Channel]:
         channels: dict[str, Channel] = {}

@@ -141,6 +141,7 @@ class LocalStack:
                 s3_endpoint_url=self.endpoint_url,
                 events_endpoint_url=self.endpoint_url,
                 event_bus_name="default",
+                logs_endpoint_url=self.endpoint_url,
                 region=self.options.region,
                 account_id=ACCOUNT_ID,
                 session=self.session(),
