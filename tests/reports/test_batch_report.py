@@ -40,7 +40,7 @@ def labeled(
     """summary.json and predictions.jsonl of a batch whose images (relative path -> label, probability) were labeled
     so, written by the labelers' own SummaryBuilder and LabeledPrediction."""
     class_names = ClassNames(tuple(names), FROM_CLASSES_FILE)
-    builder = SummaryBuilder(dataset, BATCH, MODEL, "icflow-pets-batch-1", FROM_CLASSES_FILE, **summary)
+    builder = SummaryBuilder(dataset, BATCH, MODEL, "icflow-pets-batch-1", class_names, **summary)
     records = []
     for relative, (label, probability) in images.items():
         prediction = label_prediction(uri(relative, dataset), one_hot(label, probability, names), class_names, MODEL, 2)

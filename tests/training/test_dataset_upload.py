@@ -59,6 +59,13 @@ def test_both_channels_start_one_training_job_with_inferred_hyperparameters(stac
     status = stack.latest_status(DATASET)
     assert status["status"] == "training" and status["job_name"] == outcome.job_name
     assert [change["status"] for change in status["history"]] == ["starting", "training"]
+    # What the run's report shows: what icflow filled in, and the data it counted per class.
+    assert status["inferred_hyperparameters"] == ["num_classes", "num_training_samples"]
+    assert status["dataset_summary"] == {
+        "records": {layout.TRAIN: 40, layout.VALIDATION: 8},
+        "class_counts": {layout.TRAIN: dict.fromkeys("0123", 10), layout.VALIDATION: dict.fromkeys("0123", 2)},
+        "class_names": [],
+    }
 
 
 def test_the_same_event_again_starts_nothing_new(stack: Stack) -> None:

@@ -1,4 +1,4 @@
-"""What icflow knows of SageMaker's ml.* instance types: their vCPUs, the one table of them.
+"""What icflow knows of SageMaker's ml.* instance types: their vCPUs and training prices, the one table of each.
 
 The vCPUs are the EC2 instance's behind each ml.* type (the SageMaker pricing page lists them per type), for the
 families SageMaker offers for batch transform and hosting of the built-in image-classification algorithm: the
@@ -54,3 +54,32 @@ VCPUS: dict[str, int] = {
 def vcpus(instance_type: str) -> int | None:
     """The instance type's vCPUs; None for a type this table does not list."""
     return VCPUS.get(instance_type)
+
+
+# On-demand training prices in US dollars per instance-hour, us-east-1, from the SageMaker pricing page
+# (aws.amazon.com/sagemaker/pricing, "Training"), for the types icflow's defaults and docs name. Other regions cost
+# more or less, and savings plans less: reports say "estimated" and name this table. A type missing here gets no
+# estimate rather than a guess.
+TRAINING_PRICE_PER_HOUR: dict[str, float] = {
+    "ml.m5.large": 0.115,
+    "ml.m5.xlarge": 0.23,
+    "ml.m5.2xlarge": 0.461,
+    "ml.m5.4xlarge": 0.922,
+    "ml.c5.xlarge": 0.204,
+    "ml.c5.2xlarge": 0.408,
+    "ml.c5.4xlarge": 0.816,
+    "ml.p2.xlarge": 1.125,
+    "ml.p3.2xlarge": 3.825,
+    "ml.p3.8xlarge": 14.688,
+    "ml.p3.16xlarge": 28.152,
+    "ml.g4dn.xlarge": 0.7364,
+    "ml.g4dn.2xlarge": 0.94,
+    "ml.g5.xlarge": 1.408,
+    "ml.g5.2xlarge": 1.515,
+}
+PRICE_REGION = "us-east-1"
+
+
+def training_price_per_hour(instance_type: str) -> float | None:
+    """The on-demand training price of one instance-hour in PRICE_REGION; None for a type not in the table."""
+    return TRAINING_PRICE_PER_HOUR.get(instance_type)

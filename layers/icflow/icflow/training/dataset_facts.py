@@ -326,3 +326,25 @@ def _check_inferred(resolved: dict[str, str], name: str, actual: int, evidence: 
             f"{name}: pipeline.json says {given} but {evidence}; remove {name} from pipeline.json "
             f"to use {actual}, or fix the data"
         )
+
+
+# A run item keeps its data's class counts for the run's report; past this many classes they are left out, so the
+# item stays far below DynamoDB's 400 KB.
+MAX_SUMMARY_CLASSES = 1000
+
+
+def dataset_summary(facts: DatasetFacts, class_names: tuple[str, ...]) -> dict[str, object]:
+    """What a run's report shows of its data: the counted channels' records and, per class, how many of them
+    each channel holds (class index as a string, DynamoDB's map keys), with the class names in force."""
+    channels = dict(zip(counted_channels(facts.input_format), (facts.train, facts.validation), strict=True))
+    summary: dict[str, object] = {"records": {name: stats.records for name, stats in channels.items()}}
+    classes = {index for stats in channels.values() for index in stats.label_counts}
+    if len(classes) > MAX_SUMMARY_CLASSES or len(class_names) > MAX_SUMMARY_CLASSES:
+        summary["left_out"] = f"{max(len(classes), len(class_names))} classes: counts per class are not kept"
+        return summary
+    summary["class_counts"] = {
+        name: {str(index): count for index, count in sorted(stats.label_counts.items())}
+        for name, stats in channels.items()
+    }
+    summary["class_names"] = list(class_names)
+    return summary

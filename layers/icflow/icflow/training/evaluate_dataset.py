@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from aws_lambda_powertools.utilities.idempotency.serialization.dataclass import DataclassSerializer
 
 from icflow.core import layout, naming
-from icflow.core.class_names import load_class_names
+from icflow.core.class_names import ClassNames, load_class_names
 from icflow.core.errors import IcflowError
 from icflow.core.notifier import Notifier
 from icflow.core.observability import logger, metrics
@@ -47,6 +47,7 @@ from icflow.training.dataset_facts import (
     ReadinessState,
     counted_channels,
     dataset_readiness,
+    dataset_summary,
     resolve_data_hyperparameters,
 )
 from icflow.training.fingerprint import run_id as fingerprint_run_id
@@ -258,7 +259,7 @@ class EvaluateDataset:
                 return UploadOutcome("already_started", dataset, run_id, job_name)
             # STARTING: a concurrent or crashed invocation; the job name decides who creates the job.
         try:
-            plan = self._plan(dataset, run_id, config, input_format)
+            plan, facts, class_names = self._plan(dataset, run_id, config, input_format)
             if tuning:
                 started = self._jobs.create_tuning_job(build_tuning_job_request(plan))
             else:
@@ -278,6 +279,9 @@ class EvaluateDataset:
                 "instance_type": plan.resources.instance_type,
                 "instance_count": plan.resources.instance_count,
                 "managed_spot": plan.resources.managed_spot,
+                # For the run's report (icflow.reports): what icflow filled in, and the data it counted.
+                "inferred_hyperparameters": sorted(set(plan.hyperparameters) - set(config.hyperparameters)),
+                "dataset_summary": dataset_summary(facts, class_names.names),
             },
         )
         if item is not None:
@@ -321,7 +325,9 @@ class EvaluateDataset:
             metrics.add_metric(name="RunsRejected", unit=MetricUnit.Count, value=1)
         return UploadOutcome("rejected" if status is RunStatus.REJECTED else "failed", dataset, run_id, reason=reason)
 
-    def _plan(self, dataset: str, run_id: str, config: PipelineConfig, input_format: InputFormat) -> TrainingPlan:
+    def _plan(
+        self, dataset: str, run_id: str, config: PipelineConfig, input_format: InputFormat
+    ) -> tuple[TrainingPlan, DatasetFacts, ClassNames]:
         settings = self._settings
         train_channel, validation_channel = counted_channels(input_format)
         facts = DatasetFacts(
@@ -333,7 +339,7 @@ class EvaluateDataset:
         )
         class_names = load_class_names(self._objects, dataset, config.class_names)
         hyperparameters = resolve_data_hyperparameters(config.hyperparameters, facts, list(class_names.names) or None)
-        return TrainingPlan(
+        plan = TrainingPlan(
             dataset=dataset,
             run_id=run_id,
             bucket=settings.data_bucket,
@@ -344,6 +350,7 @@ class EvaluateDataset:
             resources=resolve_training_resources(settings, config),
             tuning=config.tuning.plan(hyperparameters) if config.tuning is not None and config.tuning_enabled else None,
         )
+        return plan, facts, class_names
 
     def _record_latest(self, dataset: str, run: dict[str, Any], reason: str | None = None) -> None:
         """The run as the dataset's latest; latest.json gets the whole `reason`, the table may keep a cut one."""

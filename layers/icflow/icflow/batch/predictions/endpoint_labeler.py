@@ -85,7 +85,7 @@ def label_by_endpoint(
         batch_id=request.batch_id,
         model_name=request.model_name,
         transform_job_name=None,
-        class_names_source=request.class_names.source,
+        class_names=request.class_names,
         endpoint_name=request.endpoint_name,
         images_submitted=len(request.relative_keys),
         skipped=request.skipped,

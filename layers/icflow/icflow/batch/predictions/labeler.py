@@ -146,7 +146,7 @@ def _start_summary(s3: Any, request: LabelingRequest) -> SummaryBuilder:
         batch_id=request.batch_id,
         model_name=request.model_name,
         transform_job_name=request.transform_job_name,
-        class_names_source=request.class_names.source,
+        class_names=request.class_names,
         images_submitted=report.get("images"),
         skipped=report.get("skipped", ()),
     )

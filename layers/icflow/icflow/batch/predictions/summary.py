@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from icflow.batch.predictions.labeled import ImageError, LabeledPrediction
+from icflow.core.class_names import ClassNames
 
 SUMMARY_FILE = "summary.json"
 MAX_ERROR_EXAMPLES = 1000
@@ -44,7 +45,7 @@ class SummaryBuilder:
     batch_id: str
     model_name: str
     transform_job_name: str | None  # None when the dataset's endpoint labeled the batch
-    class_names_source: str
+    class_names: ClassNames
     endpoint_name: str | None = None  # the endpoint that labeled the batch instead of a transform job
     images_submitted: int | None = None  # how many the manifest held, when known
     skipped: Sequence[Mapping[str, str]] = ()
@@ -87,7 +88,9 @@ class SummaryBuilder:
             "labeled_by": (
                 {"endpoint": self.endpoint_name} if self.endpoint_name else {"transform_job": self.transform_job_name}
             ),
-            "class_names_source": self.class_names_source,
+            "class_names_source": self.class_names.source,
+            # The names by class index the batch was labeled with (empty: only indexes known), for its report.
+            "class_names": list(self.class_names.names),
             "images": {
                 "submitted": self.images_submitted,
                 "labeled": self.labeled,
