@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "invoke",
     "predict",
     "status",
+    "report",
     "retry",
     "cleanup",
     "demo",
