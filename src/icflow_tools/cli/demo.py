@@ -15,8 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the whole flow on this machine: digits in, labeled predictions out",
         description="Starts the local stack from template.yaml, builds a dataset of scikit-learn's handwritten digits, "
         "packs it with `icflow pack`, uploads it, waits for training and the model, classifies held-out images in a "
-        "batch and with an endpoint (`icflow predict`), and prints the accuracy, the timings and where the outputs are. "
-        "No AWS account and no Docker needed.",
+        "batch and with an endpoint (`icflow predict`), copies the run's and the batch's HTML reports, and prints the "
+        "accuracy, the timings and where the outputs are. No AWS account and no Docker needed.",
     )
     parser.add_argument(
         "--template", type=Path, default=Path("template.yaml"), help="the SAM template (default: template.yaml)"
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from icflow.core.errors import IcflowError
-    from icflow_tools.demo.flow import STACK_PARAMETERS, DemoFlow, DemoOptions, run_cli, say
+    from icflow_tools.demo.flow import STACK_PARAMETERS, STAGES, DemoFlow, DemoOptions, run_cli, say
     from icflow_tools.demo.report import render_report
     from icflow_tools.local_stack.stack import LocalStack, StackOptions
 
@@ -90,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
         parameters=STACK_PARAMETERS,
         iam=args.iam,
     )
-    say(f"[0/6] start the local stack from {args.template} (moto, the local SageMaker, the template's functions)")
+    say(
+        f"[0/{STAGES}] start the local stack from {args.template} (moto, the local SageMaker, the template's functions)"
+    )
     with LocalStack(options) as stack:
         startup = time.monotonic() - started
         say(f"  ready: AWS APIs on {stack.endpoint_url}, SageMaker on {stack.sagemaker_url}; ... {startup:.1f} s")

@@ -1,7 +1,8 @@
 """The demo's stages, against a running local stack: the user's steps, done the way a user does them.
 
 Data goes in only as a user puts it (S3 uploads); progress and results are read only where a user reads
-them (the run-state table, status/ and predictions/ in the bucket, the SageMaker API, `icflow` commands).
+them (the run-state table, status/, predictions/ and reports/ in the bucket, the SageMaker API, `icflow`
+commands).
 The local SageMaker's per-epoch metrics file is the one exception, read to show training as it happens.
 """
 
@@ -22,9 +23,11 @@ from icflow.core import layout
 from icflow.core.errors import IcflowError
 from icflow.core.state import BATCH_SK_PREFIX, DATASET_SK, ENDPOINT_SK, BatchStatus, EndpointStatus, StateTable
 from icflow_tools.demo.digits import SIDE, DigitFolders, HeldOut, write_digit_folders
+from icflow_tools.demo.report_pages import REPORT_WAIT_SECONDS, ReportPage, ReportPages
 
 T = TypeVar("T")
 POLL_SECONDS = 0.5
+STAGES = 7
 FINAL_BATCH = (BatchStatus.LABELED.value, BatchStatus.EMPTY.value, BatchStatus.FAILED.value, BatchStatus.STOPPED.value)
 FAILED_RUN = ("rejected", "failed", "stopped")
 # Objects a folder dragged from a desktop brings along; icflow must leave them out of the transform job.
@@ -61,6 +64,9 @@ class DemoReport:
     accuracy: float = 0.0
     endpoint_name: str | None = None
     outputs_dir: Path | None = None
+    # The report pages copied from the bucket, by "run" and "batch <batch_id>"; those that did not come, and why.
+    reports: dict[str, Path] = field(default_factory=dict)
+    missing_reports: dict[str, str] = field(default_factory=dict)
 
 
 def say(line: str = "") -> None:
@@ -89,11 +95,13 @@ class DemoFlow:
         self.sagemaker = stack.client("sagemaker")
         self.runs = StateTable(stack.client("dynamodb"), state["outputs"]["RunsTableName"])
         self.report = DemoReport()
+        self.pages = ReportPages(self.s3, self.bucket, state["functions"], POLL_SECONDS)
+        self.expected_pages: list[ReportPage] = []
 
     # ------------------------------------------------------------------ helpers
     @contextmanager
     def _stage(self, number: int, title: str) -> Iterator[None]:
-        say(f"\n[{number}/6] {title}")
+        say(f"\n[{number}/{STAGES}] {title}")
         started = time.monotonic()
         yield
         seconds = time.monotonic() - started
@@ -143,6 +151,9 @@ class DemoFlow:
         if self.options.endpoint:
             with self._stage(6, "classify images with the endpoint"):
                 self._endpoint(folders.held_out[:ENDPOINT_IMAGES])
+        # Last, so that the pages render while the batch and the endpoint run, and the demo rarely waits for them.
+        with self._stage(7, "copy the report pages"):
+            self._copy_report_pages()
         return self.report
 
     def _prepare(self, data: Path) -> DigitFolders:
@@ -243,7 +254,9 @@ class DemoFlow:
 
         item = self._wait(model_ready, f"TrainingStateFunction creating the model of {job_name}")
         self.report.model_name = item["current_model_name"]
-        run = self.runs.get_run(dataset, item["current_model_run_id"]) or {}
+        run_id = item["current_model_run_id"]
+        run = self.runs.get_run(dataset, run_id) or {}
+        self._expect_page("run", layout.run_report_key(dataset, run_id), f"run-{run_id}.html")
         self.report.metrics = {name: float(value) for name, value in (run.get("metrics") or {}).items()}
         say(
             f"  TrainingStateFunction created model {self.report.model_name}; status/{dataset}/latest.json says "
@@ -311,6 +324,8 @@ class DemoFlow:
             self.report.predictions.extend(json.loads(line) for line in predictions.splitlines())
             self.report.summaries.append(json.loads(summary))
             say(f"  wrote {batch['predictions_uri']} and {batch['summary_uri']}; copies in {local}/")
+            batch_id = batch["batch_id"]
+            self._expect_page(f"batch {batch_id}", layout.batch_report_key(dataset, batch_id), f"batch-{batch_id}.html")
         self.report.outputs_dir = outputs
         right = sum(1 for row in self.report.predictions if truth.get(row["image_uri"]) == row["label"])
         self.report.accuracy = right / len(truth)
@@ -350,6 +365,22 @@ class DemoFlow:
             item["endpoint_name"],
             *(str(image.path) for image in images),
         )
+
+    def _expect_page(self, name: str, key: str, file_name: str) -> None:
+        local = self.options.work_dir / "outputs" / "reports" / self.options.dataset / file_name
+        self.expected_pages.append(ReportPage(name, key, local))
+
+    def _copy_report_pages(self) -> None:
+        """Copies every page the stages led to; one that does not come within the wait is said, not fatal."""
+        deadline = time.monotonic() + min(self.options.stage_timeout_seconds, REPORT_WAIT_SECONDS)
+        for page in self.expected_pages:
+            why = self.pages.copy(page, deadline)
+            if why is None:
+                self.report.reports[page.name] = page.local
+                say(f"  {page.name} report: s3://{self.bucket}/{page.key}; copy in {page.local}")
+            else:
+                self.report.missing_reports[page.name] = why
+                say(f"  {page.name} report is missing: {why}")
 
 
 def _labeler(batch: dict[str, Any]) -> str:

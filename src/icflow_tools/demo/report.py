@@ -34,4 +34,12 @@ def render_report(report: DemoReport, startup_seconds: float, total_seconds: flo
         f"    function logs  {state['logs_dir']}/<Function>.log",
         f"    job logs       {state['sagemaker_work_dir']}/training-jobs/<job>/job.log, metrics.jsonl per epoch",
     ]
+    if report.reports or report.missing_reports:
+        lines += ["", "  reports (self-contained HTML pages: open them in a web browser):"]
+    lines += [f"    {_capitalized(name)} report: {path}" for name, path in report.reports.items()]
+    lines += [f"    {_capitalized(name)} report: missing: {why}" for name, why in report.missing_reports.items()]
     return "\n".join(lines)
+
+
+def _capitalized(name: str) -> str:
+    return name[:1].upper() + name[1:]  # str.capitalize would lower a batch id's letters
