@@ -18,20 +18,20 @@ SAM_BUILD_PYTHON := 3.13.0
 VENDOR := layers/icflow/icflow/reports/vendor
 VENDORED := $(VENDOR)/versions.json
 
-SAM_SOURCES := $(VENDORED) template.yaml samconfig.toml layers/icflow/requirements.txt layers/icflow/Makefile functions/Makefile $(shell find functions layers/icflow/icflow -name '*.py' -not -path '*/__pycache__/*')
+SAM_SOURCES := $(VENDORED) template.yaml samconfig.toml layers/icflow/requirements.txt layers/icflow/Makefile functions/Makefile $(wildcard functions/*/requirements.txt) $(shell find functions layers/icflow/icflow -name '*.py' -not -path '*/__pycache__/*')
 
 .PHONY: install demo test bench clean sam-validate sam-build checkov lint vendor browser
 
 install: $(VENV)/.installed
 
 # Order-only: the editable install needs the vendor folder present, not a new venv when it changes.
-$(VENV)/.installed: pyproject.toml layers/icflow/requirements.txt | $(VENDORED)
+$(VENV)/.installed: pyproject.toml layers/icflow/requirements.txt $(wildcard functions/*/requirements.txt) | $(VENDORED)
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip setuptools wheel
 	# torch first and exactly pinned: the local CPU build; any other spec pulls GBs of CUDA packages.
 	$(PIP) install torch==2.13.0
-	# The layer's pins constrain the venv, so the tests run exactly what the layer ships (tests/build/test_built_layer.py).
-	$(PIP) install -e '.[local,dev]' -c layers/icflow/requirements.txt
+	# The layer's and the functions' pins constrain the venv, so the tests run exactly what ships (tests/build/).
+	$(PIP) install -e '.[local,dev]' -c layers/icflow/requirements.txt $(foreach pins,$(wildcard functions/*/requirements.txt),-c $(pins))
 	touch $@
 
 vendor: $(VENDORED)

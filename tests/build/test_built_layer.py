@@ -51,18 +51,25 @@ def test_every_module_ships_bytecode_the_runtime_uses_as_is() -> None:
     assert unusable == [], f"{len(unusable)} modules would compile at each cold start: {unusable[:10]}"
 
 
-def test_the_layer_ships_the_versions_the_tests_run() -> None:
-    layer = layer_python(built_template())
+def test_the_layer_and_the_functions_ship_the_versions_the_tests_run() -> None:
     differing: list[str] = []
-    for info in sorted(layer.glob("*.dist-info")):
-        fields = email.parser.Parser().parsestr((info / "METADATA").read_text(), headersonly=True)
-        name, shipped = fields["Name"], fields["Version"]
-        try:
-            tested = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            tested = "none"
-        if shipped != tested:
-            differing.append(f"{name} {shipped} (tests run {tested})")
+    for resource, folder in _code_folders().items():
+        for info in sorted(folder.glob("*.dist-info")):
+            fields = email.parser.Parser().parsestr((info / "METADATA").read_text(), headersonly=True)
+            name, shipped = fields["Name"], fields["Version"]
+            try:
+                tested = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                tested = "none"
+            if shipped != tested:
+                differing.append(f"{resource}: {name} {shipped} (tests run {tested})")
     assert differing == [], (
-        f"the layer ships {differing}: pin in layers/icflow/requirements.txt the versions `make install` installed"
+        f"{differing}: pin in layers/icflow/requirements.txt (or the function's requirements.txt) the versions "
+        "`make install` installed"
     )
+
+
+def test_pillow_ships_with_the_reports_function_only() -> None:
+    """Pillow is what makes thumbnails; every other function's cold start stays without it."""
+    with_pillow = sorted(resource for resource, folder in _code_folders().items() if (folder / "PIL").is_dir())
+    assert with_pillow == ["ReportsFunction"]

@@ -1,5 +1,5 @@
 """Properties of the parsers of the events the functions receive: S3 uploads (EventBridge and classic, alone or in a
-batch-queue message), SageMaker's job, transform and endpoint state changes, and icflow's own Model Ready.
+batch-queue message), SageMaker's job, transform and endpoint state changes, and icflow's own Model Ready and Batch Labeled.
 
 Each sample event in events/ is taken as a base and one field, anywhere in it, replaced with a hostile value (or the
 whole event replaced); the parser then returns its result, or refuses the event with an IcflowError or pydantic's
@@ -22,9 +22,11 @@ from pydantic import ValidationError
 
 from icflow.batch.transform_events import TransformJobStateChange
 from icflow.batch.upload_events import batch_objects
+from icflow.core.batch_labeled import BatchLabeledEvent
 from icflow.core.errors import IcflowError
 from icflow.core.model_ready import ModelReadyEvent
 from icflow.endpoints.endpoint_events import EndpointStateChange
+from icflow.reports.report_events import ReportEvent
 from icflow.training.job_events import SageMakerStateChange, job_state_change
 from icflow.training.upload_events import uploaded_objects
 from support.hostile import bounded, documents_like
@@ -72,6 +74,8 @@ PARSERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "transform job": ("transform_job_completed.json", lambda e: parse(event=e, model=TransformJobStateChange)),
     "endpoint": ("endpoint_in_service.json", lambda e: parse(event=e, model=EndpointStateChange)),
     "model ready": ("model_ready.json", lambda e: parse(event=e, model=ModelReadyEvent)),
+    "batch labeled": ("batch_labeled.json", lambda e: parse(event=e, model=BatchLabeledEvent)),
+    "report": ("batch_labeled.json", lambda e: parse(event=e, model=ReportEvent)),
 }
 
 

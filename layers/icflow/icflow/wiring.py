@@ -34,6 +34,10 @@ from icflow.training.sagemaker_jobs import SageMakerJobs
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
+    from icflow.reports.sagemaker_runs import SageMakerRuns
+    from icflow.reports.thumbnails import ThumbnailFetcher
+    from icflow.reports.training_logs import TrainingLogs
+
 UseCase = TypeVar("UseCase")
 # InvokeEndpoint tries in all, throttled ones included, before an image fails the endpoint's labeling.
 RUNTIME_ATTEMPTS = 5
@@ -120,6 +124,26 @@ class Adapters:
     @cached_property
     def icflow_events(self) -> IcflowEvents:
         return IcflowEvents(self.session.client("events"), self.settings.event_bus_name)
+
+    # The report function's adapters are imported where they are built: they bring Pillow, which no other function
+    # loads, so their cold starts stay as they were.
+    @cached_property
+    def sagemaker_runs(self) -> SageMakerRuns:
+        from icflow.reports.sagemaker_runs import SageMakerRuns
+
+        return SageMakerRuns(self.sagemaker)
+
+    @cached_property
+    def training_logs(self) -> TrainingLogs:
+        from icflow.reports.training_logs import TrainingLogs
+
+        return TrainingLogs(self.session.client("logs"))
+
+    @cached_property
+    def thumbnails(self) -> ThumbnailFetcher:
+        from icflow.reports.thumbnails import ThumbnailFetcher
+
+        return ThumbnailFetcher(self.s3, self.settings.data_bucket, max_workers=MAX_CONNECTIONS)
 
     @cached_property
     def idempotency_store(self) -> DynamoDBPersistenceLayer:

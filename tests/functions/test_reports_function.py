@@ -1,0 +1,57 @@
+"""ReportsFunction in template.yaml: its rules deliver exactly icflow's two events, with the shapes defined in code;
+only it writes under reports/; its handler takes both sample events."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from icflow.core import layout
+from icflow.core.batch_labeled import BATCH_LABELED_DETAIL_TYPE, BATCH_LABELED_SOURCE
+from icflow.core.model_ready import MODEL_READY_DETAIL_TYPE, MODEL_READY_SOURCE
+
+if TYPE_CHECKING:
+    from support.stack import Stack
+
+STACK_ONLY = {"stack": [{"Ref": "AWS::StackName"}]}
+
+
+def _patterns(template: dict[str, Any]) -> dict[str, Any]:
+    events = template["Resources"]["ReportsFunction"]["Properties"]["Events"]
+    return {name: event["Properties"]["Pattern"] for name, event in events.items()}
+
+
+def test_the_rules_match_the_events_as_code_publishes_them(template: dict[str, Any]) -> None:
+    assert _patterns(template) == {
+        "ModelReady": {"source": [MODEL_READY_SOURCE], "detail-type": [MODEL_READY_DETAIL_TYPE], "detail": STACK_ONLY},
+        "BatchLabeled": {
+            "source": [BATCH_LABELED_SOURCE],
+            "detail-type": [BATCH_LABELED_DETAIL_TYPE],
+            "detail": STACK_ONLY,
+        },
+    }
+
+
+def test_only_the_report_function_writes_reports_and_nothing_watches_them(template: dict[str, Any]) -> None:
+    writers = set()
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for policy in resource["Properties"]["Policies"]:
+            for statement in policy["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                if "s3:PutObject" in actions and layout.REPORTS in json.dumps(statement["Resource"]):
+                    writers.add(logical_id)
+    assert writers == {"ReportsFunction"}
+    assert not layout.REPORTS.startswith(layout.WATCHED_PREFIXES)
+
+
+@pytest.mark.parametrize("event_file", ["model_ready.json", "batch_labeled.json"])
+def test_the_handler_takes_the_sample_events(
+    handler_of, stack: Stack, sample_event, lambda_context, event_file: str
+) -> None:
+    # The sample events' run and batch are not in this stack: said, not failed on.
+    outcome = handler_of("reports")(sample_event(event_file), lambda_context)
+    assert outcome["action"] == "ignored" and outcome["dataset"] == "caltech256"
