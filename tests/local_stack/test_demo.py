@@ -54,3 +54,10 @@ def test_a_small_demo_labels_held_out_digits(
         .read()
     )
     assert latest["status"] == "model_ready"
+
+    # The run's and the batch's report pages were rendered by ReportsFunction and copied under the outputs.
+    assert not report.missing_reports, printed
+    assert set(report.reports) == {"run", *(f"batch {summary['batch_id']}" for summary in report.summaries)}
+    for path in report.reports.values():
+        assert path.parent == tmp_path / "outputs" / "reports" / options.dataset
+        assert path.read_bytes().lstrip()[:15].lower() == b"<!doctype html>", path
