@@ -1,6 +1,6 @@
 """The report function on the moto stack, through its handler and under its role: a labeled batch's event, as
 LabeledBatches publishes it, becomes the batch's page; a model-ready event the run's page, with the epochs of the
-job's log. The pages themselves are drawn in a browser by tests/local_stack/test_report_pages.py."""
+job's log. Each page is then drawn in headless Chromium (support.report_pages)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -25,6 +26,8 @@ from icflow.core.model_ready import MODEL_READY_DETAIL_TYPE, MODEL_READY_SOURCE
 from icflow.core.state import StateTable
 from icflow.reports.training_logs import TRAINING_LOG_GROUP
 from support.batches import collect, give_model, transform_jobs_created_once
+from support.browser import BrowserPage
+from support.report_pages import check_batch_page, check_run_page
 
 if TYPE_CHECKING:
     from support.stack import Stack
@@ -73,7 +76,7 @@ def _specs(page: str) -> dict[str, Any]:
 
 
 def test_a_labeled_batch_in_class_folders_gets_a_page_with_its_confusion_matrix(
-    stack: Stack, handler_of: Callable[[str], Any], lambda_context: Any
+    stack: Stack, handler_of: Callable[[str], Any], lambda_context: Any, browser_page: BrowserPage, tmp_path: Path
 ) -> None:
     give_model(stack, DATASET, RUN_ID)
     s3 = stack.client("s3")
@@ -132,6 +135,10 @@ def test_a_labeled_batch_in_class_folders_gets_a_page_with_its_confusion_matrix(
         ].read()
     )
     assert summary["outputs"]["report"] == f"s3://{stack.bucket}/{key}"
+    (tmp_path / "batch.html").write_text(page, encoding="utf-8")
+    check_batch_page(
+        browser_page, tmp_path / "batch.html", images=4, in_class_folders=3, screenshot="moto-batch-report"
+    )
 
 
 def _training_job(stack: Stack, name: str, spot: bool) -> None:
@@ -161,7 +168,7 @@ def _log(stack: Stack, job_name: str, lines: list[str]) -> None:
 
 
 def test_a_ready_model_gets_a_run_page_with_accuracy_per_epoch_from_the_job_log(
-    stack: Stack, handler_of: Callable[[str], Any], lambda_context: Any
+    stack: Stack, handler_of: Callable[[str], Any], lambda_context: Any, browser_page: BrowserPage, tmp_path: Path
 ) -> None:
     job_name = naming.training_job_name(DATASET, RUN_ID)
     _training_job(stack, job_name, spot=True)
@@ -229,3 +236,5 @@ def test_a_ready_model_gets_a_run_page_with_accuracy_per_epoch_from_the_job_log(
     }
     assert page.count("inferred by icflow") == 2
     assert model in page and "ml.g4dn.xlarge" in page
+    (tmp_path / "run.html").write_text(page, encoding="utf-8")
+    check_run_page(browser_page, tmp_path / "run.html", epochs=3, screenshot="moto-run-report")

@@ -264,6 +264,8 @@ def confusion_chart(truth: GroundTruth) -> dict[str, Any] | None:
         for column, predicted in enumerate(truth.classes)
     ]
     side = max(240, min(WIDTH, 36 * len(truth.classes)))
+    # White on the darker half of the blues, dark on the lighter.
+    dark_from = max(max(row) for row in truth.matrix) / 2
     order = list(truth.classes)
     axis = {"type": "nominal", "sort": order}
     return _base(
@@ -288,7 +290,7 @@ def confusion_chart(truth: GroundTruth) -> dict[str, Any] | None:
                     "text": {"field": "images", "type": "quantitative"},
                     "color": {
                         "condition": {
-                            "test": f"datum.images > {max(1, max(max(r) for r in truth.matrix) / 2)}",
+                            "test": f"datum.images > 0 && datum.images >= {dark_from}",
                             "value": "white",
                         },
                         "value": "#0f172a",
