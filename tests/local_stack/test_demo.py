@@ -1,5 +1,6 @@
 """A smaller `make demo` through the local stack wired from the real template.yaml: digits packed with
-`icflow pack`, uploaded, trained, uploaded again, classified in a batch and by the endpoint."""
+`icflow pack`, uploaded, trained, uploaded again, classified in a batch and by the endpoint; the run's and the
+batch's report pages drawn in headless Chromium."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ import pytest
 
 from icflow.core.state import StateTable
 from icflow_tools.demo.flow import JUNK, DemoFlow, DemoOptions
+from support.browser import BrowserPage
+from support.report_pages import check_batch_page, check_run_page
 
 PER_CLASS = 60
 
 
 @pytest.mark.slow
 def test_a_small_demo_labels_held_out_digits(
-    local_stack: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    local_stack: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], browser_page: BrowserPage
 ) -> None:
     options = DemoOptions(work_dir=tmp_path, per_class=PER_CLASS, epochs=5, stage_timeout_seconds=240)
     report = DemoFlow(local_stack, options).run()
@@ -61,3 +64,8 @@ def test_a_small_demo_labels_held_out_digits(
     for path in report.reports.values():
         assert path.parent == tmp_path / "outputs" / "reports" / options.dataset
         assert path.read_bytes().lstrip()[:15].lower() == b"<!doctype html>", path
+    # Opened in headless Chromium, each kept as a screenshot (.icflow/test-artifacts/).
+    check_run_page(browser_page, report.reports["run"], epochs=options.epochs, screenshot="demo-run-report")
+    (batch_page,) = (path for name, path in report.reports.items() if name.startswith("batch "))
+    images = len(held_out)  # every held-out image sits in the folder of its digit
+    check_batch_page(browser_page, batch_page, images, in_class_folders=images, screenshot="demo-batch-report")

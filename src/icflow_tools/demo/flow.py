@@ -277,17 +277,20 @@ class DemoFlow:
 
     def _batch(self, held_out: tuple[HeldOut, ...]) -> None:
         dataset = self.options.dataset
-        folder = f"{layout.BATCH}{dataset}/held-out/"
-        truth = {f"s3://{self.bucket}/{folder}{image.path.name}": image.true_label for image in held_out}
-        uploads = [(f"{folder}{image.path.name}", image.path.read_bytes()) for image in held_out]
+        # Each image in the folder of its digit's name: the batch's report then scores the model against the folders
+        # (accuracy, confusion matrix). The desktop's stray files sit beside the folders.
+        folder = f"{layout.BATCH}{dataset}/"
+        keys = {image: f"{folder}{image.true_label}/{image.path.name}" for image in held_out}
+        truth = {f"s3://{self.bucket}/{key}": image.true_label for image, key in keys.items()}
+        uploads = [(key, image.path.read_bytes()) for image, key in keys.items()]
         uploads += [(f"{folder}{name}", body) for name, body in JUNK.items()]
         started = time.monotonic()
         # In parallel, as the console or `aws s3 cp --recursive` uploads a folder.
         with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
             list(pool.map(lambda upload: self._put(*upload), uploads))
         say(
-            f"  put {len(held_out)} images and {len(JUNK)} other files ({', '.join(JUNK)}) under "
-            f"s3://{self.bucket}/{folder} in {time.monotonic() - started:.1f} s"
+            f"  put {len(held_out)} images in a folder per digit and {len(JUNK)} other files ({', '.join(JUNK)}) "
+            f"under s3://{self.bucket}/{folder} in {time.monotonic() - started:.1f} s"
         )
         window = self.stack.state()["parameters"].get("BatchMaximumBatchingWindowSeconds")
         say(
