@@ -13,6 +13,7 @@ from icflow.core import layout, naming
 from icflow.core.model_ready import MODEL_READY_DETAIL_TYPE, MODEL_READY_SOURCE
 from icflow.core.sagemaker_events import FINAL_STATES, SAGEMAKER_SOURCE
 from icflow.endpoints.endpoint_events import ENDPOINT_STATE_CHANGE
+from support.template_statements import function_statements
 
 if TYPE_CHECKING:
     from support.stack import Stack
@@ -164,19 +165,11 @@ def test_deploy_rules_use_the_shapes_defined_in_code(template: dict[str, Any]) -
 
 def test_only_the_labeling_functions_write_predictions(template: dict[str, Any]) -> None:
     writers = set()
-    for logical_id, resource in template["Resources"].items():
-        if resource["Type"] != "AWS::Serverless::Function":
-            continue
-        for policy in resource["Properties"]["Policies"]:
-            for statement in policy["Statement"]:
-                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                resources = (
-                    statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-                )
-                if "s3:PutObject" in actions and any(layout.PREDICTIONS in json.dumps(item) for item in resources):
-                    writers.add(logical_id)
-                # Inputs are never moved or deleted: no function may delete objects.
-                assert "s3:DeleteObject" not in actions, logical_id
+    for statement in function_statements(template):
+        if "s3:PutObject" in statement.actions and layout.PREDICTIONS in json.dumps(statement.resources):
+            writers.add(statement.function)
+        # Inputs are never moved or deleted: no function may delete objects.
+        assert "s3:DeleteObject" not in statement.actions, statement.function
     # LostEventsFunction labels a transform job whose event was lost, with TransformStateFunction's use case;
     # BatchCollectFunction labels a small batch through the dataset's endpoint (icflow.batch.realtime_labeling).
     assert writers == {"TransformStateFunction", "LostEventsFunction", "BatchCollectFunction"}
@@ -192,25 +185,21 @@ def test_the_model_ready_event_model_agrees_with_the_published_shape() -> None:
 
 def test_deploy_functions_use_wildcard_resources_only_for_actions_without_resources(template: dict[str, Any]) -> None:
     unscoped = set()
-    for logical_id in (
+    deploy_functions = (
         "BatchCollectFunction",
         "TransformStateFunction",
         "ModelDeployFunction",
         "EndpointStateFunction",
         "IdleEndpointsFunction",
         "LostEventsFunction",
-    ):
-        for policy in template["Resources"][logical_id]["Properties"]["Policies"]:
-            for statement in policy["Statement"]:
-                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                if statement["Resource"] == "*":
-                    unscoped.update(actions)
-                for resource in (
-                    statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-                ):
-                    arn = resource.get("Fn::Sub", "") if isinstance(resource, dict) else ""
-                    if ":sagemaker:" in arn or ":alarm:" in arn:
-                        assert arn.endswith(f"{naming.NAME_PREFIX}*"), arn
+    )
+    for statement in function_statements(template, *deploy_functions):
+        if statement.resources == ["*"]:
+            unscoped.update(statement.actions)
+        for resource in statement.resources:
+            arn = resource.get("Fn::Sub", "") if isinstance(resource, dict) else ""
+            if ":sagemaker:" in arn or ":alarm:" in arn:
+                assert arn.endswith(f"{naming.NAME_PREFIX}*"), arn
     # None of them authorizes on a resource (Service Authorization Reference).
     assert unscoped == {
         "sagemaker:ListEndpoints",

@@ -11,6 +11,7 @@ import pytest
 from icflow.core import layout
 from icflow.core.batch_labeled import BATCH_LABELED_DETAIL_TYPE, BATCH_LABELED_SOURCE
 from icflow.core.model_ready import MODEL_READY_DETAIL_TYPE, MODEL_READY_SOURCE
+from support.template_statements import function_statements
 
 if TYPE_CHECKING:
     from support.stack import Stack
@@ -35,15 +36,11 @@ def test_the_rules_match_the_events_as_code_publishes_them(template: dict[str, A
 
 
 def test_only_the_report_function_writes_reports_and_nothing_watches_them(template: dict[str, Any]) -> None:
-    writers = set()
-    for logical_id, resource in template["Resources"].items():
-        if resource["Type"] != "AWS::Serverless::Function":
-            continue
-        for policy in resource["Properties"]["Policies"]:
-            for statement in policy["Statement"]:
-                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                if "s3:PutObject" in actions and layout.REPORTS in json.dumps(statement["Resource"]):
-                    writers.add(logical_id)
+    writers = {
+        statement.function
+        for statement in function_statements(template)
+        if "s3:PutObject" in statement.actions and layout.REPORTS in json.dumps(statement.resources)
+    }
     assert writers == {"ReportsFunction"}
     assert not layout.REPORTS.startswith(layout.WATCHED_PREFIXES)
 

@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -239,23 +240,47 @@ def algorithm() -> FakeAlgorithm:
     return FakeAlgorithm()
 
 
+ServiceFactory = Callable[..., LocalSageMaker]
+
+
 @pytest.fixture
-def service(tmp_path: Path, moto_url: str, aws: Aws, algorithm: FakeAlgorithm) -> Iterator[LocalSageMaker]:
+def start_service(tmp_path: Path, moto_url: str, aws: Aws, algorithm: FakeAlgorithm) -> Iterator[ServiceFactory]:
+    """Starts a local SageMaker on moto with the fake algorithm, `options` adding to or overriding its own; every
+    one started is stopped after the test."""
+    with ExitStack() as started:
+
+        def start(**options: Any) -> LocalSageMaker:
+            return started.enter_context(_running_service(tmp_path, moto_url, aws, algorithm, **options))
+
+        yield start
+
+
+@contextmanager
+def _running_service(
+    tmp_path: Path, moto_url: str, aws: Aws, algorithm: FakeAlgorithm, **options: Any
+) -> Iterator[LocalSageMaker]:
     local = LocalSageMaker(
-        work_dir=tmp_path / "work",
-        s3_endpoint_url=moto_url,
-        events_endpoint_url=moto_url,
-        event_bus_name=aws.bus,
-        region=REGION,
-        max_running_jobs=2,
-        algorithm=algorithm,
-        stop_grace_seconds=1.0,
+        **{
+            "work_dir": tmp_path / "work",
+            "s3_endpoint_url": moto_url,
+            "events_endpoint_url": moto_url,
+            "event_bus_name": aws.bus,
+            "region": REGION,
+            "algorithm": algorithm,
+            "stop_grace_seconds": 1.0,
+            **options,
+        }
     )
     local.start()
     try:
         yield local
     finally:
         local.stop(timeout=10)
+
+
+@pytest.fixture
+def service(start_service: ServiceFactory) -> LocalSageMaker:
+    return start_service(max_running_jobs=2)
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -32,22 +30,8 @@ REGION = "us-east-1"
 
 
 @pytest.fixture
-def logged_service(tmp_path: Path, moto_url: str, aws: Any, algorithm: Any) -> Iterator[LocalSageMaker]:
-    local = LocalSageMaker(
-        work_dir=tmp_path / "work",
-        s3_endpoint_url=moto_url,
-        events_endpoint_url=moto_url,
-        event_bus_name=aws.bus,
-        logs_endpoint_url=moto_url,
-        region=REGION,
-        algorithm=algorithm,
-        stop_grace_seconds=1.0,
-    )
-    local.start()
-    try:
-        yield local
-    finally:
-        local.stop(timeout=10)
+def logged_service(start_service: Any, moto_url: str) -> LocalSageMaker:
+    return start_service(logs_endpoint_url=moto_url)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ def test_dead_letters_and_function_errors_raise_alarms(local_stack: Any) -> None
         for logical_id, resource in state["resources"].items()
         if resource["Type"] == "AWS::SQS::Queue" and logical_id.endswith("DeadLetterQueue")
     }
-    assert watched_queues == queues and len(queues) == 4
+    assert watched_queues == queues and len(queues) == 5
     watched_functions = {
         metric["MetricStat"]["Metric"]["Dimensions"][0]["Value"]
         for metric in errors["Metrics"]
