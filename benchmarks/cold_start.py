@@ -5,8 +5,8 @@ site-packages that imports the function's handler module as Lambda's init phase 
 sys.path: the function's folder, the layer's python/, then what the runtime provides (boto3 and the modules
 it imports, `icflow_tools.lambda_runtime`, installed for 3.13 with its bytecode as in the runtime). Nothing
 is written beside the code, which is read-only in Lambda, so a module is compiled at each run unless the
-build ships its bytecode. The host's 3.13 builds of the native packages the layer ships (pydantic-core,
-wrapt), at the layer's versions, stand in for its arm64 ones.
+build ships its bytecode. The host's 3.13 builds of the native packages the layer and the functions ship
+(pydantic-core, wrapt; the reports' Pillow), at their versions, stand in for their arm64 ones.
 
 Each function is measured in two environments:
 - tracing on: as deployed. The template sets `Tracing: Active` and no POWERTOOLS_TRACE_DISABLED, and Lambda
@@ -116,16 +116,19 @@ def runtime_packages(python: str) -> Path:
     return folder
 
 
-def host_builds(python: str, layer_python: Path) -> Path:
-    """This host's builds, for `python`, of the native packages the layer ships, at the layer's versions."""
+def host_builds(python: str, shipped: Path) -> Path | None:
+    """This host's builds, for `python`, of the native packages a layer or a function ships, at their versions;
+    None when it ships none."""
     native = []
-    for info in sorted(layer_python.glob("*.dist-info")):
+    for info in sorted(shipped.glob("*.dist-info")):
         record = (info / "RECORD").read_text()
         if ".so," in record:
             fields = email.parser.Parser().parsestr((info / "METADATA").read_text(), headersonly=True)
             native.append(f"{fields['Name']}=={fields['Version']}")
+    if not native:
+        return None
     digest = hashlib.sha256(" ".join(native).encode()).hexdigest()[:12]
-    return _pip_target(python, CACHE / f"layer-native-{digest}", ["--no-deps", *native])
+    return _pip_target(python, CACHE / f"native-{digest}", ["--no-deps", *native])
 
 
 class Case(NamedTuple):
@@ -164,8 +167,8 @@ def function_cases(build: Path, python: str, runtime: Path) -> list[Case]:
     template = yaml.safe_load((build / "template.yaml").read_text())
     resources = template["Resources"]
     layer_python = build / resources["IcflowLayer"]["Properties"]["ContentUri"] / "python"
-    # Found before the layer's arm64 builds of the same packages, which this host cannot load.
-    native = host_builds(python, layer_python)
+    # Found before the layer's and the functions' arm64 builds of the same packages, which this host cannot load.
+    layer_native = host_builds(python, layer_python)
     default_handler = template["Globals"]["Function"]["Handler"]
     cases = []
     for name, resource in resources.items():
@@ -174,10 +177,11 @@ def function_cases(build: Path, python: str, runtime: Path) -> list[Case]:
         properties = resource["Properties"]
         code = build / properties["CodeUri"]
         module = (properties.get("Handler") or default_handler).split(".")[0]
+        path = [host_builds(python, code), code, layer_native, layer_python, runtime]
         for label, variables in _environments(code).items():
             env = {
                 "PATH": os.environ.get("PATH", ""),
-                "PYTHONPATH": os.pathsep.join(map(str, (code, native, layer_python, runtime))),
+                "PYTHONPATH": os.pathsep.join(str(folder) for folder in path if folder is not None),
                 # Lambda cannot write bytecode beside the code, and the build stays as built.
                 "PYTHONDONTWRITEBYTECODE": "1",
                 **variables,
