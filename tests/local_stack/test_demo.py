@@ -65,7 +65,8 @@ def test_a_small_demo_labels_held_out_digits(
         assert path.parent == tmp_path / "outputs" / "reports" / options.dataset
         assert path.read_bytes().lstrip()[:15].lower() == b"<!doctype html>", path
     # Opened in headless Chromium, each kept as a screenshot (.icflow/test-artifacts/).
-    check_run_page(browser_page, report.reports["run"], epochs=options.epochs, screenshot="demo-run-report")
+    # Three training images per digit, read from inside the RecordIO records.
+    check_run_page(browser_page, report.reports["run"], options.epochs, "demo-run-report", examples=10 * 3)
     (batch_page,) = (path for name, path in report.reports.items() if name.startswith("batch "))
     images = len(held_out)  # every held-out image sits in the folder of its digit
     check_batch_page(browser_page, batch_page, images, in_class_folders=images, screenshot="demo-batch-report")

@@ -16,9 +16,11 @@ def _drawn(browser: BrowserPage, path: Path) -> None:
     assert browser.problems == [], browser.problems
 
 
-def check_run_page(browser: BrowserPage, path: Path, epochs: int, screenshot: str) -> None:
-    """The accuracy chart has one point per epoch of each series it draws, and one row per epoch of its data."""
+def check_run_page(browser: BrowserPage, path: Path, epochs: int, screenshot: str, examples: int = 0) -> None:
+    """The accuracy chart has one point per epoch of each series it draws, and one row per epoch of its data; the
+    classes show `examples` training images in all."""
     _drawn(browser, path)
+    assert browser.page.locator("#dataset .thumbs img").count() == examples
     rows = browser.page.evaluate("window.icflowCharts.accuracy.data('epochs')")
     assert [row["epoch"] for row in rows] == list(range(epochs))
     series = {name for row in rows for name in row if name != "epoch"}

@@ -34,6 +34,7 @@ from icflow.training.sagemaker_jobs import SageMakerJobs
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
+    from icflow.reports.class_examples import ClassExamples
     from icflow.reports.sagemaker_runs import SageMakerRuns
     from icflow.reports.thumbnails import ThumbnailFetcher
     from icflow.reports.training_logs import TrainingLogs
@@ -144,6 +145,12 @@ class Adapters:
         from icflow.reports.thumbnails import ThumbnailFetcher
 
         return ThumbnailFetcher(self.s3, self.settings.data_bucket, max_workers=MAX_CONNECTIONS)
+
+    @cached_property
+    def class_examples(self) -> ClassExamples:
+        from icflow.reports.class_examples import ClassExamples
+
+        return ClassExamples(self.s3, self.settings.data_bucket, self.thumbnails)
 
     @cached_property
     def idempotency_store(self) -> DynamoDBPersistenceLayer:

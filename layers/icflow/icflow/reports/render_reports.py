@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from icflow.batch.predictions.summary import SUMMARY_FILE
@@ -23,9 +22,9 @@ from icflow.core.observability import logger
 from icflow.core.outcome import Outcome
 from icflow.core.s3_objects import S3Objects
 from icflow.core.state import StateTable
-from icflow.recordio.s3 import lst_entries
 from icflow.reports.batch_page import batch_page
 from icflow.reports.batch_report import batch_report_data
+from icflow.reports.class_examples import ClassExamples
 from icflow.reports.run_page import run_page
 from icflow.reports.run_report import run_report_data
 from icflow.reports.sagemaker_runs import SageMakerRuns
@@ -36,11 +35,6 @@ if TYPE_CHECKING:
     from icflow.wiring import Adapters
 
 HTML = "text/html; charset=utf-8"
-EXAMPLES_PER_CLASS = 3
-# Thumbnails of training images are examples, not the data: the first classes get them, and reading stops after
-# this many .lst lines however the classes are spread.
-MAX_EXAMPLE_CLASSES = 200
-MAX_LST_LINES = 200_000
 
 
 @dataclass(frozen=True)
@@ -61,6 +55,7 @@ class RenderReports:
         runs: SageMakerRuns,
         logs: TrainingLogs,
         thumbnails: ThumbnailFetcher,
+        examples: ClassExamples,
     ) -> None:
         self._bucket = bucket
         self._state = state
@@ -69,6 +64,7 @@ class RenderReports:
         self._runs = runs
         self._logs = logs
         self._thumbnails = thumbnails
+        self._examples = examples
 
     def __call__(self, detail: ModelReadyDetail | BatchLabeledDetail) -> ReportOutcome:
         if isinstance(detail, ModelReadyDetail):
@@ -89,7 +85,7 @@ class RenderReports:
             run,
             self._runs.training_job(detail.job_name),
             self._logs.epochs(detail.job_name),
-            self._class_examples(dataset, run),
+            self._examples.of(dataset, run.get("input_format"), _classes(run)),
             self._runs.tuning_job(run["job_name"]) if tuning else None,
             self._runs.trials(run["job_name"]) if tuning else (),
         )
@@ -117,30 +113,18 @@ class RenderReports:
                 if line.strip():
                     yield json.loads(line)
 
-    def _class_examples(self, dataset: str, run: dict[str, Any]) -> dict[int, list[str]]:
-        """A few training images per class, as thumbnails, when the data is images (the .lst files name them)."""
-        if run.get("input_format") != "image":
-            return {}
-        chosen: dict[int, list[str]] = {}
-        lists = [obj.key for obj in self._objects.list(layout.channel_prefix(dataset, layout.TRAIN_LST))]
-        entries = (entry for key in lists if key.endswith(".lst") for entry in lst_entries(self._s3, self._bucket, key))
-        for entry in islice(entries, MAX_LST_LINES):
-            if not entry.labels:
-                continue
-            keys = chosen.setdefault(int(entry.labels[0]), [])
-            if len(keys) < EXAMPLES_PER_CLASS and len(chosen) <= MAX_EXAMPLE_CLASSES:
-                keys.append(layout.channel_prefix(dataset, layout.TRAIN) + entry.path)
-        thumbs = self._thumbnails.thumbnails(key for keys in chosen.values() for key in keys)
-        return {
-            index: [uri for key in keys if (uri := thumbs[key].data_uri) is not None] for index, keys in chosen.items()
-        }
-
     def _put(self, dataset: str, key: str, page: str) -> ReportOutcome:
         body = page.encode("utf-8")
         self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType=HTML)
         uri = f"s3://{self._bucket}/{key}"
         logger.info("report rendered", extra={"dataset": dataset, "report": uri, "bytes": len(body)})
         return ReportOutcome("rendered", dataset, uri, len(body))
+
+
+def _classes(run: dict[str, Any]) -> int | None:
+    """How many classes the run counted in its training data, when it kept the counts."""
+    counts = (run.get("dataset_summary") or {}).get("class_counts") or {}
+    return len({index for per_class in counts.values() for index in per_class}) or None
 
 
 def build_render_reports(adapters: Adapters) -> RenderReports:
@@ -151,4 +135,5 @@ def build_render_reports(adapters: Adapters) -> RenderReports:
         adapters.sagemaker_runs,
         adapters.training_logs,
         adapters.thumbnails,
+        adapters.class_examples,
     )
