@@ -153,3 +153,31 @@ def test_only_this_stacks_resources_may_be_changed(
     assert policies.allows(function, action, resource, **OURS)
     assert not policies.allows(function, action, resource, **OTHER_STACKS)
     assert not policies.allows(function, action, resource)  # untagged: no icflow stack created it
+
+
+def test_the_report_function_reads_what_its_pages_show_and_writes_only_reports(policies: TemplatePolicies) -> None:
+    run_job = naming.training_job_name(DATASET, "3f2a9c41d0b7")
+    tuning_job = naming.tuning_job_name(DATASET, "3f2a9c41d0b7")
+    log_group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/sagemaker/TrainingJobs:*"
+    for action, resource in (
+        ("sagemaker:DescribeTrainingJob", sagemaker_arn("training-job", run_job)),
+        ("sagemaker:DescribeHyperParameterTuningJob", sagemaker_arn("hyper-parameter-tuning-job", tuning_job)),
+        (
+            "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+            sagemaker_arn("hyper-parameter-tuning-job", tuning_job),
+        ),
+        ("logs:FilterLogEvents", log_group),
+        ("s3:GetObject", obj(f"{layout.predictions_prefix(DATASET, 'b1')}summary.json")),
+        ("s3:GetObject", obj(f"{layout.BATCH}{DATASET}/cat/a.jpg")),
+        ("s3:GetObject", obj(f"{layout.channel_prefix(DATASET, layout.TRAIN)}part-0.rec")),
+        ("s3:PutObject", obj(layout.batch_report_key(DATASET, "b1"))),
+        ("s3:PutObject", obj(layout.run_report_key(DATASET, "r1"))),
+    ):
+        assert policies.allows("ReportsFunction", action, resource), (action, resource)
+    for action, resource in (
+        ("s3:PutObject", obj(f"{layout.predictions_prefix(DATASET, 'b1')}summary.json")),
+        ("s3:PutObject", obj(f"{layout.BATCH}{DATASET}/cat/a.jpg")),
+        ("s3:GetObject", obj(layout.latest_status_key(DATASET))),
+        ("sagemaker:DescribeTrainingJob", sagemaker_arn("training-job", "someone-elses-job")),
+    ):
+        assert not policies.allows("ReportsFunction", action, resource), (action, resource)
