@@ -174,8 +174,9 @@ def test_no_model_yet_says_when_the_report_comes_and_shows_the_status(
     ("status", "reason", "expected"),
     [
         (RunStatus.MODEL_READY.value, None, "within a minute of the model-ready event"),
-        (RunStatus.TRAINING.value, None, "still training: its report appears when its model is ready"),
+        (RunStatus.TRAINING.value, None, "still training: its report appears when it ends"),
         (RunStatus.FAILED.value, "AlgorithmError: out of memory", "AlgorithmError: out of memory"),
+        (RunStatus.REJECTED.value, "below the quality gate", "within a minute of the run-ended event"),
     ],
 )
 def test_a_missing_run_report_says_why_from_the_runs_status(
@@ -188,7 +189,10 @@ def test_a_missing_run_report_says_why_from_the_runs_status(
 ) -> None:
     runs.create_run("pets", RUN_ID, RunStatus.TRAINING.value, {})
     if status != RunStatus.TRAINING.value:
-        runs.transition("pets", RUN_ID, status, RUNNING, reason=reason)
+        # A run whose job ran has its page asked for when it ends (report_uri); one ended before has none.
+        job_ran = status != RunStatus.FAILED.value
+        fields = {"report_uri": f"s3://bucket/{layout.run_report_key('pets', RUN_ID)}"} if job_ran else None
+        runs.transition("pets", RUN_ID, status, RUNNING, fields=fields, reason=reason)
 
     err = _error(["report", "--dataset", "pets", "--run", RUN_ID, *stack_flags], capsys)
     assert expected in err

@@ -1,5 +1,6 @@
 """Properties of the parsers of the events the functions receive: S3 uploads (EventBridge and classic, alone or in a
-batch-queue message), SageMaker's job, transform and endpoint state changes, and icflow's own Model Ready and Batch Labeled.
+batch-queue message), SageMaker's job, transform and endpoint state changes, and icflow's own Model Ready, Run Ended
+and Batch Labeled.
 
 Each sample event in events/ is taken as a base and one field, anywhere in it, replaced with a hostile value (or the
 whole event replaced); the parser then returns its result, or refuses the event with an IcflowError or pydantic's
@@ -25,6 +26,7 @@ from icflow.batch.upload_events import batch_objects
 from icflow.core.batch_labeled import BatchLabeledEvent
 from icflow.core.errors import IcflowError
 from icflow.core.model_ready import ModelReadyEvent
+from icflow.core.run_ended import RunEndedEvent
 from icflow.endpoints.endpoint_events import EndpointStateChange
 from icflow.reports.report_events import ReportEvent
 from icflow.training.job_events import SageMakerStateChange, job_state_change
@@ -74,6 +76,7 @@ PARSERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "transform job": ("transform_job_completed.json", lambda e: parse(event=e, model=TransformJobStateChange)),
     "endpoint": ("endpoint_in_service.json", lambda e: parse(event=e, model=EndpointStateChange)),
     "model ready": ("model_ready.json", lambda e: parse(event=e, model=ModelReadyEvent)),
+    "run ended": ("run_ended.json", lambda e: parse(event=e, model=RunEndedEvent)),
     "batch labeled": ("batch_labeled.json", lambda e: parse(event=e, model=BatchLabeledEvent)),
     "report": ("batch_labeled.json", lambda e: parse(event=e, model=ReportEvent)),
 }

@@ -1,4 +1,4 @@
-"""ReportsFunction in template.yaml: its rules deliver exactly icflow's two events, with the shapes defined in code;
+"""ReportsFunction in template.yaml: its rules deliver exactly icflow's three events, with the shapes defined in code;
 only it writes under reports/; its handler takes both sample events."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import pytest
 from icflow.core import layout
 from icflow.core.batch_labeled import BATCH_LABELED_DETAIL_TYPE, BATCH_LABELED_SOURCE
 from icflow.core.model_ready import MODEL_READY_DETAIL_TYPE, MODEL_READY_SOURCE
+from icflow.core.run_ended import RUN_ENDED_DETAIL_TYPE, RUN_ENDED_SOURCE
 from support.template_statements import function_statements
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ def _patterns(template: dict[str, Any]) -> dict[str, Any]:
 def test_the_rules_match_the_events_as_code_publishes_them(template: dict[str, Any]) -> None:
     assert _patterns(template) == {
         "ModelReady": {"source": [MODEL_READY_SOURCE], "detail-type": [MODEL_READY_DETAIL_TYPE], "detail": STACK_ONLY},
+        "RunEnded": {"source": [RUN_ENDED_SOURCE], "detail-type": [RUN_ENDED_DETAIL_TYPE], "detail": STACK_ONLY},
         "BatchLabeled": {
             "source": [BATCH_LABELED_SOURCE],
             "detail-type": [BATCH_LABELED_DETAIL_TYPE],
@@ -45,7 +47,7 @@ def test_only_the_report_function_writes_reports_and_nothing_watches_them(templa
     assert not layout.REPORTS.startswith(layout.WATCHED_PREFIXES)
 
 
-@pytest.mark.parametrize("event_file", ["model_ready.json", "batch_labeled.json"])
+@pytest.mark.parametrize("event_file", ["model_ready.json", "run_ended.json", "batch_labeled.json"])
 def test_the_handler_takes_the_sample_events(
     handler_of, stack: Stack, sample_event, lambda_context, event_file: str
 ) -> None:

@@ -23,6 +23,7 @@ from icflow.batch.transform_state import TransformChange, build_handle_transform
 from icflow.core import layout, naming
 from icflow.core.batch_labeled import BATCH_LABELED_DETAIL_TYPE, BATCH_LABELED_SOURCE
 from icflow.core.model_ready import MODEL_READY_DETAIL_TYPE, MODEL_READY_SOURCE
+from icflow.core.run_ended import RUN_ENDED_DETAIL_TYPE, RUN_ENDED_SOURCE
 from icflow.core.state import StateTable
 from icflow.reports.training_logs import TRAINING_LOG_GROUP
 from support.batches import collect, give_model, transform_jobs_created_once
@@ -238,3 +239,42 @@ def test_a_ready_model_gets_a_run_page_with_accuracy_per_epoch_from_the_job_log(
     assert model in page and "ml.g4dn.xlarge" in page
     (tmp_path / "run.html").write_text(page, encoding="utf-8")
     check_run_page(browser_page, tmp_path / "run.html", epochs=3, screenshot="moto-run-report")
+
+
+def test_a_run_below_the_quality_gate_gets_a_page_saying_why_with_its_epochs(
+    stack: Stack, handler_of: Callable[[str], Any], lambda_context: Any, browser_page: BrowserPage, tmp_path: Path
+) -> None:
+    job_name = naming.training_job_name(DATASET, RUN_ID)
+    _training_job(stack, job_name, spot=False)
+    _log(stack, job_name, [f"Epoch[{epoch}] Validation-accuracy=0.{epoch + 3}" for epoch in range(2)])
+    StateTable(stack.client("dynamodb"), stack.settings.runs_table).create_run(
+        DATASET, RUN_ID, "training", {"kind": "training", "job_name": job_name, "min_validation_accuracy": 0.9}
+    )
+    reason = f"{job_name}: validation:accuracy 0.8000 is below the quality gate 0.9; no model was created"
+    event = {
+        "version": "0",
+        "id": "2",
+        "source": RUN_ENDED_SOURCE,
+        "detail-type": RUN_ENDED_DETAIL_TYPE,
+        "account": DEFAULT_ACCOUNT_ID,
+        "time": "2026-12-05T10:00:00Z",
+        "region": stack.settings.region,
+        "resources": [],
+        "detail": {
+            "stack": stack.settings.stack_name,
+            "dataset": DATASET,
+            "run_id": RUN_ID,
+            "status": "rejected",
+            "reason": reason,
+            "job_name": job_name,
+            "training_job": job_name,
+        },
+    }
+
+    assert handler_of("reports")(event, lambda_context)["action"] == "rendered"
+
+    page = _page(stack, layout.run_report_key(DATASET, RUN_ID))
+    assert "No model: run rejected" in page and "below the quality gate 0.9" in page
+    assert _specs(page)["accuracy"]["layer"][1]["data"]["values"][0]["gate"] == 0.9
+    (tmp_path / "rejected.html").write_text(page, encoding="utf-8")
+    check_run_page(browser_page, tmp_path / "rejected.html", epochs=2, screenshot="moto-rejected-run-report")

@@ -20,6 +20,7 @@ from icflow.core import layout, naming
 from icflow.core.model_ready import MODEL_READY_DETAIL_TYPE, MODEL_READY_SOURCE
 from icflow.core.naming import TAG_DATASET, TAG_RUN_ID, TAG_STACK
 from icflow.core.refusals import RetryLater
+from icflow.core.run_ended import RUN_ENDED_DETAIL_TYPE
 from icflow.core.state import StateTable
 from icflow.training.job_events import SageMakerStateChange, job_state_change
 from icflow.training.upload_events import UploadedObject
@@ -69,13 +70,14 @@ def _seed_run(stack: Stack, dataset: str, run_id: str, kind: str, job_name: str,
     )
 
 
-def _model_ready_queue(stack: Stack) -> str:
-    """Where a rule on the bus sends "model ready" events, standing in for the deploy function."""
+def _model_ready_queue(stack: Stack, detail_type: str = MODEL_READY_DETAIL_TYPE) -> str:
+    """Where a rule on the bus sends the training path's "model ready" (or `detail_type`) events, standing in for
+    the functions that react to them."""
     sqs = stack.client("sqs")
     url = sqs.create_queue(QueueName="model-ready")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events = stack.client("events")
-    pattern = {"source": [MODEL_READY_SOURCE], "detail-type": [MODEL_READY_DETAIL_TYPE]}
+    pattern = {"source": [MODEL_READY_SOURCE], "detail-type": [detail_type]}
     events.put_rule(Name="model-ready", EventBusName=stack.settings.event_bus_name, EventPattern=json.dumps(pattern))
     events.put_targets(
         Rule="model-ready", EventBusName=stack.settings.event_bus_name, Targets=[{"Id": "q", "Arn": arn}]
@@ -144,6 +146,7 @@ def test_failed_training_records_the_reason_and_notifies(stack: Stack, sample_ev
     dataset, run_id = _tags(event)
     _seed_run(stack, dataset, run_id, "training", event["detail"]["TrainingJobName"])
     notes = stack.subscribe_queue()
+    ended_queue = _model_ready_queue(stack, RUN_ENDED_DETAIL_TYPE)
     outcome = stack.handle_job_state_change()(_change(event))
 
     assert outcome.action == "failed"
@@ -152,6 +155,13 @@ def test_failed_training_records_the_reason_and_notifies(stack: Stack, sample_ev
     (note,) = stack.notifications(notes)
     assert event["detail"]["FailureReason"] in note
     assert stack.client("sagemaker").list_models()["Models"] == []
+    # The run's page is asked for all the same: what the job did before it failed.
+    (ended,) = _received(stack, ended_queue)
+    assert (
+        ended["detail"]["status"] == "failed" and ended["detail"]["training_job"] == event["detail"]["TrainingJobName"]
+    )
+    assert event["detail"]["FailureReason"] in ended["detail"]["reason"]
+    assert status["report_uri"] == f"s3://{stack.bucket}/{layout.run_report_key(dataset, run_id)}"
 
 
 def test_the_quality_gate_rejects_a_weak_model(stack: Stack, sample_event) -> None:

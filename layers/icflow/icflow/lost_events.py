@@ -116,7 +116,7 @@ class SettleLostEvents:
                 f"followed. Upload {layout.pipeline_key(dataset)} (or any file of the dataset) again, or run "
                 f"`icflow retry {dataset}`, to start it"
             )
-            outcome = self._job_state_change.end(dataset, run_id, RunStatus.FAILED, reason)
+            outcome = self._job_state_change.end(dataset, run_id, RunStatus.FAILED, reason, job_ran=False)
         elif job.status not in FINAL_STATES or (job.ended_at is not None and job.ended_at > judged_before):
             return None
         else:

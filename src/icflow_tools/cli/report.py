@@ -234,11 +234,13 @@ class Reports:
         status, reason = item.get("status", ""), item.get("reason")
         because = f": {reason}" if reason else ""
         if is_run and status in RUNNING:
-            return f"run {target.entity_id} is still {status}: its report appears when its model is ready; {status_hint} follows it"
-        if is_run and status != RunStatus.MODEL_READY.value:
+            return (
+                f"run {target.entity_id} is still {status}: its report appears when it ends; {status_hint} follows it"
+            )
+        if is_run and status != RunStatus.MODEL_READY.value and not item.get("report_uri"):
             return (
                 f"run {target.entity_id} of {dataset!r} is {status}{because}\n"
-                f"A run that ends without a model has no report; {status_hint} shows its runs and why they ended."
+                f"A run that ends before its job runs has no report; {status_hint} shows its runs and why they ended."
             )
         if not is_run and status != BatchStatus.LABELED.value:
             ended = status not in (
@@ -251,7 +253,7 @@ class Reports:
                 + ("Only a labeled batch has a report" if ended else "Its report appears once it is labeled")
                 + f"; {status_hint}"
             )
-        event = "model-ready" if is_run else "batch-labeled"
+        event = ("model-ready" if status == RunStatus.MODEL_READY.value else "run-ended") if is_run else "batch-labeled"
         return (
             f"the report of {target.title} is not rendered yet (s3://{self.bucket}/{target.key()} does not exist): "
             f"the stack's report function renders it within a minute of the {event} event; try again shortly. "

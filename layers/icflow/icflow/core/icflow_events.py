@@ -1,5 +1,5 @@
-"""Puts icflow's own events on EventBridge ("icflow Model Ready", "icflow Batch Labeled"), where the functions that
-react to them pick them up. Each detail model carries its event's source and detail-type."""
+"""Puts icflow's own events on EventBridge ("icflow Model Ready", "icflow Run Ended", "icflow Batch Labeled"), where
+the functions that react to them pick them up. Each detail model carries its event's source and detail-type."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from icflow.core.batch_labeled import BatchLabeledDetail
 from icflow.core.model_ready import ModelReadyDetail
+from icflow.core.run_ended import RunEndedDetail
 
 
 class IcflowEvents:
@@ -14,7 +15,7 @@ class IcflowEvents:
         self._events = events_client
         self._bus_name = bus_name
 
-    def publish(self, detail: ModelReadyDetail | BatchLabeledDetail) -> None:
+    def publish(self, detail: ModelReadyDetail | RunEndedDetail | BatchLabeledDetail) -> None:
         response = self._events.put_events(
             Entries=[
                 {

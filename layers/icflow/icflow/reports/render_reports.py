@@ -1,5 +1,5 @@
-"""Renders a run's report when its model is ready, and a batch's when it is labeled: one self-contained HTML page
-each, under reports/ (icflow.core.layout), which no trigger watches. Run items and summary.json link to them.
+"""Renders a run's report when its model is ready or it ends without one after its job ran, and a batch's when it is
+labeled: one self-contained HTML page each, under reports/ (icflow.core.layout), which no trigger watches. Run items and summary.json link to them.
 
 A report is rendered again whole on a duplicate event, to the same key: nothing else depends on it, so redelivery
 costs a render and changes nothing. What the page needs and cannot have (an expired log, an image deleted since)
@@ -20,6 +20,7 @@ from icflow.core.batch_labeled import BatchLabeledDetail
 from icflow.core.model_ready import ModelReadyDetail
 from icflow.core.observability import logger
 from icflow.core.outcome import Outcome
+from icflow.core.run_ended import RunEndedDetail
 from icflow.core.s3_objects import S3Objects
 from icflow.core.state import StateTable
 from icflow.reports.batch_page import batch_page
@@ -66,25 +67,29 @@ class RenderReports:
         self._thumbnails = thumbnails
         self._examples = examples
 
-    def __call__(self, detail: ModelReadyDetail | BatchLabeledDetail) -> ReportOutcome:
-        if isinstance(detail, ModelReadyDetail):
-            return self.run_report(detail)
-        return self.batch_report(detail)
+    def __call__(self, detail: ModelReadyDetail | RunEndedDetail | BatchLabeledDetail) -> ReportOutcome:
+        if isinstance(detail, BatchLabeledDetail):
+            return self.batch_report(detail)
+        return self.run_report(detail)
 
-    def run_report(self, detail: ModelReadyDetail) -> ReportOutcome:
+    def run_report(self, detail: ModelReadyDetail | RunEndedDetail) -> ReportOutcome:
         dataset = detail.dataset
         logger.set_correlation_id(detail.run_id)
         run = self._state.get_run(dataset, detail.run_id)
         if run is None:
             return ReportOutcome("ignored", dataset, reason=f"run {detail.run_id} is not in this stack's table")
-        # The event comes before the run item is marked model_ready: what the model is, the event says.
-        run = {**run, "model_name": detail.model_name, "model_data_url": detail.model_data_url}
+        # Both events come before the run item is marked: how the run ended, the event says.
+        if isinstance(detail, ModelReadyDetail):
+            run = {**run, "model_name": detail.model_name, "model_data_url": detail.model_data_url}
+            status, reason, training_job = "model_ready", None, detail.job_name
+        else:
+            status, reason, training_job = detail.status, detail.reason, detail.training_job
         tuning = run.get("kind") == "tuning"
         data = run_report_data(
             dataset,
-            run,
-            self._runs.training_job(detail.job_name),
-            self._logs.epochs(detail.job_name),
+            {**run, "status": status, "reason": reason},
+            self._runs.training_job(training_job) if training_job else {},
+            self._logs.epochs(training_job) if training_job else [],
             self._examples.of(dataset, run.get("input_format"), _classes(run)),
             self._runs.tuning_job(run["job_name"]) if tuning else None,
             self._runs.trials(run["job_name"]) if tuning else (),

@@ -24,7 +24,9 @@ def _training(data: RunReportData, specs: dict[str, Any]) -> str:
     headline.append((str(len(data.epochs)), "epochs logged"))
     content = kpis(headline)
     accuracy = charts.accuracy_chart(data.epochs, data.quality_gate, data.best_epoch)
-    if accuracy is None:
+    if not data.job_name:
+        content += '<p class="muted">No training job of this run completed: there is no accuracy to show.</p>'
+    elif accuracy is None:
         content += (
             '<p class="muted">The job\'s log holds no accuracy per epoch (CloudWatch Logs, '
             f"<code>/aws/sagemaker/TrainingJobs</code>, streams <code>{esc(data.job_name)}/algo-1-*</code>): "
@@ -73,8 +75,8 @@ def _what_was_trained(data: RunReportData) -> str:
         ["", ""],
         [
             ["input format", esc(data.input_format)],
-            ["model", f"<code>{esc(data.model_name)}</code>"],
-            ["model artifacts", f"<code>{esc(data.model_data_url)}</code>"],
+            ["model", f"<code>{esc(data.model_name)}</code>" if data.model_name else "none"],
+            ["model artifacts", f"<code>{esc(data.model_data_url)}</code>" if data.model_data_url else "none"],
             ["training job", f"<code>{esc(data.job_name)}</code>"],
             *([["tuning job", f"<code>{esc(data.tuning_job_name)}</code>"]] if data.tuning_job_name else []),
         ],
@@ -181,15 +183,28 @@ def _tuning(data: RunReportData, specs: dict[str, Any]) -> str:
     return section("tuning", f"Tuning: {len(data.trials)} trials", content)
 
 
+def _no_model(data: RunReportData) -> str:
+    return section(
+        "outcome",
+        f"No model: run {data.status}",
+        f'<p class="bad">{esc(data.reason or "")}</p><p class="muted">What the job did before it ended is below; '
+        "`icflow status` has the run's history.</p>",
+    )
+
+
 def run_page(data: RunReportData) -> str:
     specs: dict[str, Any] = {}
     sections = [_training(data, specs), _what_was_trained(data), _dataset(data, specs), _cost(data, specs)]
+    if data.status != "model_ready":
+        sections.insert(0, _no_model(data))
     if data.trials:
         sections.append(_tuning(data, specs))
     versions = ", ".join(f"{name} {version}" for name, version in chart_library_versions().items())
     return render_page(
         f"{data.dataset}: run {data.run_id}",
-        f"{data.kind} run · model {data.model_name}" + (f" · started {data.created_at}" if data.created_at else ""),
+        f"{data.kind} run · "
+        + (f"model {data.model_name}" if data.model_name else f"{data.status}, no model")
+        + (f" · started {data.created_at}" if data.created_at else ""),
         sections,
         specs,
         f"icflow run report · charts drawn by {versions}",

@@ -68,6 +68,8 @@ class Trial:
 class RunReportData:
     dataset: str
     run_id: str
+    status: str  # model_ready, or how the run ended without a model (failed, stopped, rejected)
+    reason: str | None  # why it ended without a model
     kind: str  # training or tuning
     job_name: str  # the training job whose model this is (a tuning job's best trial)
     tuning_job_name: str | None
@@ -195,8 +197,9 @@ def run_report_data(
     tuning_job: Mapping[str, Any] | None = None,
     trials: Sequence[Mapping[str, Any]] = (),
 ) -> RunReportData:
-    """The page's data from the run item, DescribeTrainingJob of the model's job, its log's epochs, a few training
-    images per class index, and for tuning the tuning job with its trials."""
+    """The page's data from the run item (its status and reason as the run ended), DescribeTrainingJob of the job
+    whose model it is or would have been ({} when none), its log's epochs, a few training images per class index,
+    and for tuning the tuning job with its trials."""
     summary: Mapping[str, Any] = run.get("dataset_summary") or {}
     classes, left_out = _class_rows(summary, class_thumbnails)
     final = {
@@ -212,6 +215,8 @@ def run_report_data(
     return RunReportData(
         dataset=dataset,
         run_id=str(run["run_id"]),
+        status=str(run.get("status") or ""),
+        reason=run.get("reason"),
         kind=str(run.get("kind") or "training"),
         job_name=str(job.get("TrainingJobName", "")),
         tuning_job_name=(tuning_job or {}).get("HyperParameterTuningJobName"),

@@ -23,6 +23,7 @@ from icflow.core.observability import logger, metrics
 from icflow.core.outcome import Outcome
 from icflow.core.ownership import StackOwnership
 from icflow.core.refusals import Refusal, RetryLater, attempt_count, is_last, read_refusal, retrying_reason
+from icflow.core.run_ended import RunEndedDetail
 from icflow.core.sagemaker_events import COMPLETED, FAILED, STOPPED
 from icflow.core.settings import Settings
 from icflow.core.state import RUNNING, RunStatus, StateTable
@@ -195,11 +196,20 @@ class HandleJobStateChange:
         return StateOutcome("model_ready", dataset, run_id, model_name)
 
     def end(
-        self, dataset: str, run_id: str, status: RunStatus, reason: str, trained: TrainedModel | None = None
+        self,
+        dataset: str,
+        run_id: str,
+        status: RunStatus,
+        reason: str,
+        trained: TrainedModel | None = None,
+        job_ran: bool = True,
     ) -> StateOutcome:
-        """Ends a running run without a model: recorded, mirrored to latest.json and notified, once."""
-        fields = {"metrics": trained.metrics, "best_training_job": trained.job_name} if trained else None
-        item = self._state.transition(dataset, run_id, status.value, RUNNING, fields=fields, reason=reason)
+        """Ends a running run without a model: recorded, mirrored to latest.json and notified, once. A run whose
+        job ran gets its report page too (icflow Run Ended)."""
+        fields: dict[str, Any] = {"metrics": trained.metrics, "best_training_job": trained.job_name} if trained else {}
+        if job_ran:
+            fields["report_uri"] = self._announce_end(dataset, run_id, status, reason, trained)
+        item = self._state.transition(dataset, run_id, status.value, RUNNING, fields=fields or None, reason=reason)
         if item is None:
             return StateOutcome("duplicate", dataset, run_id, reason="another delivery recorded it")
         self._state.update_dataset(dataset, {"status": status.value, "latest_run_id": run_id, "reason": reason})
@@ -215,6 +225,27 @@ class HandleJobStateChange:
             "run ended without a model", extra={"dataset": dataset, "status": status.value, "reason": reason}
         )
         return StateOutcome(status.value, dataset, run_id, reason=reason)
+
+    def _announce_end(
+        self, dataset: str, run_id: str, status: RunStatus, reason: str, trained: TrainedModel | None
+    ) -> str:
+        """Publishes icflow Run Ended, before the run is marked (as model ready is, so a crash in between publishes
+        it again rather than never); the URI of the report page it asks for."""
+        run = self._state.get_run(dataset, run_id) or {}
+        job_name = str(run.get("job_name") or "")
+        training_job = trained.job_name if trained else (job_name if run.get("kind") != "tuning" else None)
+        self._publisher.publish(
+            RunEndedDetail(
+                stack=self._settings.stack_name,
+                dataset=dataset,
+                run_id=run_id,
+                status=status.value,
+                reason=reason,
+                job_name=job_name,
+                training_job=training_job,
+            )
+        )
+        return f"s3://{self._settings.data_bucket}/{layout.run_report_key(dataset, run_id)}"
 
 
 def _below_quality_gate(trained: TrainedModel, gate: float | None) -> str | None:
