@@ -4,8 +4,10 @@ what the run-state table says about why."""
 from __future__ import annotations
 
 import itertools
+import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from botocore.awsrequest import AWSResponse
@@ -83,6 +85,29 @@ def test_a_named_run_keeps_the_dataset_name_as_spelled_under_the_output_folder(
     assert main(["report", "--dataset", dataset, "--run", "0ldrun000000", "--output", "pages", *stack_flags]) == 0
 
     assert (tmp_path / "pages" / dataset / "runs" / "0ldrun000000" / "index.html").read_bytes() == b"older run"
+
+
+def test_url_prints_a_presigned_url_that_opens_the_page_without_credentials(
+    aws: Any, runs: StateTable, bucket: str, stack_flags: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _model_ready(runs, "pets")
+    _put(aws, bucket, layout.run_report_key("pets", RUN_ID))
+
+    assert main(["report", "--dataset", "pets", "--url", "--expires", "600", *stack_flags]) == 0
+
+    url = capsys.readouterr().out.strip()
+    query = parse_qs(urlsplit(url).query)
+    assert urlsplit(url).path.endswith(f"/reports/pets/runs/{RUN_ID}/index.html")
+    # Signed for 600 s, by whichever signature version botocore presigns S3 with (X-Amz-Expires, or an Expires time).
+    signed = query.get("X-Amz-Signature") or query.get("Signature")
+    expires = query["X-Amz-Expires"] == ["600"] if "X-Amz-Expires" in query else int(query["Expires"][0]) > time.time()
+    assert signed and expires
+    assert not (tmp_path / ".icflow").exists()  # nothing downloaded
+
+    err = _error(["report", "--dataset", "pets", "--url", "--expires", "0", *stack_flags], capsys)
+    assert "lasts 1 to 604800 seconds" in err
+    err = _error(["report", "--dataset", "pets", "--run", "000000000000", "--url", *stack_flags], capsys)
+    assert "has no run 000000000000" in err
 
 
 def test_latest_is_the_batch_labeled_last(

@@ -10,19 +10,22 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from icflow.core.errors import IcflowError
 from icflow_tools.cli.stack_resources import add_stack_arguments, resolve
 
 DEFAULT_OUTPUT = Path(".icflow") / "reports"
+T = TypeVar("T")
 LATEST = "latest"
 RUN_FOLDER = "runs"
 BATCH_FOLDER = "batches"
+# SigV4 presigned URLs last at most seven days.
+MAX_PRESIGNED_SECONDS = 7 * 24 * 3600
 # Codes S3 and DynamoDB answer when the caller's policies refuse the call.
 _REFUSALS = ("AccessDenied", "AccessDeniedException", "403")
 
@@ -48,6 +51,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"a batch's id (`icflow status` lists them), or {LATEST}: the last one labeled",
     )
     parser.add_argument("--open", action="store_true", help="open the page in a web browser")
+    parser.add_argument(
+        "--url",
+        action="store_true",
+        help="print a presigned URL of the page, to open or share without AWS credentials (the page needs no "
+        "network), instead of downloading it",
+    )
+    parser.add_argument(
+        "--expires",
+        type=int,
+        default=3600,
+        metavar="SECONDS",
+        help="how long the --url stays valid (default: an hour; at most 7 days)",
+    )
     parser.add_argument(
         "--output",
         type=Path,
@@ -203,6 +219,22 @@ class Reports:
         return Target(dataset, RUN_FOLDER, head["current_model_run_id"])
 
     def download(self, target: Target) -> bytes:
+        def get(key: str) -> bytes:
+            with self.s3.get_object(Bucket=self.bucket, Key=key)["Body"] as body:
+                return body.read()
+
+        return self._on_page(target, get)
+
+    def presigned_url(self, target: Target, seconds: int) -> str:
+        """A GET URL of the page that anyone holding it may open for `seconds`; the page must exist."""
+        key = target.key()
+        self._on_page(target, lambda key: self.s3.head_object(Bucket=self.bucket, Key=key))
+        return self.s3.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=seconds
+        )
+
+    def _on_page(self, target: Target, call: Callable[[str], T]) -> T:
+        """call(the page's key); a page that is not there is said why, from the run's or the batch's item."""
         from botocore.exceptions import ClientError
 
         from icflow.core.s3_objects import missing
@@ -210,13 +242,11 @@ class Reports:
         key = target.key()
         with _reading(f"s3://{self.bucket}/{key}", "s3:GetObject"):
             try:
-                response = self.s3.get_object(Bucket=self.bucket, Key=key)
+                return call(key)
             except ClientError as error:
                 if missing(self.s3, self.bucket, key, error):
                     raise IcflowError(self._why_missing(target)) from error
                 raise
-            with response["Body"] as body:
-                return body.read()
 
     def _why_missing(self, target: Target) -> str:
         """Why `target` has no page, from its item: it does not exist, has not ended, or ended with no page."""
@@ -273,8 +303,13 @@ def _open(path: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_dataset_name(args.dataset)
+    if args.url and not 1 <= args.expires <= MAX_PRESIGNED_SECONDS:
+        raise IcflowError(f"--expires {args.expires}: a presigned URL lasts 1 to {MAX_PRESIGNED_SECONDS} seconds")
     reports = Reports(resolve(args))
     target = reports.target(args.dataset, args.run_id, args.batch_id)
+    if args.url:
+        print(reports.presigned_url(target, args.expires))
+        return 0
     path = local_path(args.output, target)
     body = reports.download(target)
     try:
