@@ -1,4 +1,5 @@
-"""chart_library inlines the vendored Vega and Vega-Lite, in the order the browser needs them, or says how to vendor them."""
+"""chart_library inlines the vendored Vega and Vega-Lite, in the order the browser needs them, or says how to vendor
+them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Headless Chromium for tests of the pages icflow writes (the reports): the distribution's chromium, driven by Playwright.
+"""Headless Chromium for tests of the pages icflow writes (the reports): the distribution's chromium, driven by
+Playwright.
 
 A report must stand alone: it opens from disk or from a presigned URL, with no network. So every request other
 than file: and data: is blocked, and recorded as a failed request; with each console error and uncaught exception
@@ -10,7 +11,8 @@ Playwright's own browser downloads (`playwright install`) are never used.
         assert browser.problems == []
         browser.screenshot("run-report")
 
-or, in any test folder, the `browser_page` fixture (tests/conftest.py): a page not yet opened, `browser_page.open(path)`.
+or, in any test folder, the `browser_page` fixture (tests/conftest.py): a page not yet opened,
+`browser_page.open(path)`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """A batch whose predictions and summary.json are written: its item moves to labeled once, the user is told
-where the predictions are, and the batch-labeled event asks for its report. Shared by both paths that label a batch, a transform job's outputs
-(icflow.batch.transform_state) and the dataset's endpoint (icflow.batch.realtime_labeling), so the item, the
-metric and the notification are the same whichever labeled it.
+where the predictions are, and the batch-labeled event asks for its report. Shared by both paths that label a
+batch, a transform job's outputs (icflow.batch.transform_state) and the dataset's endpoint
+(icflow.batch.realtime_labeling), so the item, the metric, the notification and the event are the same whichever
+labeled it.
 """
 
 from __future__ import annotations

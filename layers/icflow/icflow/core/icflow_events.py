@@ -30,5 +30,6 @@ class IcflowEvents:
         if response.get("FailedEntryCount"):
             entry = response["Entries"][0]
             raise RuntimeError(
-                f"EventBridge rejected the {detail.detail_type} event: {entry.get('ErrorCode')} {entry.get('ErrorMessage')}"
+                f"EventBridge rejected the {detail.detail_type} event: "
+                f"{entry.get('ErrorCode')} {entry.get('ErrorMessage')}"
             )

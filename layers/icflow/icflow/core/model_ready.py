@@ -1,5 +1,6 @@
 """The event icflow puts on EventBridge when a dataset's model exists: the training path publishes it, the
-deploy path and the report function react to it. Its source and detail-type are decided here, and template.yaml's rule matches them."""
+deploy path and the report function react to it. Its source and detail-type are decided here, and template.yaml's
+rules match them."""
 
 from __future__ import annotations
 

@@ -1,1 +1,2 @@
-"""Run and batch reports: self-contained HTML pages with charts (Vega-Lite, vendored at build time under vendor/) and thumbnails."""
+"""Run and batch reports: self-contained HTML pages with charts (Vega-Lite, vendored at build time under vendor/)
+and thumbnails."""

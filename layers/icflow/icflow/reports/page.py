@@ -33,7 +33,8 @@ th { color: var(--muted); font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 13px; word-break: break-all; }
 .muted { color: var(--muted); }
-.tag { display: inline-block; font-size: 12px; padding: 0 6px; border-radius: 4px; background: #e0e7ff; color: #3730a3; }
+.tag { display: inline-block; font-size: 12px; padding: 0 6px; border-radius: 4px; background: #e0e7ff;
+  color: #3730a3; }
 .bad { color: var(--bad); }
 .figures { display: flex; flex-wrap: wrap; gap: 12px; }
 .kpis { display: flex; flex-wrap: wrap; gap: 24px; margin: 4px 0 8px; }

@@ -1,5 +1,6 @@
 """Renders a run's report when its model is ready or it ends without one after its job ran, and a batch's when it is
-labeled: one self-contained HTML page each, under reports/ (icflow.core.layout), which no trigger watches. Run items and summary.json link to them.
+labeled: one self-contained HTML page each, under reports/ (icflow.core.layout), which no trigger watches. Run
+items and summary.json link to them.
 
 A report is rendered again whole on a duplicate event, to the same key: nothing else depends on it, so redelivery
 costs a render and changes nothing. What the page needs and cannot have (an expired log, an image deleted since)
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from icflow.batch.predictions.summary import SUMMARY_FILE
 from icflow.batch.predictions.writers import PREDICTIONS_JSONL
@@ -36,11 +37,12 @@ if TYPE_CHECKING:
     from icflow.wiring import Adapters
 
 HTML = "text/html; charset=utf-8"
+ReportAction = Literal["rendered", "ignored"]
 
 
 @dataclass(frozen=True)
 class ReportOutcome(Outcome):
-    action: str  # rendered, ignored
+    action: ReportAction
     dataset: str
     report_uri: str | None = None
     bytes: int | None = None
