@@ -90,6 +90,7 @@ bench: install $(MXNET_VENV)/.installed sam-build
 	ICFLOW_MXNET_PYTHON=$(MXNET_VENV)/bin/python $(BIN)/python benchmarks/recordio_bench.py
 	$(BIN)/python benchmarks/cold_start.py
 	$(BIN)/python benchmarks/label_outputs_bench.py
+	$(BIN)/python benchmarks/batch_report_bench.py
 	$(BIN)/python benchmarks/image_checks_bench.py
 	$(BIN)/python benchmarks/trainer_digits_bench.py
 	$(BIN)/python benchmarks/local_sagemaker_bench.py
