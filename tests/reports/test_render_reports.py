@@ -22,8 +22,8 @@ from icflow.batch.manifest import output_key
 from icflow.batch.transform_state import TransformChange, build_handle_transform_state
 from icflow.core import layout, naming
 from icflow.core.batch_labeled import BATCH_LABELED_DETAIL_TYPE, BATCH_LABELED_SOURCE
-from icflow.core.model_ready import MODEL_READY_DETAIL_TYPE, MODEL_READY_SOURCE
-from icflow.core.run_ended import RUN_ENDED_DETAIL_TYPE, RUN_ENDED_SOURCE
+from icflow.core.model_ready import ModelReadyDetail
+from icflow.core.run_ended import RunEndedDetail
 from icflow.core.state import StateTable
 from icflow.reports.training_logs import TRAINING_LOG_GROUP
 from support.batches import collect, give_model, transform_jobs_created_once
@@ -62,6 +62,21 @@ def _events_queue(stack: Stack, source: str, detail_type: str) -> str:
 def _received(stack: Stack, url: str) -> list[dict[str, Any]]:
     messages = stack.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
     return [json.loads(message["Body"]) for message in messages]
+
+
+def _delivered(stack: Stack, detail: ModelReadyDetail | RunEndedDetail) -> dict[str, Any]:
+    """The event EventBridge delivers for `detail`, as IcflowEvents publishes it."""
+    return {
+        "version": "0",
+        "id": "1",
+        "source": detail.source,
+        "detail-type": detail.detail_type,
+        "account": DEFAULT_ACCOUNT_ID,
+        "time": "2026-12-05T10:00:00Z",
+        "region": stack.settings.region,
+        "resources": [],
+        "detail": detail.model_dump(mode="json"),
+    }
 
 
 def _page(stack: Stack, key: str) -> str:
@@ -112,7 +127,7 @@ def test_a_labeled_batch_in_class_folders_gets_a_page_with_its_confusion_matrix(
     page = _page(stack, key)
     assert "my pets &lt;b&gt;" in page and "my pets <b>" not in page  # the name as text, never as markup
     # One figure per labeled image in the gallery, lowest confidence first, each with its thumbnail.
-    gallery = page.split('<div class="gallery" id="gallery">')[1].split("</section>")[0]
+    gallery = page.split('<section id="gallery">')[1].split("</section>")[0]
     names = re.findall(r'<span class="muted">([^<]+)</span></figcaption>', gallery)
     assert names == ["loose.jpg", "cat/deep/b.png", "dog/c.jpg", "cat/a.jpg"]
     assert re.findall(r'<figure data-label="(\w+)"', gallery) == ["cat", "dog", "dog", "cat"]
@@ -201,25 +216,18 @@ def test_a_ready_model_gets_a_run_page_with_accuracy_per_epoch_from_the_job_log(
         },
     )
     model = naming.model_name(DATASET, RUN_ID)
-    event = {
-        "version": "0",
-        "id": "1",
-        "source": MODEL_READY_SOURCE,
-        "detail-type": MODEL_READY_DETAIL_TYPE,
-        "account": DEFAULT_ACCOUNT_ID,
-        "time": "2026-12-05T10:00:00Z",
-        "region": stack.settings.region,
-        "resources": [],
-        "detail": {
-            "stack": stack.settings.stack_name,
-            "dataset": DATASET,
-            "run_id": RUN_ID,
-            "model_name": model,
-            "job_name": job_name,
-            "model_data_url": f"s3://{stack.bucket}/artifacts/x/model.tar.gz",
-            "metrics": {"validation:accuracy": 0.8},
-        },
-    }
+    event = _delivered(
+        stack,
+        ModelReadyDetail(
+            stack=stack.settings.stack_name,
+            dataset=DATASET,
+            run_id=RUN_ID,
+            model_name=model,
+            job_name=job_name,
+            model_data_url=f"s3://{stack.bucket}/artifacts/x/model.tar.gz",
+            metrics={"validation:accuracy": 0.8},
+        ),
+    )
 
     outcome = handler_of("reports")(event, lambda_context)
 
@@ -251,25 +259,18 @@ def test_a_run_below_the_quality_gate_gets_a_page_saying_why_with_its_epochs(
         DATASET, RUN_ID, "training", {"kind": "training", "job_name": job_name, "min_validation_accuracy": 0.9}
     )
     reason = f"{job_name}: validation:accuracy 0.8000 is below the quality gate 0.9; no model was created"
-    event = {
-        "version": "0",
-        "id": "2",
-        "source": RUN_ENDED_SOURCE,
-        "detail-type": RUN_ENDED_DETAIL_TYPE,
-        "account": DEFAULT_ACCOUNT_ID,
-        "time": "2026-12-05T10:00:00Z",
-        "region": stack.settings.region,
-        "resources": [],
-        "detail": {
-            "stack": stack.settings.stack_name,
-            "dataset": DATASET,
-            "run_id": RUN_ID,
-            "status": "rejected",
-            "reason": reason,
-            "job_name": job_name,
-            "training_job": job_name,
-        },
-    }
+    event = _delivered(
+        stack,
+        RunEndedDetail(
+            stack=stack.settings.stack_name,
+            dataset=DATASET,
+            run_id=RUN_ID,
+            status="rejected",
+            reason=reason,
+            job_name=job_name,
+            training_job=job_name,
+        ),
+    )
 
     assert handler_of("reports")(event, lambda_context)["action"] == "rendered"
 

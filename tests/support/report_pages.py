@@ -1,5 +1,5 @@
 """What a report page must show when a real browser draws it (support.browser): no error on the console, every
-chart drawn, and the figures the page's data promises. Used on the demo's own pages (tests/local_stack/test_demo.py)
+chart drawn, each id once, and the figures the page's data promises. Used on the demo's own pages (tests/local_stack/test_demo.py)
 and on pages rendered from moto (tests/reports/test_report_pages.py); each page is kept as a screenshot."""
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ def _drawn(browser: BrowserPage, path: Path) -> None:
     browser.page.wait_for_function("document.body.dataset.charts !== 'drawing'")
     assert browser.page.evaluate("document.body.dataset.charts") == "ready", browser.problems
     assert browser.problems == [], browser.problems
+    ids = browser.page.evaluate("Array.from(document.querySelectorAll('[id]'), (element) => element.id)")
+    assert len(ids) == len(set(ids)), f"ids used twice: {sorted({i for i in ids if ids.count(i) > 1})}"
 
 
 def check_run_page(browser: BrowserPage, path: Path, epochs: int, screenshot: str, examples: int = 0) -> None:

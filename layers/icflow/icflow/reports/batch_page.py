@@ -69,7 +69,7 @@ def _gallery(data: BatchReportData, thumbnails: Mapping[str, Thumbnail]) -> str:
     return section(
         "gallery",
         f"Every image ({len(data.images):,})",
-        f'{controls}<div class="gallery" id="gallery">{figures}</div><script>{inline_script(_FILTER)}</script>',
+        f'{controls}<div class="gallery">{figures}</div><script>{inline_script(_FILTER)}</script>',
     )
 
 

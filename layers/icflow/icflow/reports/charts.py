@@ -32,6 +32,11 @@ def _base(data_name: str, rows: Sequence[Mapping[str, Any]], **spec: Any) -> dic
     return {"$schema": SCHEMA, "data": {"name": data_name, "values": list(rows)}, **spec}
 
 
+def _bars(data_name: str, rows: Sequence[Mapping[str, Any]], encoding: dict[str, Any]) -> dict[str, Any]:
+    """A bar chart of the page's width, each bar's values shown on hover."""
+    return _base(data_name, rows, width=WIDTH, mark={"type": "bar", "tooltip": True}, encoding=encoding)
+
+
 def accuracy_chart(
     epochs: Sequence[EpochMetrics], quality_gate: float | None, best_epoch: int | None
 ) -> dict[str, Any] | None:
@@ -131,12 +136,10 @@ def timings_chart(timings: Sequence[StatusTiming]) -> dict[str, Any] | None:
     rows = [
         {"step": f"{index + 1}. {timing.status}", "seconds": timing.seconds} for index, timing in enumerate(timings)
     ]
-    return _base(
+    return _bars(
         "timings",
         rows,
-        width=WIDTH,
-        mark={"type": "bar", "tooltip": True},
-        encoding={
+        {
             "y": {"field": "step", "type": "nominal", "sort": None, "title": None},
             "x": {"field": "seconds", "type": "quantitative", "title": "seconds"},
         },
@@ -149,12 +152,10 @@ def class_counts_chart(counts: Sequence[tuple[str, str, int]]) -> dict[str, Any]
     if not counts or len(classes) > MAX_BARS:
         return None
     rows = [{"class": name, "channel": channel, "images": count} for name, channel, count in counts]
-    return _base(
+    return _bars(
         "classes",
         rows,
-        width=WIDTH,
-        mark={"type": "bar", "tooltip": True},
-        encoding={
+        {
             "x": {"field": "class", "type": "nominal", "sort": None, "title": None},
             "xOffset": {"field": "channel"},
             "y": {"field": "images", "type": "quantitative"},
@@ -241,12 +242,10 @@ def histogram_chart(count_per_label: Mapping[str, int]) -> dict[str, Any] | None
     if not count_per_label or len(count_per_label) > MAX_BARS:
         return None
     rows = [{"label": label, "images": count} for label, count in count_per_label.items()]
-    return _base(
+    return _bars(
         "labels",
         rows,
-        width=WIDTH,
-        mark={"type": "bar", "tooltip": True},
-        encoding={
+        {
             "x": {"field": "label", "type": "nominal", "sort": "-y", "title": "predicted label"},
             "y": {"field": "images", "type": "quantitative"},
         },
