@@ -20,7 +20,8 @@ FUNCTIONS = ("DatasetUploadFunction", "TrainingStateFunction")
 
 
 def _rule(template: dict[str, Any], function: str) -> dict[str, Any]:
-    (event,) = template["Resources"][function]["Properties"]["Events"].values()
+    """The function's one EventBridge rule (DatasetUploadFunction also takes its settle queue's messages)."""
+    (event,) = (e for e in template["Resources"][function]["Properties"]["Events"].values() if e["Type"] != "SQS")
     assert event["Type"] == "EventBridgeRule"
     return event["Properties"]
 
@@ -63,9 +64,12 @@ def test_state_changes_are_matched_for_icflow_jobs_in_final_states_only(template
 
 def test_the_environment_is_exactly_what_settings_read(template: dict[str, Any]) -> None:
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    # The upload function's own: its settle queue, which no other function has.
+    own = template["Resources"]["DatasetUploadFunction"]["Properties"]["Environment"]["Variables"]
+    assert set(own) == {"DATASET_SETTLE_QUEUE_URL"}
     # The Lambda runtime sets AWS_REGION itself.
     expected = {field.alias for field in Settings.model_fields.values()} - {"AWS_REGION"}
-    assert {name for name in variables if not name.startswith("POWERTOOLS_")} == expected
+    assert {name for name in [*variables, *own] if not name.startswith("POWERTOOLS_")} == expected
 
 
 def test_functions_run_python_313_on_arm64_with_the_layer(template: dict[str, Any]) -> None:

@@ -74,7 +74,7 @@ def tiny_pipeline() -> bytes:
 @pytest.fixture(scope="package")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The real template.yaml on free ports, in a tmp work dir; started once for this folder's tests. The batching
-    window is short, and long enough for test_demo's 92 uploads (about 4 s)."""
+    window is short, and long enough for test_demo's 92 uploads (about 4 s); a dataset settles after 2 quiet seconds."""
     from icflow_tools.local_stack.stack import LocalStack, StackOptions
 
     work_dir = tmp_path_factory.mktemp("local-stack")
@@ -82,7 +82,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         template=TEMPLATE,
         work_dir=work_dir,
         state_file=work_dir / "local.json",
-        parameters={"BatchMaximumBatchingWindowSeconds": "10"},
+        parameters={"BatchMaximumBatchingWindowSeconds": "10", "DatasetSettleSeconds": "2"},
     )
     with LocalStack(options) as stack:
         yield stack
@@ -105,6 +105,12 @@ def no_denials(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def wait() -> Callable[..., Any]:
     return wait_for
+
+
+@pytest.fixture
+def make_recordio() -> Callable[..., bytes]:
+    """tiny_recordio(per_class=, seed=), for tests that lay out their own channel files."""
+    return tiny_recordio
 
 
 @pytest.fixture

@@ -54,6 +54,8 @@ def test_a_function_whose_policy_lacks_a_statement_fails_naming_the_denied_call(
         # moto's backends are the process's: names apart from the folder's own stack.
         stack_name="trimmed",
         sagemaker=False,
+        # Decided a second after the last upload, rather than the template's minute.
+        parameters={"DatasetSettleSeconds": "1"},
     )
     with LocalStack(options) as stack:
         bucket = stack.state()["outputs"]["DataBucketName"]

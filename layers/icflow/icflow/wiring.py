@@ -30,6 +30,7 @@ from icflow.endpoints.endpoint_autoscaling import EndpointAutoscaling
 from icflow.endpoints.endpoint_metrics import EndpointMetrics
 from icflow.endpoints.sagemaker_endpoints import SageMakerEndpoints
 from icflow.training.sagemaker_jobs import SageMakerJobs
+from icflow.training.settle_queue import SettleQueue
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
@@ -105,6 +106,12 @@ class Adapters:
             ),
         )
         return ServingEndpoint(runtime)
+
+    @cached_property
+    def settle_queue(self) -> SettleQueue | None:
+        """Where uploads wait while their dataset settles; None in a function that has none."""
+        url = self.settings.dataset_settle_queue_url
+        return SettleQueue(self.session.client("sqs"), url) if url else None
 
     @cached_property
     def labeled_batches(self) -> LabeledBatches:

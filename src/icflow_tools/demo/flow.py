@@ -21,7 +21,15 @@ from icflow.batch.predictions.summary import SUMMARY_FILE
 from icflow.batch.predictions.writers import PREDICTIONS_JSONL
 from icflow.core import layout
 from icflow.core.errors import IcflowError
-from icflow.core.state import BATCH_SK_PREFIX, DATASET_SK, ENDPOINT_SK, BatchStatus, EndpointStatus, StateTable
+from icflow.core.state import (
+    BATCH_SK_PREFIX,
+    DATASET_SETTLING,
+    DATASET_SK,
+    ENDPOINT_SK,
+    BatchStatus,
+    EndpointStatus,
+    StateTable,
+)
 from icflow_tools.demo.digits import SIDE, DigitFolders, HeldOut, write_digit_folders
 from icflow_tools.demo.report_pages import REPORT_WAIT_SECONDS, ReportPage, ReportPages
 
@@ -34,7 +42,8 @@ FAILED_RUN = ("rejected", "failed", "stopped")
 JUNK = {".DS_Store": b"\x00\x00\x00\x01Bud1", "notes.txt": b"held-out digits for the demo\n"}
 # The template's default minute suits a person dragging a folder into the console; the demo's 271 uploads take
 # about 11 s on the local stack (each put goes through S3 -> EventBridge -> SQS), so half a minute gathers them.
-STACK_PARAMETERS = {"BatchMaximumBatchingWindowSeconds": "30"}
+# Its dataset is four files put one after another, quiet within a second or two.
+STACK_PARAMETERS = {"BatchMaximumBatchingWindowSeconds": "30", "DatasetSettleSeconds": "3"}
 UPLOAD_THREADS = 8
 ENDPOINT_IMAGES = 3
 
@@ -270,7 +279,11 @@ class DemoFlow:
         key = f"{layout.channel_prefix(dataset, layout.VALIDATION)}{dataset}_val.rec"
         self._put(key, (data / f"{dataset}_val.rec").read_bytes())
         say(f"  put s3://{self.bucket}/{key} again, unchanged")
-        self._wait(lambda: upload.invocations > before, "DatasetUploadFunction receiving the repeated upload")
+        # Noted, held while the dataset settles, then decided: the function runs for the upload and for its check.
+        self._wait(
+            lambda: upload.invocations > before and self._dataset_item().get("status") != DATASET_SETTLING,
+            "DatasetUploadFunction deciding the repeated upload once the dataset settled",
+        )
         jobs = self.sagemaker.list_training_jobs(NameContains=f"icflow-{dataset}-")["TrainingJobSummaries"]
         self.report.training_jobs = len(jobs)
         say(f"  same data, same configuration: the same run; training jobs of {dataset}: {len(jobs)}")

@@ -42,6 +42,10 @@ class TrainingEnv(BaseModel):
     training_volume_size_gb: PositiveInt = Field(alias="TRAINING_VOLUME_SIZE_GB")
     training_max_runtime_seconds: PositiveInt = Field(alias="TRAINING_MAX_RUNTIME_SECONDS")
     managed_spot_training: bool = Field(alias="MANAGED_SPOT_TRAINING")
+    # How long a dataset's uploads must have been quiet before its run is decided; 0 decides at every upload.
+    dataset_settle_seconds: int = Field(alias="DATASET_SETTLE_SECONDS", default=0, ge=0, le=900)
+    # Where uploads wait while they settle: the upload function's own queue (the other functions have none).
+    dataset_settle_queue_url: str | None = Field(alias="DATASET_SETTLE_QUEUE_URL", default=None)
 
 
 class DeployEnv(BaseModel):

@@ -51,6 +51,8 @@ class RunStatus(StrEnum):
 
 # The dataset item's status is its latest run's, or this while a channel has no data yet.
 DATASET_WAITING = "waiting"
+# ... or this while uploads arrive, until they have been quiet for DatasetSettleSeconds (icflow.training.dataset_uploads).
+DATASET_SETTLING = "settling"
 
 # A run whose job may still end: the only statuses a job state change moves a run from.
 RUNNING = (RunStatus.STARTING.value, RunStatus.TRAINING.value, RunStatus.TUNING.value)
@@ -301,6 +303,56 @@ class StateTable:
                 ConditionExpression=f"attribute_exists(sk) AND #status IN ({', '.join(allowed)})",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=_serialize(values),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _conditional_check_failed(error):
+                return None
+            raise
+        return _deserialize(response["Attributes"])
+
+    def note_upload(self, dataset: str, noted_at: str) -> dict[str, Any]:
+        """An upload while the dataset settles: status settling, one more upload counted (settle_uploads), the last
+        noted at `noted_at`, the previous status's reason dropped; the whole item returned."""
+        response = self._dynamodb.update_item(
+            TableName=self._table,
+            Key=_serialize({"pk": dataset_pk(dataset), "sk": DATASET_SK}),
+            UpdateExpression=(
+                "SET #status = :settling, last_upload_at = :at, updated_at = :at, dataset = :dataset, "
+                "entity = :entity, settle_uploads = if_not_exists(settle_uploads, :zero) + :one "
+                "REMOVE reason, waiting_for"
+            ),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=_serialize(
+                {
+                    ":settling": DATASET_SETTLING,
+                    ":at": noted_at,
+                    ":dataset": dataset,
+                    ":entity": "dataset",
+                    ":zero": 0,
+                    ":one": 1,
+                }
+            ),
+            ReturnValues="ALL_NEW",
+        )
+        return _deserialize(response["Attributes"])
+
+    def end_settling(self, dataset: str, noted_at: str, fields: dict[str, Any]) -> dict[str, Any] | None:
+        """The uploads up to the one noted at `noted_at` are decided: their count starts again and `fields` are set;
+        None (and nothing changed) when a later upload was noted since, whose own check decides."""
+        values = {**fields, "updated_at": now_iso()}
+        names = {f"#f{index}": name for index, name in enumerate(values)}
+        placeholders = {f":f{index}": value for index, value in enumerate(values.values())}
+        try:
+            response = self._dynamodb.update_item(
+                TableName=self._table,
+                Key=_serialize({"pk": dataset_pk(dataset), "sk": DATASET_SK}),
+                UpdateExpression="SET "
+                + ", ".join(f"#f{i} = :f{i}" for i in range(len(values)))
+                + " REMOVE settle_uploads",
+                ConditionExpression="last_upload_at = :noted",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_serialize({**placeholders, ":noted": noted_at}),
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:

@@ -63,7 +63,20 @@ if TYPE_CHECKING:
 IDEMPOTENCY_EXPIRY_SECONDS = 24 * 3600
 
 
-UploadAction = Literal["ignored", "waiting", "started", "already_started", "in_progress", "rejected", "failed"]
+UploadAction = Literal[
+    "ignored",
+    "waiting",
+    "started",
+    "already_started",
+    "in_progress",
+    "rejected",
+    "failed",
+    # While uploads settle (icflow.training.dataset_uploads): noted and held, a check a later upload replaces, a
+    # check held again after a momentary refusal.
+    "settling",
+    "superseded",
+    "retrying",
+]
 
 
 @dataclass(frozen=True)
