@@ -29,7 +29,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         # A check that does not parse or whose evaluation fails is logged, reported alone and retried by the queue.
         def settled(record: SQSRecord) -> None:
             try:
-                outcome = uploads.settled(SettleCheck.model_validate_json(record.body))
+                check = SettleCheck.model_validate_json(record.body)
+                outcome = uploads.settled(check, int(record.attributes.approximate_receive_count))
             except Exception:
                 logger.exception("settle check failed; the queue delivers it again", extra={"id": record.message_id})
                 raise

@@ -12,7 +12,7 @@ import pytest
 from icflow.core import layout
 from icflow.core.refusals import RetryLater
 from icflow.training.dataset_uploads import RETRY_SECONDS, DatasetUploads
-from icflow.training.settle_queue import SettleCheck, SettleQueue, is_settle_batch
+from icflow.training.settle_queue import MAX_RECEIVES, SettleCheck, SettleQueue, is_settle_batch
 from icflow.training.upload_events import UploadedObject
 
 if TYPE_CHECKING:
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 DATASET = "pets"
 SETTLE_SECONDS = 1
+FIRST_RECEIVE = {"ApproximateReceiveCount": "1"}
 
 
 @pytest.fixture
@@ -30,7 +31,8 @@ def queue_url(stack: Stack) -> str:
 def _uploads(stack: Stack, queue_url: str, seconds: int = SETTLE_SECONDS) -> DatasetUploads:
     settings = stack.settings.model_copy(update={"dataset_settle_seconds": seconds})
     queue = SettleQueue(stack.client("sqs"), queue_url)
-    return DatasetUploads(settings, stack.adapters().state, stack.adapters().mirror, queue, stack.evaluate_dataset())
+    adapters = stack.adapters()
+    return DatasetUploads(settings, adapters.state, adapters.mirror, adapters.notifier, queue, stack.evaluate_dataset())
 
 
 def _put(stack: Stack, key: str, body: bytes, sequencer: str) -> UploadedObject:
@@ -113,6 +115,34 @@ def test_a_momentary_refusal_holds_the_check_again(
     assert RETRY_SECONDS == 60
 
 
+def test_an_evaluation_failing_at_the_last_delivery_says_so_on_the_dataset(
+    stack: Stack, queue_url: str, monkeypatch: pytest.MonkeyPatch, template: dict[str, Any]
+) -> None:
+    uploads = _uploads(stack, queue_url)
+    uploads.uploaded(_recordio_upload(stack)[0])
+    (check,) = _checks(stack, queue_url)
+    notes = stack.subscribe_queue()
+
+    def failing(_: UploadedObject) -> Any:
+        raise RuntimeError("DynamoDB is unreachable")
+
+    monkeypatch.setattr(uploads, "_evaluate", failing)
+    with pytest.raises(RuntimeError):
+        uploads.settled(check, receives=1)
+    assert stack.latest_status(DATASET)["status"] == "settling"  # the queue delivers it again
+
+    with pytest.raises(RuntimeError):
+        uploads.settled(check, receives=MAX_RECEIVES)
+    status = stack.latest_status(DATASET)
+    assert status["status"] == "undecided"
+    assert f"after {MAX_RECEIVES} tries: RuntimeError: DynamoDB is unreachable" in status["reason"]
+    assert "Upload any file of the dataset again" in status["reason"]
+    (note,) = stack.notifications(notes)
+    assert "DynamoDB is unreachable" in note
+    queue = template["Resources"]["DatasetSettleQueue"]["Properties"]["RedrivePolicy"]
+    assert queue["maxReceiveCount"] == MAX_RECEIVES
+
+
 def test_with_no_settling_every_upload_is_decided_at_once(stack: Stack, queue_url: str) -> None:
     uploads = _uploads(stack, queue_url, seconds=0)
     *data, _pipeline = _recordio_upload(stack)
@@ -138,8 +168,8 @@ def test_settle_batches_are_told_from_s3_notifications(sample_event) -> None:
 def test_the_handler_reports_a_check_that_does_not_parse_alone(stack: Stack, handler_of, lambda_context) -> None:
     check = SettleCheck(bucket=stack.bucket, key="datasets/pets/train/a.rec", noted_at="2026-12-05T10:00:00.000+00:00")
     records = [
-        {"messageId": "good", "eventSource": "aws:sqs", "body": check.model_dump_json(), "attributes": {}},
-        {"messageId": "bad", "eventSource": "aws:sqs", "body": '{"bucket": ""}', "attributes": {}},
+        {"messageId": "good", "eventSource": "aws:sqs", "body": check.model_dump_json(), "attributes": FIRST_RECEIVE},
+        {"messageId": "bad", "eventSource": "aws:sqs", "body": '{"bucket": ""}', "attributes": FIRST_RECEIVE},
     ]
 
     response = handler_of("dataset_upload")({"Records": records}, lambda_context)

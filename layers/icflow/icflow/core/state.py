@@ -53,6 +53,8 @@ class RunStatus(StrEnum):
 DATASET_WAITING = "waiting"
 # ... or this while uploads arrive, until they have been quiet for DatasetSettleSeconds (icflow.training.dataset_uploads).
 DATASET_SETTLING = "settling"
+# ... or this when its settled uploads could not be evaluated, whatever the tries (the reason says what failed).
+DATASET_UNDECIDED = "undecided"
 
 # A run whose job may still end: the only statuses a job state change moves a run from.
 RUNNING = (RunStatus.STARTING.value, RunStatus.TRAINING.value, RunStatus.TUNING.value)

@@ -18,13 +18,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from icflow.core import layout
+from icflow.core.notifier import Notifier
 from icflow.core.observability import logger
 from icflow.core.refusals import RetryLater
 from icflow.core.settings import Settings
-from icflow.core.state import DATASET_SETTLING, DATASET_SK, DATASET_WAITING, StateTable, now_iso
+from icflow.core.state import DATASET_SETTLING, DATASET_SK, DATASET_UNDECIDED, DATASET_WAITING, StateTable, now_iso
 from icflow.core.status_mirror import StatusMirror
 from icflow.training.evaluate_dataset import EvaluateDataset, UploadOutcome, build_evaluate_dataset
-from icflow.training.settle_queue import SettleCheck, SettleQueue
+from icflow.training.settle_queue import MAX_RECEIVES, SettleCheck, SettleQueue
 from icflow.training.upload_events import UploadedObject
 
 if TYPE_CHECKING:
@@ -51,12 +52,14 @@ class DatasetUploads:
         settings: Settings,
         state: StateTable,
         mirror: StatusMirror,
+        notifier: Notifier,
         queue: SettleQueue | None,
         evaluate: EvaluateDataset,
     ) -> None:
         self._settings = settings
         self._state = state
         self._mirror = mirror
+        self._notifier = notifier
         self._queue = queue
         self._evaluate = evaluate
 
@@ -77,8 +80,10 @@ class DatasetUploads:
         self._queue.hold(SettleCheck.of(upload, noted_at), seconds)
         return UploadOutcome("settling", dataset, reason=reason)
 
-    def settled(self, check: SettleCheck) -> UploadOutcome:
-        """A held check came out: the dataset is evaluated when no upload was noted after this one."""
+    def settled(self, check: SettleCheck, receives: int = 1) -> UploadOutcome:
+        """A held check came out (for the `receives`th time): the dataset is evaluated when no upload was noted after
+        this one. An evaluation that fails at the last delivery the queue makes says so on the dataset before the
+        check is parked, so that the dataset does not stay settling."""
         upload = check.upload
         dataset = self._dataset(upload)
         if dataset is None:  # not held by this stack's uploads: decided as any upload is
@@ -94,8 +99,23 @@ class DatasetUploads:
             self._queue.hold(check, RETRY_SECONDS)
             logger.warning("evaluation refused for now; held again", extra={"dataset": dataset, "reason": str(later)})
             return UploadOutcome("retrying", dataset, reason=str(later))
+        except Exception as error:
+            if receives >= MAX_RECEIVES:
+                self._give_up(dataset, check.noted_at, error)
+            raise
         self._end_settling(dataset, check.noted_at)
         return outcome
+
+    def _give_up(self, dataset: str, noted_at: str, error: Exception) -> None:
+        reason = (
+            f"icflow could not decide the uploads of {dataset} after {MAX_RECEIVES} tries: "
+            f"{type(error).__name__}: {error}. Upload any file of the dataset again to try again; the check waits in "
+            "DatasetUploadDeadLetterQueue, and the function's log says more"
+        )
+        item = self._state.end_settling(dataset, noted_at, {"status": DATASET_UNDECIDED, "reason": reason})
+        if item is not None:
+            self._mirror.write(dataset, item)
+            self._notifier.notify(f"icflow: dataset {dataset} not decided", reason, dataset)
 
     def _dataset(self, upload: UploadedObject) -> str | None:
         """The dataset an upload of this stack's bucket belongs to; None for any other upload."""
@@ -128,6 +148,7 @@ def build_dataset_uploads(adapters: Adapters) -> DatasetUploads:
         adapters.settings,
         adapters.state,
         adapters.mirror,
+        adapters.notifier,
         adapters.settle_queue,
         build_evaluate_dataset(adapters),
     )

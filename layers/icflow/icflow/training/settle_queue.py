@@ -11,6 +11,9 @@ from icflow.training.upload_events import UploadedObject
 
 # SQS holds a message back for at most 15 minutes (DelaySeconds), which bounds DatasetSettleSeconds.
 MAX_DELAY_SECONDS = 900
+# How often the queue delivers a check whose evaluation fails before it parks it in the dead-letter queue
+# (template.yaml's maxReceiveCount).
+MAX_RECEIVES = 5
 
 
 class SettleCheck(BaseModel):
