@@ -108,6 +108,12 @@ def wait() -> Callable[..., Any]:
 
 
 @pytest.fixture
+def make_image() -> Callable[[int, random.Random], bytes]:
+    """tiny_image(label, rng): a 28x28 JPEG of the class's colour, for tests that lay out image folders."""
+    return tiny_image
+
+
+@pytest.fixture
 def make_recordio() -> Callable[..., bytes]:
     """tiny_recordio(per_class=, seed=), for tests that lay out their own channel files."""
     return tiny_recordio
