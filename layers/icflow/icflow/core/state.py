@@ -297,12 +297,20 @@ class StateTable:
         expression = "SET " + ", ".join(assignments) + ("" if reason else " REMOVE reason")
         allowed = [f":from{index}" for index in range(len(allowed_from))]
         values.update({placeholder: state for placeholder, state in zip(allowed, allowed_from)})
+        condition = f"attribute_exists(sk) AND #status IN ({', '.join(allowed)})"
+        return self._update_if(dataset, sk, expression, condition, names, values)
+
+    def _update_if(
+        self, dataset: str, sk: str, expression: str, condition: str, names: dict[str, str], values: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """One conditional update of an item of the dataset: the whole item after it, or None when the condition
+        did not hold (and nothing changed)."""
         try:
             response = self._dynamodb.update_item(
                 TableName=self._table,
                 Key=_serialize({"pk": dataset_pk(dataset), "sk": sk}),
                 UpdateExpression=expression,
-                ConditionExpression=f"attribute_exists(sk) AND #status IN ({', '.join(allowed)})",
+                ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=_serialize(values),
                 ReturnValues="ALL_NEW",
@@ -342,26 +350,15 @@ class StateTable:
     def end_settling(self, dataset: str, noted_at: str, fields: dict[str, Any]) -> dict[str, Any] | None:
         """The uploads up to the one noted at `noted_at` are decided: their count starts again and `fields` are set;
         None (and nothing changed) when a later upload was noted since, whose own check decides."""
+        if fields.get("reason"):
+            fields = {**fields, "reason": stored_reason(fields["reason"], dataset)}
         values = {**fields, "updated_at": now_iso()}
         names = {f"#f{index}": name for index, name in enumerate(values)}
         placeholders = {f":f{index}": value for index, value in enumerate(values.values())}
-        try:
-            response = self._dynamodb.update_item(
-                TableName=self._table,
-                Key=_serialize({"pk": dataset_pk(dataset), "sk": DATASET_SK}),
-                UpdateExpression="SET "
-                + ", ".join(f"#f{i} = :f{i}" for i in range(len(values)))
-                + " REMOVE settle_uploads",
-                ConditionExpression="last_upload_at = :noted",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=_serialize({**placeholders, ":noted": noted_at}),
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if _conditional_check_failed(error):
-                return None
-            raise
-        return _deserialize(response["Attributes"])
+        expression = "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(values))) + " REMOVE settle_uploads"
+        return self._update_if(
+            dataset, DATASET_SK, expression, "last_upload_at = :noted", names, {**placeholders, ":noted": noted_at}
+        )
 
     def update_dataset(self, dataset: str, fields: dict[str, Any]) -> dict[str, Any]:
         """Sets fields of the dataset's own item (created on first use) and returns the whole item."""
