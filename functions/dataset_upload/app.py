@@ -3,10 +3,8 @@ came out of the settle queue, and the dataset settled is evaluated, its training
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from icflow.core.observability import logger, metrics, tracer
@@ -15,7 +13,8 @@ from icflow.training.settle_queue import SettleCheck, is_settle_batch
 from icflow.training.upload_events import uploaded_objects
 from icflow.wiring import from_environment
 
-processor = BatchProcessor(event_type=EventType.SQS)
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -26,6 +25,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # Lets idempotency expire an in-progress record when this invocation times out.
     uploads.idempotency.register_lambda_context(context)
     if is_settle_batch(event):
+        # Imported here: an upload's cold start, the common one in a burst, does without the batch utility.
+        from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
         # A check that does not parse or whose evaluation fails is logged, reported alone and retried by the queue.
         def settled(record: SQSRecord) -> None:
             try:
@@ -36,5 +38,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 raise
             logger.info("settle check", extra=outcome.as_dict())
 
+        processor = BatchProcessor(event_type=EventType.SQS)
         return process_partial_response(event=event, record_handler=settled, processor=processor, context=context)
     return {"outcomes": [uploads.uploaded(upload).as_dict() for upload in uploaded_objects(event)]}

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from icflow.core import layout
+from icflow.core.s3_objects import S3Objects
 from icflow.recordio.framing import RecordWriter
 from icflow.recordio.image_record import pack_image_record
 from icflow.reports import class_examples
@@ -36,7 +37,7 @@ def _rec(labels: list[float]) -> bytes:
 
 
 def _examples(s3: Any) -> ClassExamples:
-    return ClassExamples(s3, BUCKET, ThumbnailFetcher(s3, BUCKET))
+    return ClassExamples(s3, S3Objects(s3, BUCKET), ThumbnailFetcher(s3, BUCKET))
 
 
 def test_a_recordio_dataset_shows_images_from_inside_its_records(s3: Any) -> None:

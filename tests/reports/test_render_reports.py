@@ -48,22 +48,6 @@ def _image(color: tuple[int, int, int], fmt: str = "JPEG") -> bytes:
     return out.getvalue()
 
 
-def _events_queue(stack: Stack, source: str, detail_type: str) -> str:
-    """Where a rule on the bus sends the events, standing in for the report function's rule."""
-    sqs, events = stack.client("sqs"), stack.client("events")
-    url = sqs.create_queue(QueueName="reports")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    pattern = {"source": [source], "detail-type": [detail_type]}
-    events.put_rule(Name="reports", EventBusName=stack.settings.event_bus_name, EventPattern=json.dumps(pattern))
-    events.put_targets(Rule="reports", EventBusName=stack.settings.event_bus_name, Targets=[{"Id": "q", "Arn": arn}])
-    return url
-
-
-def _received(stack: Stack, url: str) -> list[dict[str, Any]]:
-    messages = stack.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-    return [json.loads(message["Body"]) for message in messages]
-
-
 def _delivered(stack: Stack, detail: ModelReadyDetail | RunEndedDetail) -> dict[str, Any]:
     """The event EventBridge delivers for `detail`, as IcflowEvents publishes it."""
     return {
@@ -109,11 +93,11 @@ def test_a_labeled_batch_in_class_folders_gets_a_page_with_its_confusion_matrix(
     for relative, prediction in outputs.items():
         key = output_key(DATASET, batch["batch_id"], relative)
         s3.put_object(Bucket=stack.bucket, Key=key, Body=json.dumps({"prediction": prediction}).encode())
-    queue = _events_queue(stack, BATCH_LABELED_SOURCE, BATCH_LABELED_DETAIL_TYPE)
+    queue = stack.events_queue(BATCH_LABELED_SOURCE, BATCH_LABELED_DETAIL_TYPE)
     job = batch["transform_job_name"]
     assert build_handle_transform_state(stack.adapters())(TransformChange(job, "Completed", None)).action == "labeled"
 
-    (event,) = _received(stack, queue)
+    (event,) = stack.received_events(queue)
     # moto's delivery leaves out the envelope's account; EventBridge always sends it.
     outcome = handler_of("reports")({"account": DEFAULT_ACCOUNT_ID, **event}, lambda_context)
 

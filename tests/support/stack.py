@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +128,21 @@ class Stack:
     def training_jobs(self) -> list[str]:
         summaries = self.client("sagemaker").list_training_jobs()["TrainingJobSummaries"]
         return [job["TrainingJobName"] for job in summaries]
+
+    def events_queue(self, source: str, detail_type: str) -> str:
+        """An SQS queue a rule on the bus sends these events to, standing in for the functions that react to them."""
+        sqs, events = self.client("sqs"), self.client("events")
+        name = re.sub(r"[^A-Za-z0-9]+", "-", detail_type)
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        pattern = {"source": [source], "detail-type": [detail_type]}
+        events.put_rule(Name=name, EventBusName=self.settings.event_bus_name, EventPattern=json.dumps(pattern))
+        events.put_targets(Rule=name, EventBusName=self.settings.event_bus_name, Targets=[{"Id": "q", "Arn": arn}])
+        return url
+
+    def received_events(self, queue_url: str) -> list[dict[str, Any]]:
+        messages = self.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(message["Body"]) for message in messages]
 
     def subscribe_queue(self) -> str:
         """An SQS queue subscribed to the notifications topic, as a stand-in for the e-mail subscriber."""

@@ -70,26 +70,6 @@ def _seed_run(stack: Stack, dataset: str, run_id: str, kind: str, job_name: str,
     )
 
 
-def _model_ready_queue(stack: Stack, detail_type: str = MODEL_READY_DETAIL_TYPE) -> str:
-    """Where a rule on the bus sends the training path's "model ready" (or `detail_type`) events, standing in for
-    the functions that react to them."""
-    sqs = stack.client("sqs")
-    url = sqs.create_queue(QueueName="model-ready")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events = stack.client("events")
-    pattern = {"source": [MODEL_READY_SOURCE], "detail-type": [detail_type]}
-    events.put_rule(Name="model-ready", EventBusName=stack.settings.event_bus_name, EventPattern=json.dumps(pattern))
-    events.put_targets(
-        Rule="model-ready", EventBusName=stack.settings.event_bus_name, Targets=[{"Id": "q", "Arn": arn}]
-    )
-    return url
-
-
-def _received(stack: Stack, queue_url: str) -> list[dict[str, Any]]:
-    messages = stack.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-    return [json.loads(message["Body"]) for message in messages]
-
-
 @pytest.fixture
 def completed(stack: Stack, sample_event) -> dict[str, Any]:
     event = sample_event("training_job_completed.json")
@@ -102,7 +82,7 @@ def completed(stack: Stack, sample_event) -> dict[str, Any]:
 
 def test_completed_training_creates_the_model_and_announces_it(stack: Stack, completed: dict[str, Any]) -> None:
     dataset, run_id = _tags(completed)
-    queue = _model_ready_queue(stack)
+    queue = stack.events_queue(MODEL_READY_SOURCE, MODEL_READY_DETAIL_TYPE)
     notes = stack.subscribe_queue()
     outcome = stack.handle_job_state_change()(_change(completed))
 
@@ -116,7 +96,7 @@ def test_completed_training_creates_the_model_and_announces_it(stack: Stack, com
         == f"s3://{stack.bucket}/artifacts/{dataset}/{job_name}/output/model.tar.gz"
     )
     assert model["ExecutionRoleArn"] == stack.settings.sagemaker_role_arn
-    (announced,) = _received(stack, queue)
+    (announced,) = stack.received_events(queue)
     assert announced["detail"]["model_name"] == outcome.model_name
     assert announced["detail"]["metrics"]["validation:accuracy"] == pytest.approx(0.81)
     status = stack.latest_status(dataset)
@@ -131,14 +111,14 @@ def test_completed_training_creates_the_model_and_announces_it(stack: Stack, com
 
 
 def test_a_repeated_completed_event_creates_nothing_more(stack: Stack, completed: dict[str, Any]) -> None:
-    queue = _model_ready_queue(stack)
+    queue = stack.events_queue(MODEL_READY_SOURCE, MODEL_READY_DETAIL_TYPE)
     handle = stack.handle_job_state_change()
     first = handle(_change(completed))
     again = handle(_change(completed))
 
     assert first.action == "model_ready" and again.action == "duplicate"
     assert len(stack.client("sagemaker").list_models()["Models"]) == 1
-    assert len(_received(stack, queue)) == 1
+    assert len(stack.received_events(queue)) == 1
 
 
 def test_failed_training_records_the_reason_and_notifies(stack: Stack, sample_event) -> None:
@@ -146,7 +126,7 @@ def test_failed_training_records_the_reason_and_notifies(stack: Stack, sample_ev
     dataset, run_id = _tags(event)
     _seed_run(stack, dataset, run_id, "training", event["detail"]["TrainingJobName"])
     notes = stack.subscribe_queue()
-    ended_queue = _model_ready_queue(stack, RUN_ENDED_DETAIL_TYPE)
+    ended_queue = stack.events_queue(MODEL_READY_SOURCE, RUN_ENDED_DETAIL_TYPE)
     outcome = stack.handle_job_state_change()(_change(event))
 
     assert outcome.action == "failed"
@@ -156,7 +136,7 @@ def test_failed_training_records_the_reason_and_notifies(stack: Stack, sample_ev
     assert event["detail"]["FailureReason"] in note
     assert stack.client("sagemaker").list_models()["Models"] == []
     # The run's page is asked for all the same: what the job did before it failed.
-    (ended,) = _received(stack, ended_queue)
+    (ended,) = stack.received_events(ended_queue)
     assert (
         ended["detail"]["status"] == "failed" and ended["detail"]["training_job"] == event["detail"]["TrainingJobName"]
     )

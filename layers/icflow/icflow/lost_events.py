@@ -108,7 +108,7 @@ class SettleLostEvents:
         return LostEventsOutcome("checked", tuple(settled), in_flight)
 
     def _settle_run(self, run: dict[str, Any], judged_before: datetime) -> Settled | None:
-        dataset, run_id, kind, job_name = run["dataset"], run["run_id"], run["kind"], run["job_name"]
+        dataset, kind, job_name = run["dataset"], run["kind"], run["job_name"]
         job = self._jobs.job_state(kind, job_name)
         if job is None:
             reason = (
@@ -116,7 +116,7 @@ class SettleLostEvents:
                 f"followed. Upload {layout.pipeline_key(dataset)} (or any file of the dataset) again, or run "
                 f"`icflow retry {dataset}`, to start it"
             )
-            outcome = self._job_state_change.end(dataset, run_id, RunStatus.FAILED, reason, job_ran=False)
+            outcome = self._job_state_change.end(dataset, run, RunStatus.FAILED, reason, job_ran=False)
         elif job.status not in FINAL_STATES or (job.ended_at is not None and job.ended_at > judged_before):
             return None
         else:

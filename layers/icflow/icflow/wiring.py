@@ -30,7 +30,6 @@ from icflow.endpoints.endpoint_autoscaling import EndpointAutoscaling
 from icflow.endpoints.endpoint_metrics import EndpointMetrics
 from icflow.endpoints.sagemaker_endpoints import SageMakerEndpoints
 from icflow.training.sagemaker_jobs import SageMakerJobs
-from icflow.training.settle_queue import SettleQueue
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
     from icflow.reports.sagemaker_runs import SageMakerRuns
     from icflow.reports.thumbnails import ThumbnailFetcher
     from icflow.reports.training_logs import TrainingLogs
+    from icflow.training.settle_queue import SettleQueue
 
 UseCase = TypeVar("UseCase")
 # InvokeEndpoint tries in all, throttled ones included, before an image fails the endpoint's labeling.
@@ -110,6 +110,9 @@ class Adapters:
     @cached_property
     def settle_queue(self) -> SettleQueue | None:
         """Where uploads wait while their dataset settles; None in a function that has none."""
+        # Imported here: the queue's message model brings Powertools' S3 event models, which most functions never load.
+        from icflow.training.settle_queue import SettleQueue
+
         url = self.settings.dataset_settle_queue_url
         return SettleQueue(self.session.client("sqs"), url) if url else None
 
@@ -157,7 +160,7 @@ class Adapters:
     def class_examples(self) -> ClassExamples:
         from icflow.reports.class_examples import ClassExamples
 
-        return ClassExamples(self.s3, self.settings.data_bucket, self.thumbnails)
+        return ClassExamples(self.s3, self.objects, self.thumbnails)
 
     @cached_property
     def idempotency_store(self) -> DynamoDBPersistenceLayer:

@@ -12,7 +12,7 @@ from typing import Any
 
 from icflow.reports.batch_report import GroundTruth
 from icflow.reports.epoch_metrics import EpochMetrics
-from icflow.reports.run_report import StatusTiming, Trial
+from icflow.reports.run_report import VALIDATION_ACCURACY, StatusTiming, Trial
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 WIDTH = 720
@@ -85,7 +85,7 @@ def accuracy_chart(
         layers.append(
             {
                 "data": {
-                    "values": [{"epoch": best.epoch, "value": best.metrics["validation:accuracy"], "label": "best"}]
+                    "values": [{"epoch": best.epoch, "value": best.metrics[VALIDATION_ACCURACY], "label": "best"}]
                 },
                 "mark": {
                     "type": "point",

@@ -28,10 +28,10 @@ T = TypeVar("T")
 
 
 class ClassExamples:
-    def __init__(self, s3: Any, bucket: str, thumbnails: ThumbnailFetcher) -> None:
+    def __init__(self, s3: Any, objects: S3Objects, thumbnails: ThumbnailFetcher) -> None:
         self._s3 = s3
-        self._bucket = bucket
-        self._objects = S3Objects(s3, bucket)
+        self._bucket = objects.bucket
+        self._objects = objects
         self._thumbnails = thumbnails
 
     def of(self, dataset: str, input_format: str | None, classes: int | None) -> dict[int, list[str]]:

@@ -55,6 +55,7 @@ class RenderReports:
         bucket: str,
         state: StateTable,
         s3: Any,
+        objects: S3Objects,
         runs: SageMakerRuns,
         logs: TrainingLogs,
         thumbnails: ThumbnailFetcher,
@@ -63,7 +64,7 @@ class RenderReports:
         self._bucket = bucket
         self._state = state
         self._s3 = s3
-        self._objects = S3Objects(s3, bucket)
+        self._objects = objects
         self._runs = runs
         self._logs = logs
         self._thumbnails = thumbnails
@@ -139,6 +140,7 @@ def build_render_reports(adapters: Adapters) -> RenderReports:
         adapters.settings.data_bucket,
         adapters.state,
         adapters.s3,
+        adapters.objects,
         adapters.sagemaker_runs,
         adapters.training_logs,
         adapters.thumbnails,

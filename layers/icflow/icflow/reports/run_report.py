@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from icflow.algorithm.tuning import OBJECTIVE_METRIC
 from icflow.core.instance_types import PRICE_REGION, training_price_per_hour
 from icflow.reports.epoch_metrics import EpochMetrics
 
-VALIDATION_ACCURACY = "validation:accuracy"
+# The metric the algorithm keeps its best model by, the quality gate reads and tuning maximizes.
+VALIDATION_ACCURACY = OBJECTIVE_METRIC
 
 
 @dataclass(frozen=True)

@@ -95,17 +95,17 @@ class HandleJobStateChange:
             except Exception as error:  # noqa: BLE001 - whatever fails, the run ends in a status with its reason
                 return self._refused(change, dataset, run, read_refusal(error))
         reason = change.failure_reason or f"the {change.kind} job was {change.status.lower()}"
-        return self.end(dataset, run_id, _ENDED_AS[change.status], f"{change.job_name}: {reason}")
+        return self.end(dataset, run, _ENDED_AS[change.status], f"{change.job_name}: {reason}")
 
     def _completed(self, change: JobStateChange, dataset: str, run_id: str, run: dict[str, Any]) -> StateOutcome:
         training_job = self._training_job(change)
         if training_job is None:
             reason = f"{change.job_name}: completed without a successful trial"
-            return self.end(dataset, run_id, RunStatus.FAILED, reason)
+            return self.end(dataset, run, RunStatus.FAILED, reason)
         trained = self._jobs.trained_model(training_job)
         below = _below_quality_gate(trained, run.get("min_validation_accuracy"))
         if below is not None:
-            return self.end(dataset, run_id, RunStatus.REJECTED, below, trained)
+            return self.end(dataset, run, RunStatus.REJECTED, below, trained)
         model_name = naming.model_name(dataset, run_id)
         self._create_and_announce(dataset, run_id, model_name, trained)
         return self._record_model(dataset, run_id, model_name, trained)
@@ -127,7 +127,7 @@ class HandleJobStateChange:
             f"under {layout.artifacts_prefix(dataset)}; change pipeline.json (or the data) and upload it to "
             "train again."
         )
-        return self.end(dataset, run_id, RunStatus.FAILED, reason)
+        return self.end(dataset, run, RunStatus.FAILED, reason)
 
     def _training_job(self, change: JobStateChange) -> str | None:
         """The training job whose artifacts become the model: the job itself, or a tuning job's best trial."""
@@ -198,17 +198,18 @@ class HandleJobStateChange:
     def end(
         self,
         dataset: str,
-        run_id: str,
+        run: dict[str, Any],
         status: RunStatus,
         reason: str,
         trained: TrainedModel | None = None,
         job_ran: bool = True,
     ) -> StateOutcome:
-        """Ends a running run without a model: recorded, mirrored to latest.json and notified, once. A run whose
-        job ran gets its report page too (icflow Run Ended)."""
+        """Ends a running run (its item as read) without a model: recorded, mirrored to latest.json and notified,
+        once. A run whose job ran gets its report page too (icflow Run Ended)."""
+        run_id = run["run_id"]
         fields: dict[str, Any] = {"metrics": trained.metrics, "best_training_job": trained.job_name} if trained else {}
         if job_ran:
-            fields["report_uri"] = self._announce_end(dataset, run_id, status, reason, trained)
+            fields["report_uri"] = self._announce_end(dataset, run, status, reason, trained)
         item = self._state.transition(dataset, run_id, status.value, RUNNING, fields=fields or None, reason=reason)
         if item is None:
             return StateOutcome("duplicate", dataset, run_id, reason="another delivery recorded it")
@@ -227,11 +228,11 @@ class HandleJobStateChange:
         return StateOutcome(status.value, dataset, run_id, reason=reason)
 
     def _announce_end(
-        self, dataset: str, run_id: str, status: RunStatus, reason: str, trained: TrainedModel | None
+        self, dataset: str, run: dict[str, Any], status: RunStatus, reason: str, trained: TrainedModel | None
     ) -> str:
         """Publishes icflow Run Ended, before the run is marked (as model ready is, so a crash in between publishes
         it again rather than never); the URI of the report page it asks for."""
-        run = self._state.get_run(dataset, run_id) or {}
+        run_id = run["run_id"]
         job_name = str(run.get("job_name") or "")
         training_job = trained.job_name if trained else (job_name if run.get("kind") != "tuning" else None)
         self._publisher.publish(
