@@ -136,7 +136,7 @@ def test_lambda_policies_name_icflows_prefixes_and_no_wildcard_resources(
                 assert arn.split("/", 1)[1] == f"{naming.NAME_PREFIX}*", arn
             elif arn.startswith("${DataBucket.Arn}/"):
                 prefix = arn.removeprefix("${DataBucket.Arn}/").removesuffix("*")
-                assert prefix in (layout.DATASETS, layout.STATUS), arn
+                assert prefix in (layout.DATASETS, layout.STATUS, layout.PREPARED), arn
 
 
 def test_only_the_upload_function_reads_datasets_and_starts_jobs(template: dict[str, Any]) -> None:

@@ -85,7 +85,7 @@ class RealtimeLabeling:
         dataset, batch_id = plan.dataset, plan.batch_id
         try:
             config = read_pipeline_config(self._objects, dataset)
-            class_names = load_class_names(self._objects, dataset, config.class_names)
+            class_names = load_class_names(self._objects, dataset, config.class_names, model_name)
         except IcflowError as error:
             return RealtimeOutcome("transform", reason=str(error))  # the transform path fails the batch with it
         most = config.deploy.realtime.batch_max_images

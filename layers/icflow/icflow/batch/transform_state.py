@@ -188,7 +188,7 @@ class HandleTransformState:
     ) -> LabelingRequest:
         """What labeling the job's outputs needs from the dataset's pipeline.json and class names."""
         config = read_pipeline_config(self._objects, dataset)
-        names = load_class_names(self._objects, dataset, config.class_names)
+        names = load_class_names(self._objects, dataset, config.class_names, job.model_name)
         return LabelingRequest(
             bucket=self._bucket,
             dataset=dataset,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from icflow.core import layout
+from icflow.core import layout, naming
 from icflow.core.errors import IcflowError
 from icflow.core.s3_objects import S3Objects
 from icflow.core.user_text import decode_user_text
@@ -19,6 +19,8 @@ from icflow.core.user_text import decode_user_text
 FROM_CLASSES_FILE = layout.CLASSES_FILE
 FROM_PIPELINE = layout.PIPELINE_FILE
 FROM_INDEX = "class index"
+# A dataset of class folders without classes.txt: the folder names, sorted (icflow.training.class_folders).
+FROM_CLASS_FOLDERS = f"{layout.IMAGES}/ folders"
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,15 @@ def choose_class_names(classes_txt: bytes | str | None, pipeline_classes: Sequen
     return ClassNames((), FROM_INDEX)
 
 
-def load_class_names(objects: S3Objects, dataset: str, pipeline_classes: Sequence[str] | None) -> ClassNames:
-    """choose_class_names with the dataset's classes.txt read from the bucket, if it has one."""
+def load_class_names(
+    objects: S3Objects, dataset: str, pipeline_classes: Sequence[str] | None, model_name: str | None = None
+) -> ClassNames:
+    """choose_class_names with the dataset's classes.txt read from the bucket, if it has one. A model trained on
+    class folders labels with the names it was trained with (its run's prepared classes.txt): its outputs are
+    indexed by them, whatever the folders or classes.txt hold now."""
+    run_id = naming.run_id_of_model(model_name) if model_name else None
+    if run_id is not None:
+        prepared = objects.read_optional(layout.prepared_classes_key(dataset, run_id))
+        if prepared is not None:
+            return ClassNames(parse_classes_txt(prepared), FROM_CLASS_FOLDERS)
     return choose_class_names(objects.read_optional(layout.classes_key(dataset)), pipeline_classes)

@@ -1,7 +1,8 @@
-"""Which uploaded objects a transform job can take: JPEG or PNG images that fit one record.
+"""Which uploaded objects the algorithm can take: JPEG or PNG images (for a transform job, ones that fit a record).
 
-SageMaker fails a whole transform job on one object the algorithm cannot decode, so every object of a
-batch is checked before it goes into a manifest: by name, by size, by its first bytes, and by its last ones
+SageMaker fails a whole transform job on one object the algorithm cannot decode, and a training job likewise, so
+every object of a batch or of a dataset's class folders is checked before it goes into a manifest or a list: by
+name, by size, by its first bytes, and by its last ones
 (two ranged GETs, so checking a 6 MB photo costs a few kilobytes, and no image library is needed in the layer).
 The last bytes catch the commonest broken image, one cut off by an interrupted upload or copy: a JPEG ends
 with its end-of-image marker and a PNG with its IEND chunk, and a truncated file has neither.
@@ -103,20 +104,26 @@ def is_hidden_or_system(key: str) -> bool:
     return any(part.startswith(".") or part.lower() in SYSTEM_FOLDER_NAMES for part in parts[:-1])
 
 
-def skip_reason_before_reading(key: str, size: int | None) -> SkipReason | None:
+# The most bytes an image may have in a transform record; training reads images from disk, with no such limit.
+TRANSFORM_MAX_BYTES = MAX_PAYLOAD_MB * BYTES_PER_MB
+
+
+def skip_reason_before_reading(
+    key: str, size: int | None, max_bytes: int | None = TRANSFORM_MAX_BYTES
+) -> SkipReason | None:
     """What the key and size alone decide, so that no GET is spent on them."""
     if is_hidden_or_system(key):
         return SkipReason.HIDDEN
     if size == 0:
         return SkipReason.EMPTY
-    if size is not None and size > MAX_PAYLOAD_MB * BYTES_PER_MB:
+    if size is not None and max_bytes is not None and size > max_bytes:
         return SkipReason.TOO_LARGE
     return None
 
 
-def skip_reason(key: str, head: Head) -> SkipReason | None:
-    """None when the object can go into a transform manifest, otherwise why not."""
-    reason = skip_reason_before_reading(key, head.size)
+def skip_reason(key: str, head: Head, max_bytes: int | None = TRANSFORM_MAX_BYTES) -> SkipReason | None:
+    """None when the object can go into a transform manifest (training lists: max_bytes None), otherwise why not."""
+    reason = skip_reason_before_reading(key, head.size, max_bytes)
     if reason is not None:
         return reason
     return None if image_format(head.data) else SkipReason.NOT_AN_IMAGE
@@ -157,14 +164,14 @@ def read_tail(s3: Any, bucket: str, key: str) -> bytes | None:
         return body.read(TAIL_BYTES)
 
 
-def check_object(s3: Any, bucket: str, obj: S3Object) -> SkipReason | None:
-    reason = skip_reason_before_reading(obj.key, obj.size)
+def check_object(s3: Any, bucket: str, obj: S3Object, max_bytes: int | None = TRANSFORM_MAX_BYTES) -> SkipReason | None:
+    reason = skip_reason_before_reading(obj.key, obj.size, max_bytes)
     if reason is not None:
         return reason
     head = read_head(s3, bucket, obj.key)
     if head is None:
         return SkipReason.MISSING
-    reason = skip_reason(obj.key, head)
+    reason = skip_reason(obj.key, head, max_bytes)
     if reason is not None:
         return reason
     tail = read_tail(s3, bucket, obj.key)
@@ -176,9 +183,13 @@ def check_object(s3: Any, bucket: str, obj: S3Object) -> SkipReason | None:
 
 
 def check_objects(
-    s3: Any, bucket: str, objects: Iterable[S3Object], max_workers: int = 8
+    s3: Any,
+    bucket: str,
+    objects: Iterable[S3Object],
+    max_workers: int = 8,
+    max_bytes: int | None = TRANSFORM_MAX_BYTES,
 ) -> Iterator[tuple[S3Object, SkipReason | None]]:
     """check_object for many objects with a fixed number of concurrent ranged GETs, in input order."""
     objects = list(objects)
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="icflow-sniff") as pool:
-        yield from zip(objects, pool.map(lambda obj: check_object(s3, bucket, obj), objects))
+        yield from zip(objects, pool.map(lambda obj: check_object(s3, bucket, obj, max_bytes), objects))

@@ -23,6 +23,8 @@ TRANSFORM_OUTPUT = "transform-output/"
 PREDICTIONS = "predictions/"
 LABELED = "labeled/"
 REPORTS = "reports/"
+# What icflow prepares for a dataset of class folders (icflow.training.class_folders): lists and manifests per run.
+PREPARED = "prepared/"
 
 PIPELINE_FILE = "pipeline.json"
 CLASSES_FILE = "classes.txt"
@@ -34,6 +36,8 @@ VALIDATION = "validation"
 TRAIN_LST = "train_lst"
 VALIDATION_LST = "validation_lst"
 CHANNELS = (TRAIN, VALIDATION, TRAIN_LST, VALIDATION_LST)
+# A dataset of class folders: datasets/<dataset>/images/<class name>/<any depth>/<image>.
+IMAGES = "images"
 
 # A dataset is named by its folder, and any folder name S3 can hold works: SageMaker names derive a slug from
 # it (icflow.core.naming), tags carry it encoded, and every key icflow writes keeps it as the user spelled it.
@@ -192,3 +196,37 @@ def run_report_key(dataset: str, run_id: str) -> str:
 def batch_report_key(dataset: str, batch_id: str) -> str:
     """A batch's report page (icflow.reports), linked from its summary.json."""
     return f"{REPORTS}{dataset}/batches/{batch_id}/{REPORT_FILE}"
+
+
+def images_prefix(dataset: str) -> str:
+    """Where a dataset's class folders are: images/<class name>/..."""
+    return f"{DATASETS}{dataset}/{IMAGES}/"
+
+
+def prepared_prefix(dataset: str, run_id: str) -> str:
+    """What a run of class folders trains on: a manifest and a .lst file per channel, the class list, the skipped
+    objects. Written once per run, read by its job and by labeling (the class names)."""
+    return f"{PREPARED}{dataset}/{run_id}/"
+
+
+def prepared_manifest_key(dataset: str, run_id: str, channel: str) -> str:
+    return f"{prepared_prefix(dataset, run_id)}{channel}.manifest"
+
+
+def prepared_lst_prefix(dataset: str, run_id: str, channel: str) -> str:
+    """The folder the `<channel>_lst` channel reads; it holds one .lst file."""
+    return f"{prepared_prefix(dataset, run_id)}{channel}_lst/"
+
+
+def prepared_lst_key(dataset: str, run_id: str, channel: str) -> str:
+    return f"{prepared_lst_prefix(dataset, run_id, channel)}{channel}.lst"
+
+
+def prepared_classes_key(dataset: str, run_id: str) -> str:
+    """The class names a run of class folders trained with, line i = class i."""
+    return f"{prepared_prefix(dataset, run_id)}{CLASSES_FILE}"
+
+
+def prepared_skipped_key(dataset: str, run_id: str) -> str:
+    """Every object of the class folders left out of the run, one JSON object per line: key and reason."""
+    return f"{prepared_prefix(dataset, run_id)}skipped.jsonl"

@@ -85,6 +85,12 @@ def model_name(dataset: str, run_id: str) -> str:
     return _name(dataset, _run(run_id), MAX_NAME)
 
 
+def run_id_of_model(name: str) -> str | None:
+    """The run id a model_name ends with, or None for a name that does not end with one."""
+    run_id = name.rpartition("-")[2]
+    return run_id if _RUN_ID.match(run_id) else None
+
+
 def endpoint_config_name(dataset: str, run_id: str) -> str:
     return _name(dataset, _run(run_id), MAX_NAME)
 

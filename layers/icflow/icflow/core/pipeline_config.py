@@ -150,6 +150,18 @@ class TuningSettings(_Section):
         return self
 
 
+DEFAULT_VALIDATION_FRACTION = 0.2
+
+
+class SplitSettings(_Section):
+    """How a dataset of class folders is split into training and validation images (icflow.training.class_split):
+    per class, `validation_fraction` of its images (at least one) go to validation, chosen by a hash of each key
+    with `seed`, so the same upload always gives the same split and another seed gives another one."""
+
+    validation_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = DEFAULT_VALIDATION_FRACTION
+    seed: Annotated[int, Field(ge=0, le=API_INTEGER_MAX)] = 0
+
+
 class QualityGate(_Section):
     min_validation_accuracy: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
 
@@ -258,12 +270,18 @@ class PipelineConfig(_Section):
     training: TrainingSettings = Field(default_factory=TrainingSettings)
     tuning: TuningSettings | None = None
     quality_gate: QualityGate = Field(default_factory=QualityGate)
+    # None (absent) is SplitSettings' defaults; kept apart so that a dataset without class folders keeps its run id.
+    split: SplitSettings | None = None
     class_names: list[Annotated[str, Field(min_length=1)]] | None = None
     deploy: DeploySettings = Field(default_factory=DeploySettings)
 
     @property
     def tuning_enabled(self) -> bool:
         return self.tuning is not None and self.tuning.enabled
+
+    @property
+    def split_settings(self) -> SplitSettings:
+        return self.split if self.split is not None else SplitSettings()
 
     @field_validator("hyperparameters", mode="after")
     @classmethod

@@ -2,6 +2,8 @@
 hyperparameters that follow from the data (num_training_samples, num_classes) checked against the rest.
 
 Input formats (the channels SageMaker gets, see icflow.core.layout):
+- class folders: images under images/<class name>/ (any depth); icflow prepares the image format's lists
+  from them for each run (icflow.training.class_folders);
 - RecordIO: .rec files under train/ and validation/ (a .idx or .lst beside a .rec is its companion);
 - image: .jpg/.jpeg/.png files under train/ and validation/ (any depth), with .lst files under
   train_lst/ and validation_lst/.
@@ -39,6 +41,7 @@ _SHOWN = 3  # keys quoted in a message; the rest are counted
 class InputFormat(StrEnum):
     RECORDIO = "recordio"
     IMAGE = "image"
+    FOLDERS = "folders"  # class folders; trained as the image format from the lists icflow prepares
 
 
 class ReadinessState(StrEnum):
@@ -83,10 +86,13 @@ class DatasetFacts:
 _JOB_CHANNELS = {
     InputFormat.RECORDIO: (layout.TRAIN, layout.VALIDATION),
     InputFormat.IMAGE: (layout.TRAIN, layout.VALIDATION, layout.TRAIN_LST, layout.VALIDATION_LST),
+    InputFormat.FOLDERS: (layout.TRAIN, layout.VALIDATION, layout.TRAIN_LST, layout.VALIDATION_LST),
 }
 _COUNTED_CHANNELS = {
     InputFormat.RECORDIO: (layout.TRAIN, layout.VALIDATION),
     InputFormat.IMAGE: (layout.TRAIN_LST, layout.VALIDATION_LST),
+    # The split icflow made: its training and validation images.
+    InputFormat.FOLDERS: (layout.TRAIN, layout.VALIDATION),
 }
 
 
@@ -121,6 +127,8 @@ def _unread(parsed: layout.DatasetKey) -> bool:
     """Whether a key in the dataset folder is none of what icflow reads there (and no hidden or system file)."""
     if parsed.relative == "" and parsed.part in (layout.PIPELINE_FILE, layout.CLASSES_FILE):
         return False
+    if parsed.part == layout.IMAGES and parsed.relative:
+        return False
     return not is_hidden_or_system(f"{parsed.part}/{parsed.relative}" if parsed.relative else parsed.part)
 
 
@@ -139,6 +147,7 @@ def dataset_readiness(keys: Iterable[str]) -> Readiness:
     the reason names the keys and what to do."""
     found: dict[str, dict[str, list[str]]] = {channel: {} for channel in layout.CHANNELS}
     unread: list[str] = []
+    folders = False  # whether images/ holds anything but hidden or system files
     for key in keys:
         try:
             parsed = layout.parse_dataset_key(key)
@@ -146,7 +155,9 @@ def dataset_readiness(keys: Iterable[str]) -> Readiness:
             continue  # not a key of a dataset: evaluate_dataset rejects the folder name itself
         if parsed is None:
             continue
-        if parsed.part in layout.CHANNELS:
+        if parsed.part == layout.IMAGES and parsed.relative:
+            folders = folders or not is_hidden_or_system(parsed.relative)
+        elif parsed.part in layout.CHANNELS:
             found[parsed.part].setdefault(_kind(parsed.part, parsed.relative), []).append(key)
         elif _unread(parsed):
             unread.append(key)
@@ -154,7 +165,7 @@ def dataset_readiness(keys: Iterable[str]) -> Readiness:
     if unread:
         # A channel spelled `Train/` or a folder `test/` would otherwise wait for train/ forever, in silence.
         return _invalid(
-            f"{_quote(sorted(unread))}: icflow reads only the folders "
+            f"{_quote(sorted(unread))}: icflow reads only the folders {layout.IMAGES}/ (class folders), "
             f"{', '.join(f'{channel}/' for channel in layout.CHANNELS)} (lowercase) and the files "
             f"{layout.PIPELINE_FILE} and {layout.CLASSES_FILE} in a dataset folder; move or rename it"
         )
@@ -171,6 +182,15 @@ def dataset_readiness(keys: Iterable[str]) -> Readiness:
     has_rec = [channel for channel in data if found[channel].get("rec")]
     has_images = [channel for channel in data if found[channel].get("image")]
     has_lists = [channel for channel in lists if found[channel].get("list")]
+
+    channel_data = [channel for channel in layout.CHANNELS if any(k != "hidden" for k in found[channel])]
+    if folders and channel_data:
+        return _invalid(
+            f"{layout.IMAGES}/ holds class folders but {channel_data[0]}/ holds training data too; keep one input "
+            f"format per dataset: class folders under {layout.IMAGES}/, or RecordIO or .lst channels, not both"
+        )
+    if folders:
+        return Readiness(ReadinessState.READY, InputFormat.FOLDERS, (), "ready: class folders")
 
     mixed = [channel for channel in data if channel in has_rec and channel in has_images]
     if mixed:
@@ -197,7 +217,8 @@ def dataset_readiness(keys: Iterable[str]) -> Readiness:
         ReadinessState.WAITING,
         None,
         data,
-        "waiting for train/ and validation/: upload RecordIO .rec files, or images with .lst files",
+        f"waiting for data: upload images in class folders ({layout.IMAGES}/<class name>/...), RecordIO .rec files "
+        "in train/ and validation/, or images with .lst files",
     )
 
 
@@ -228,7 +249,7 @@ def resolve_data_hyperparameters(
     problems: list[str] = []
     resolved = dict(hyperparameters)
     train, validation = facts.train, facts.validation
-    image = facts.input_format is InputFormat.IMAGE
+    image = facts.input_format in (InputFormat.IMAGE, InputFormat.FOLDERS)
     train_channel, validation_channel = counted_channels(facts.input_format)
 
     if train.records < 1:

@@ -37,10 +37,11 @@ from icflow.core.pipeline_config import (
 from icflow.core.refusals import Refusal, RetryLater, attempt_count, is_last, read_refusal, retrying_reason, what_to_do
 from icflow.core.s3_objects import S3Objects
 from icflow.core.settings import Settings
-from icflow.core.state import DATASET_WAITING, RunStatus, StateTable
+from icflow.core.state import DATASET_WAITING, RunStatus, StateTable, stored_reason
 from icflow.core.status_mirror import StatusMirror
 from icflow.core.unusable_names import UnusableNames
 from icflow.recordio.s3 import channel_stats, lst_entries
+from icflow.training.class_folders import ClassFolders
 from icflow.training.dataset_facts import (
     DatasetFacts,
     InputFormat,
@@ -135,6 +136,7 @@ class EvaluateDataset:
         jobs: SageMakerJobs,
         persistence: DynamoDBPersistenceLayer,
         unusable_names: UnusableNames,
+        class_folders: ClassFolders,
     ) -> None:
         self._settings = settings
         self._s3 = s3_client
@@ -144,6 +146,7 @@ class EvaluateDataset:
         self._notifier = notifier
         self._jobs = jobs
         self._unusable_names = unusable_names
+        self._class_folders = class_folders
         self.idempotency = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS)
         once = idempotent_function(
             data_keyword_argument="key",
@@ -235,7 +238,8 @@ class EvaluateDataset:
             self._record_latest(dataset, item, reason)
             self._notify_rejection(dataset, reason)
             metrics.add_metric(name="RunsRejected", unit=MetricUnit.Count, value=1)
-        return UploadOutcome("rejected", dataset, run_id, reason=reason)
+        # The outcome is saved in the idempotency record (DynamoDB, 400 KB), so it carries the reason as the table does.
+        return UploadOutcome("rejected", dataset, run_id, reason=stored_reason(reason, dataset))
 
     def _reject_name(self, key: dict[str, str | None], error: layout.UnusableKey) -> UploadOutcome:
         self._unusable_names.report(error)
@@ -272,7 +276,7 @@ class EvaluateDataset:
                 return UploadOutcome("already_started", dataset, run_id, job_name)
             # STARTING: a concurrent or crashed invocation; the job name decides who creates the job.
         try:
-            plan, facts, class_names = self._plan(dataset, run_id, config, input_format)
+            plan, facts, class_names, skipped = self._plan(dataset, run_id, config, input_format)
             if tuning:
                 started = self._jobs.create_tuning_job(build_tuning_job_request(plan))
             else:
@@ -295,7 +299,9 @@ class EvaluateDataset:
                 # For the run's report (icflow.reports): what icflow filled in, and the data it counted.
                 "inferred_hyperparameters": sorted(set(plan.hyperparameters) - set(config.hyperparameters)),
                 "dataset_summary": dataset_summary(facts, class_names.names),
-            },
+            }
+            # Class folders: the objects left out of the run, and why (icflow.training.class_folders).
+            | ({"skipped": skipped} if skipped is not None else {}),
         )
         if item is not None:
             self._record_latest(dataset, item)
@@ -336,21 +342,29 @@ class EvaluateDataset:
             self._record_latest(dataset, item, reason)
             self._notify_rejection(dataset, reason)
             metrics.add_metric(name="RunsRejected", unit=MetricUnit.Count, value=1)
-        return UploadOutcome("rejected" if status is RunStatus.REJECTED else "failed", dataset, run_id, reason=reason)
+        action = "rejected" if status is RunStatus.REJECTED else "failed"
+        return UploadOutcome(action, dataset, run_id, reason=stored_reason(reason, dataset))
 
     def _plan(
         self, dataset: str, run_id: str, config: PipelineConfig, input_format: InputFormat
-    ) -> tuple[TrainingPlan, DatasetFacts, ClassNames]:
+    ) -> tuple[TrainingPlan, DatasetFacts, ClassNames, dict[str, object] | None]:
+        """The run's plan, the data it counted, the class names in force and (class folders) what it left out."""
         settings = self._settings
-        train_channel, validation_channel = counted_channels(input_format)
-        facts = DatasetFacts(
-            input_format,
-            train=channel_stats(self._s3, settings.data_bucket, layout.channel_prefix(dataset, train_channel)),
-            validation=channel_stats(
-                self._s3, settings.data_bucket, layout.channel_prefix(dataset, validation_channel)
-            ),
-        )
         class_names = load_class_names(self._objects, dataset, config.class_names)
+        skipped = None
+        if input_format is InputFormat.FOLDERS:
+            prepared = self._class_folders.prepare(dataset, run_id, class_names, config.split_settings)
+            facts = DatasetFacts(input_format, train=prepared.train, validation=prepared.validation)
+            class_names, skipped = prepared.class_names, prepared.skipped
+        else:
+            train_channel, validation_channel = counted_channels(input_format)
+            facts = DatasetFacts(
+                input_format,
+                train=channel_stats(self._s3, settings.data_bucket, layout.channel_prefix(dataset, train_channel)),
+                validation=channel_stats(
+                    self._s3, settings.data_bucket, layout.channel_prefix(dataset, validation_channel)
+                ),
+            )
         hyperparameters = resolve_data_hyperparameters(config.hyperparameters, facts, list(class_names.names) or None)
         plan = TrainingPlan(
             dataset=dataset,
@@ -363,7 +377,7 @@ class EvaluateDataset:
             resources=resolve_training_resources(settings, config),
             tuning=config.tuning.plan(hyperparameters) if config.tuning is not None and config.tuning_enabled else None,
         )
-        return plan, facts, class_names
+        return plan, facts, class_names, skipped
 
     def _record_latest(self, dataset: str, run: dict[str, Any], reason: str | None = None) -> None:
         """The run as the dataset's latest; latest.json gets the whole `reason`, the table may keep a cut one."""
@@ -395,4 +409,5 @@ def build_evaluate_dataset(adapters: Adapters) -> EvaluateDataset:
         jobs=adapters.training_jobs,
         persistence=adapters.idempotency_store,
         unusable_names=adapters.unusable_names,
+        class_folders=ClassFolders(adapters.s3, adapters.objects),
     )

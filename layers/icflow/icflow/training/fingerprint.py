@@ -1,7 +1,9 @@
 """The run identity: a stable hash of where the data is, what the data is, and how to train on it.
 
 - bucket and dataset name;
-- the channel objects (train/, validation/, train_lst/, validation_lst/) as key and ETag, order-free;
+- the channel objects (train/, validation/, train_lst/, validation_lst/) as key and ETag, order-free; for a
+  dataset of class folders, the objects under images/ and its classes.txt, which orders the classes and so
+  decides every image's label;
 - the canonical configuration: pipeline.json as parsed (normalised hyperparameters, defaults applied),
   so re-formatting pipeline.json or spelling 64 as "64" is not a new run.
 
@@ -27,7 +29,9 @@ _EXCLUDED_SECTIONS = {"class_names", "deploy"}
 
 def canonical_config(config: PipelineConfig) -> dict[str, object]:
     """The parts of the configuration that shape training, as plain JSON data."""
-    canonical = config.model_dump(mode="json", exclude=_EXCLUDED_SECTIONS)
+    # An absent split section stays out, so that run ids from before it existed are unchanged.
+    excluded = _EXCLUDED_SECTIONS | ({"split"} if config.split is None else set())
+    canonical = config.model_dump(mode="json", exclude=excluded)
     if not config.tuning_enabled:
         canonical["tuning"] = None  # a disabled tuning section means the same as none
     return canonical
@@ -36,14 +40,17 @@ def canonical_config(config: PipelineConfig) -> dict[str, object]:
 def run_id(bucket: str, dataset: str, objects: Mapping[str, str], config: PipelineConfig) -> str:
     """The run id (RUN_ID_LENGTH lowercase hex characters) for the dataset's `objects` (key -> ETag, any
     keys; only the dataset's channel objects count) and its parsed configuration."""
-    channel_objects = sorted(
-        (key, etag.strip('"').lower())
-        for key, etag in objects.items()
-        # The prefix first: a key of another folder may name no usable dataset, which parsing refuses.
-        if key.startswith(layout.dataset_prefix(dataset))
-        and (parsed := layout.parse_dataset_key(key)) is not None
-        and parsed.part in layout.CHANNELS
-    )
+    prefix = layout.dataset_prefix(dataset)
+    # The prefix first: a key of another folder may name no usable dataset, which parsing refuses.
+    parts = {
+        key: parsed.part
+        for key in objects
+        if key.startswith(prefix) and (parsed := layout.parse_dataset_key(key)) is not None
+    }
+    counted = {*layout.CHANNELS, layout.IMAGES}
+    if layout.IMAGES in parts.values():
+        counted.add(layout.CLASSES_FILE)
+    channel_objects = sorted((key, objects[key].strip('"').lower()) for key, part in parts.items() if part in counted)
     identity = {
         "version": FINGERPRINT_VERSION,
         "bucket": bucket,

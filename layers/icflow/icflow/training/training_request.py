@@ -15,11 +15,16 @@ from icflow.algorithm.image_uris import image_uri
 from icflow.algorithm.tuning import OBJECTIVE_METRIC, OBJECTIVE_TYPE, Strategy, TuningPlan, parameter_ranges
 from icflow.core import layout, naming
 from icflow.training.dataset_facts import InputFormat, channels_for
+from icflow.training.image_lists import LISTED_IN
 
 if TYPE_CHECKING:  # pydantic models stay out of the import, so the training-state function starts faster
     from icflow.core.pipeline_config import TrainingResources
 
-CONTENT_TYPES = {InputFormat.RECORDIO: "application/x-recordio", InputFormat.IMAGE: "application/x-image"}
+CONTENT_TYPES = {
+    InputFormat.RECORDIO: "application/x-recordio",
+    InputFormat.IMAGE: "application/x-image",
+    InputFormat.FOLDERS: "application/x-image",
+}
 INPUT_MODE = "File"  # the algorithm reads RecordIO and image files from disk; Pipe needs augmented manifests
 
 
@@ -48,22 +53,35 @@ def _s3(bucket: str, prefix: str) -> str:
     return f"s3://{bucket}/{prefix}"
 
 
-def input_data_config(bucket: str, dataset: str, input_format: InputFormat) -> list[dict[str, object]]:
-    return [
-        {
-            "ChannelName": channel,
-            "DataSource": {
-                "S3DataSource": {
-                    "S3DataType": "S3Prefix",
-                    "S3Uri": _s3(bucket, layout.channel_prefix(dataset, channel)),
-                    "S3DataDistributionType": "FullyReplicated",
-                }
-            },
-            "ContentType": CONTENT_TYPES[input_format],
-            "CompressionType": "None",
-        }
-        for channel in channels_for(input_format)
-    ]
+def _source(bucket: str, dataset: str, run_id: str, input_format: InputFormat, channel: str) -> tuple[str, str]:
+    """(S3DataType, S3Uri) of a channel: the dataset's folder, or for class folders what the run prepared
+    (icflow.training.class_folders): a manifest of the split's images, and the folder of its .lst file."""
+    if input_format is not InputFormat.FOLDERS:
+        return "S3Prefix", _s3(bucket, layout.channel_prefix(dataset, channel))
+    if channel in (layout.TRAIN, layout.VALIDATION):
+        return "ManifestFile", _s3(bucket, layout.prepared_manifest_key(dataset, run_id, channel))
+    return "S3Prefix", _s3(bucket, layout.prepared_lst_prefix(dataset, run_id, LISTED_IN[channel]))
+
+
+def input_data_config(bucket: str, dataset: str, run_id: str, input_format: InputFormat) -> list[dict[str, object]]:
+    channels: list[dict[str, object]] = []
+    for channel in channels_for(input_format):
+        data_type, uri = _source(bucket, dataset, run_id, input_format, channel)
+        channels.append(
+            {
+                "ChannelName": channel,
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": data_type,
+                        "S3Uri": uri,
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+                "ContentType": CONTENT_TYPES[input_format],
+                "CompressionType": "None",
+            }
+        )
+    return channels
 
 
 def _job_definition(plan: TrainingPlan) -> dict[str, object]:
@@ -73,7 +91,7 @@ def _job_definition(plan: TrainingPlan) -> dict[str, object]:
     definition: dict[str, object] = {
         "AlgorithmSpecification": {"TrainingImage": image_uri(plan.region), "TrainingInputMode": INPUT_MODE},
         "RoleArn": plan.role_arn,
-        "InputDataConfig": input_data_config(plan.bucket, plan.dataset, plan.input_format),
+        "InputDataConfig": input_data_config(plan.bucket, plan.dataset, plan.run_id, plan.input_format),
         "OutputDataConfig": {"S3OutputPath": _s3(plan.bucket, layout.artifacts_prefix(plan.dataset))},
         "ResourceConfig": {
             "InstanceType": resources.instance_type,
