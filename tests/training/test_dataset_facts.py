@@ -235,3 +235,17 @@ def test_multi_label_class_ids_count_classes_by_the_largest_id(counts):
         counts({0: 5, 3: 2}, records=6, max_labels=2),
     )
     assert resolve_data_hyperparameters({"multi_label": "1"}, data, None)["num_classes"] == "4"
+
+
+def test_class_folders_are_ready_and_hidden_files_alone_are_not_data():
+    ready = dataset_readiness(["datasets/d/images/cat/1.jpg", "datasets/d/pipeline.json", "datasets/d/classes.txt"])
+    assert ready.state is ReadinessState.READY and ready.input_format is InputFormat.FOLDERS
+    hidden = dataset_readiness(["datasets/d/images/.DS_Store", "datasets/d/images/__MACOSX/cat/._1.jpg"])
+    assert hidden.state is ReadinessState.WAITING and "class folders" in hidden.reason
+
+
+@pytest.mark.parametrize("channel_key", ["datasets/d/train/a.rec", "datasets/d/validation_lst/v.lst"])
+def test_class_folders_beside_channels_are_invalid(channel_key):
+    readiness = dataset_readiness(["datasets/d/images/cat/1.jpg", channel_key])
+    assert readiness.state is ReadinessState.INVALID
+    assert "keep one input format per dataset" in readiness.reason

@@ -7,6 +7,8 @@ OBJECTS = {
     "datasets/cats/validation/b.rec": '"2c1743a391305fbf367df8e4f069f9f9"',
 }
 CONFIG = parse_pipeline_config('{"hyperparameters": {"epochs": 5}}')
+# run_id("bucket", "cats", OBJECTS, CONFIG) as computed before pipeline.json had a `split` section (commit a01d3ff).
+RUN_ID_BEFORE_SPLIT = "1f77c0123c2f"
 
 
 def test_a_run_id_is_short_hex_and_stable():
@@ -63,3 +65,23 @@ def test_class_names_deploy_settings_and_non_channel_objects_are_not_part_of_the
         "batch/cats/x.jpg": '"4"',
     }
     assert run_id("bucket", "cats", extra, CONFIG) == base
+
+
+FOLDERS = {
+    "datasets/cats/images/tabby/1.jpg": '"aa"',
+    "datasets/cats/images/siamese/2.jpg": '"bb"',
+}
+
+
+def test_class_folders_are_the_run_and_their_classes_txt_too():
+    base = run_id("bucket", "cats", FOLDERS, CONFIG)
+    # classes.txt orders the classes, so it decides every image's label.
+    assert run_id("bucket", "cats", {**FOLDERS, "datasets/cats/classes.txt": '"1"'}, CONFIG) != base
+    assert run_id("bucket", "cats", {**FOLDERS, "datasets/cats/images/tabby/3.jpg": '"cc"'}, CONFIG) != base
+    split = parse_pipeline_config('{"hyperparameters": {"epochs": 5}, "split": {"seed": 1}}')
+    assert run_id("bucket", "cats", FOLDERS, split) != base
+
+
+def test_an_absent_split_section_keeps_the_run_ids_of_before_it_existed():
+    # The recipe's identity for this dataset and configuration, computed before `split` was added.
+    assert run_id("bucket", "cats", OBJECTS, CONFIG) == RUN_ID_BEFORE_SPLIT

@@ -176,3 +176,23 @@ def test_tuning_with_managed_spot_checkpoints_too():
 def test_a_tuning_request_needs_a_tuning_plan():
     with pytest.raises(ValueError):
         build_tuning_job_request(plan())
+
+
+def test_class_folders_train_on_the_runs_prepared_manifests_and_lists():
+    request = build_training_job_request(plan(input_format=InputFormat.FOLDERS))
+    assert_valid(request, "CreateTrainingJob")
+    prepared = f"s3://icflow-data/prepared/caltech_256/{RUN}/"
+    assert [
+        (
+            c["ChannelName"],
+            c["ContentType"],
+            c["DataSource"]["S3DataSource"]["S3DataType"],
+            c["DataSource"]["S3DataSource"]["S3Uri"],
+        )
+        for c in request["InputDataConfig"]
+    ] == [
+        ("train", "application/x-image", "ManifestFile", f"{prepared}train.manifest"),
+        ("validation", "application/x-image", "ManifestFile", f"{prepared}validation.manifest"),
+        ("train_lst", "application/x-image", "S3Prefix", f"{prepared}train_lst/"),
+        ("validation_lst", "application/x-image", "S3Prefix", f"{prepared}validation_lst/"),
+    ]
