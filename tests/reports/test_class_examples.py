@@ -20,6 +20,7 @@ from icflow.reports.thumbnails import ThumbnailFetcher
 from support.s3_files import BUCKET, put
 
 DATASET = "pets"
+RUN = "0123456789ab"
 
 
 def _png(shade: int) -> bytes:
@@ -44,7 +45,7 @@ def test_a_recordio_dataset_shows_images_from_inside_its_records(s3: Any) -> Non
     put(s3, f"{layout.channel_prefix(DATASET, layout.TRAIN)}part-0.rec", _rec([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 0]))
     put(s3, f"{layout.channel_prefix(DATASET, layout.TRAIN)}notes.rec", b"not RecordIO at all")
 
-    examples = _examples(s3).of(DATASET, "recordio", classes=3)
+    examples = _examples(s3).of(DATASET, RUN, "recordio", classes=3)
 
     assert {index: len(uris) for index, uris in examples.items()} == {0: 3, 1: 3, 2: 3}
     assert all(uri.startswith("data:image/jpeg;base64,") for uris in examples.values() for uri in uris)
@@ -58,7 +59,20 @@ def test_an_image_dataset_shows_the_images_its_lists_name(s3: Any) -> None:
     lines.append("8\t1\timg/deleted.png")  # listed, since deleted: the page goes without it
     put(s3, f"{layout.channel_prefix(DATASET, layout.TRAIN_LST)}train.lst", "\n".join(lines).encode())
 
-    examples = _examples(s3).of(DATASET, "image", classes=2)
+    examples = _examples(s3).of(DATASET, RUN, "image", classes=2)
+
+    assert {index: len(uris) for index, uris in examples.items()} == {0: EXAMPLES_PER_CLASS, 1: EXAMPLES_PER_CLASS}
+
+
+def test_class_folders_show_the_images_the_runs_prepared_list_names(s3: Any) -> None:
+    lines = []
+    for index in range(6):
+        key = f"{layout.images_prefix(DATASET)}{'cat' if index % 2 else 'dog'}/{index}.png"
+        put(s3, key, _png(index))
+        lines.append(f"{index}\t{index % 2}\t{key}")
+    put(s3, layout.prepared_lst_key(DATASET, RUN, layout.TRAIN), "\n".join(lines).encode())
+
+    examples = _examples(s3).of(DATASET, RUN, "folders", classes=2)
 
     assert {index: len(uris) for index, uris in examples.items()} == {0: EXAMPLES_PER_CLASS, 1: EXAMPLES_PER_CLASS}
 
@@ -78,4 +92,4 @@ def test_labels_that_are_no_class_index_are_passed_over_and_classes_are_capped(m
 
 
 def test_a_format_without_images_has_no_examples(s3: Any) -> None:
-    assert _examples(s3).of(DATASET, None, classes=None) == {}
+    assert _examples(s3).of(DATASET, RUN, None, classes=None) == {}

@@ -1,5 +1,6 @@
 """A few training images of each class, as thumbnails, for a run's page: the images an image dataset's .lst files
-list, or the images inside a RecordIO dataset's first records.
+list (for class folders, the .lst file icflow prepared for the run), or the images inside a RecordIO dataset's
+first records.
 
 Examples illustrate the data, they are not the data: the first MAX_CLASSES classes get EXAMPLES_PER_CLASS each,
 and reading stops after MAX_ENTRIES .lst lines or MAX_RECORD_BYTES of records, however the classes are spread.
@@ -34,12 +35,15 @@ class ClassExamples:
         self._objects = objects
         self._thumbnails = thumbnails
 
-    def of(self, dataset: str, input_format: str | None, classes: int | None) -> dict[int, list[str]]:
+    def of(self, dataset: str, run_id: str, input_format: str | None, classes: int | None) -> dict[int, list[str]]:
         """Class index -> data URIs of a few of its training images; {} for a format that holds no images.
         `classes`, when the run counted them, lets reading stop as soon as each has its examples."""
         wanted = min(classes or MAX_CLASSES, MAX_CLASSES)
         if input_format == "image":
-            return self._listed(dataset, wanted)
+            train = layout.channel_prefix(dataset, layout.TRAIN)
+            return self._listed(self._keys(dataset, layout.TRAIN_LST, ".lst"), train, wanted)
+        if input_format == "folders":  # the prepared list names each image by its key
+            return self._listed([layout.prepared_lst_key(dataset, run_id, layout.TRAIN)], "", wanted)
         if input_format == "recordio":
             return self._recorded(dataset, wanted)
         return {}
@@ -49,11 +53,10 @@ class ClassExamples:
             obj.key for obj in self._objects.list(layout.channel_prefix(dataset, channel)) if obj.key.endswith(suffix)
         ]
 
-    def _listed(self, dataset: str, wanted: int) -> dict[int, list[str]]:
+    def _listed(self, lst_keys: list[str], root: str, wanted: int) -> dict[int, list[str]]:
+        """Examples from .lst files whose paths are below `root` (the train channel's prefix)."""
         entries = (
-            (entry.labels, layout.channel_prefix(dataset, layout.TRAIN) + entry.path)
-            for key in self._keys(dataset, layout.TRAIN_LST, ".lst")
-            for entry in lst_entries(self._s3, self._bucket, key)
+            (entry.labels, root + entry.path) for key in lst_keys for entry in lst_entries(self._s3, self._bucket, key)
         )
         chosen = _choose(islice(entries, MAX_ENTRIES), wanted)
         thumbs = self._thumbnails.thumbnails(key for keys in chosen.values() for key in keys)

@@ -93,7 +93,7 @@ class RenderReports:
             {**run, "status": status, "reason": reason},
             self._runs.training_job(training_job) if training_job else {},
             self._logs.epochs(training_job) if training_job else [],
-            self._examples.of(dataset, run.get("input_format"), _classes(run)),
+            self._examples.of(dataset, run["run_id"], run.get("input_format"), _classes(run)),
             self._runs.tuning_job(run["job_name"]) if tuning else None,
             self._runs.trials(run["job_name"]) if tuning else (),
         )
