@@ -26,6 +26,12 @@ def test_status_prints_runs_batches_and_endpoints_with_reasons(
         {"job_name": "icflow-pets-3f2a9c41d0b7"},
         reason="AlgorithmError: out of memory",
     )
+    skipped = {
+        "count": 2,
+        "examples": ["datasets/pets/images/cat/notes.txt: not a .jpg"],
+        "all": "s3://b/skipped.jsonl",
+    }
+    runs.create_run("pets", "0123456789ab", "training", {"job_name": "icflow-pets-0123456789ab", "skipped": skipped})
     runs.create_item(
         "pets",
         batch_sk("a" * 20),
@@ -49,6 +55,10 @@ def test_status_prints_runs_batches_and_endpoints_with_reasons(
     assert "pets: model_ready (model icflow-pets-3f2a9c41d0b7)" in out and "birds: waiting" in out
     assert "AlgorithmError: out of memory" in out and "12 images, 1 skipped" in out
     assert "rolled_back" in out and "update rolled back" in out
+    assert (
+        "left out: 2 objects, such as datasets/pets/images/cat/notes.txt: not a .jpg; all in s3://b/skipped.jsonl"
+        in out
+    )
 
     assert main(["status", "--dataset", "birds", *stack_flags]) == 0
     assert "pets" not in capsys.readouterr().out

@@ -38,6 +38,11 @@ def render(dataset: str, items: list[dict[str, Any]]) -> str:
         lines.append(f"  reason: {head['reason']}")
     for run in sorted(by_kind.get("run", []), key=lambda item: item.get("created_at", "")):
         lines.append(_line("run", run["run_id"], run, run.get("job_name") or ""))
+        skipped = run.get("skipped") or {}
+        if skipped.get("count"):
+            # Class folders: what the run left out, as the run item keeps it (icflow.training.class_folders).
+            first = (skipped.get("examples") or [""])[0]
+            lines.append(f"{'':11}left out: {skipped['count']} objects, such as {first}; all in {skipped.get('all')}")
     for batch in sorted(by_kind.get("batch", []), key=lambda item: item.get("created_at", "")):
         counts = f"{batch.get('images', 0)} images, {batch.get('skipped', 0)} skipped"
         if "labeled" in batch:
