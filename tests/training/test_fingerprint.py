@@ -78,6 +78,7 @@ def test_class_folders_are_the_run_and_their_classes_txt_too():
     # classes.txt orders the classes, so it decides every image's label.
     assert run_id("bucket", "cats", {**FOLDERS, "datasets/cats/classes.txt": '"1"'}, CONFIG) != base
     assert run_id("bucket", "cats", {**FOLDERS, "datasets/cats/images/tabby/3.jpg": '"cc"'}, CONFIG) != base
+    assert run_id("bucket", "cats", {**FOLDERS, "datasets/cats/images/tabby/.DS_Store": '"dd"'}, CONFIG) == base
     split = parse_pipeline_config('{"hyperparameters": {"epochs": 5}, "split": {"seed": 1}}')
     assert run_id("bucket", "cats", FOLDERS, split) != base
 

@@ -20,6 +20,7 @@ import json
 from collections.abc import Mapping
 
 from icflow.core import layout
+from icflow.core.images import is_hidden_or_system
 from icflow.core.naming import RUN_ID_LENGTH
 from icflow.core.pipeline_config import PipelineConfig
 
@@ -45,7 +46,10 @@ def run_id(bucket: str, dataset: str, objects: Mapping[str, str], config: Pipeli
     parts = {
         key: parsed.part
         for key in objects
-        if key.startswith(prefix) and (parsed := layout.parse_dataset_key(key)) is not None
+        if key.startswith(prefix)
+        and (parsed := layout.parse_dataset_key(key)) is not None
+        # A .DS_Store the desktop drops into a class folder is never trained on, so it is no new run.
+        and not (parsed.part == layout.IMAGES and is_hidden_or_system(parsed.relative))
     }
     counted = {*layout.CHANNELS, layout.IMAGES}
     if layout.IMAGES in parts.values():
