@@ -10,6 +10,8 @@ MXNET_VENV := .venv-mxnet
 # SAM CLI and checkov pin dependencies that conflict with the project's and each other's: a venv each.
 SAM_VENV := .venv-sam
 CHECKOV_VENV := .venv-checkov
+# The AWS CLI v1, with which tests/local_stack uploads folders as users do; it pins its own botocore.
+AWSCLI_VENV := .venv-awscli
 SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 # sam build needs the functions' runtime, python3.13, which pyenv provides here and on CI.
 SAM_BUILD_PYTHON := 3.13.0
@@ -60,6 +62,11 @@ $(CHECKOV_VENV)/.installed:
 	$(CHECKOV_VENV)/bin/python -m pip --quiet --disable-pip-version-check install checkov==3.3.30
 	touch $@
 
+$(AWSCLI_VENV)/.installed:
+	$(PYTHON) -m venv $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/python -m pip --quiet --disable-pip-version-check install awscli==1.46.3
+	touch $@
+
 sam-validate: $(SAM_VENV)/.installed
 	$(SAM) validate --lint --region us-east-1
 
@@ -83,8 +90,8 @@ lint: install
 	$(BIN)/ruff format --check .
 
 # tests/build runs the sam build output, so the build comes first.
-test: install $(VENDORED) browser lint $(MXNET_VENV)/.installed sam-validate checkov sam-build
-	ICFLOW_MXNET_PYTHON=$(MXNET_VENV)/bin/python $(BIN)/pytest
+test: install $(VENDORED) browser lint $(MXNET_VENV)/.installed $(AWSCLI_VENV)/.installed sam-validate checkov sam-build
+	ICFLOW_MXNET_PYTHON=$(MXNET_VENV)/bin/python ICFLOW_AWS_CLI=$(AWSCLI_VENV)/bin/aws $(BIN)/pytest
 
 bench: install $(MXNET_VENV)/.installed sam-build
 	ICFLOW_MXNET_PYTHON=$(MXNET_VENV)/bin/python $(BIN)/python benchmarks/recordio_bench.py
@@ -98,4 +105,4 @@ bench: install $(MXNET_VENV)/.installed sam-build
 	$(BIN)/python benchmarks/transform_instances_bench.py
 
 clean:
-	rm -rf $(VENV) $(MXNET_VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache $(VENDOR)
+	rm -rf $(VENV) $(MXNET_VENV) $(SAM_VENV) $(CHECKOV_VENV) $(AWSCLI_VENV) .aws-sam .pytest_cache $(VENDOR)
