@@ -1,5 +1,6 @@
 import functools
 import re
+from dataclasses import replace
 
 import botocore.session
 import pytest
@@ -196,3 +197,24 @@ def test_class_folders_train_on_the_runs_prepared_manifests_and_lists():
         ("train_lst", "application/x-image", "S3Prefix", f"{prepared}train_lst/"),
         ("validation_lst", "application/x-image", "S3Prefix", f"{prepared}validation_lst/"),
     ]
+
+
+def test_an_incremental_run_adds_the_model_channel_and_a_warm_pool_keeps_its_instances():
+    url = "s3://icflow-data/artifacts/caltech_256/icflow-caltech-256-0000000000aa/output/model.tar.gz"
+    request = build_training_job_request(replace(plan('{"training": {"keep_alive_seconds": 900}}'), base_model_url=url))
+    assert_valid(request, "CreateTrainingJob")
+    assert request["InputDataConfig"][-1] == {
+        "ChannelName": "model",
+        "DataSource": {
+            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": url, "S3DataDistributionType": "FullyReplicated"}
+        },
+        "ContentType": "application/x-sagemaker-model",
+        "CompressionType": "None",
+    }
+    assert request["ResourceConfig"]["KeepAlivePeriodInSeconds"] == 900
+    tuned = plan('{"tuning": {}, "training": {"keep_alive_seconds": 900}}')
+    tuning = build_tuning_job_request(replace(tuned, base_model_url=url))
+    assert_valid(tuning, "CreateHyperParameterTuningJob")
+    definition = tuning["TrainingJobDefinition"]
+    assert definition["InputDataConfig"][-1]["ChannelName"] == "model"
+    assert definition["ResourceConfig"]["KeepAlivePeriodInSeconds"] == 900

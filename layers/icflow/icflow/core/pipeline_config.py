@@ -38,6 +38,7 @@ from icflow.core.errors import IcflowError
 from icflow.core.s3_objects import S3Objects
 from icflow.core.sagemaker_limits import (
     API_INTEGER_MAX,
+    MAX_KEEP_ALIVE_SECONDS,
     MAX_PARALLEL_TUNING_JOBS,
     MAX_RANDOM_TUNING_JOBS,
     MAX_TUNING_JOBS,
@@ -87,6 +88,10 @@ class TrainingSettings(_Section):
     max_runtime_seconds: Annotated[int, Field(ge=1, le=MAX_RUNTIME_LIMIT)] | None = None
     managed_spot: bool | None = None
     max_wait_seconds: PositiveInt | None = None
+    # Start from the dataset's current model (the algorithm's `model` channel; icflow.training.base_model).
+    incremental: bool = False
+    # Keep the instances in a SageMaker managed warm pool this long after a job, for the next run or trial.
+    keep_alive_seconds: Annotated[int, Field(ge=0, le=MAX_KEEP_ALIVE_SECONDS)] | None = None
 
 
 class RangeSettings(_Section):
@@ -472,6 +477,7 @@ class TrainingResources:
     max_runtime_seconds: int
     managed_spot: bool
     max_wait_seconds: int | None  # set exactly when managed_spot is on; at least max_runtime_seconds
+    keep_alive_seconds: int | None = None  # a managed warm pool's wait for the next matching job
 
 
 def resolve_training_resources(defaults: TrainingEnv, config: PipelineConfig) -> TrainingResources:
@@ -500,6 +506,7 @@ def resolve_training_resources(defaults: TrainingEnv, config: PipelineConfig) ->
         max_runtime_seconds=max_runtime,
         managed_spot=spot,
         max_wait_seconds=max_wait,
+        keep_alive_seconds=training.keep_alive_seconds or None,
     )
 
 

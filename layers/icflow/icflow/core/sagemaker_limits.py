@@ -13,6 +13,8 @@ botocore's model gives only minimums for these members; the maximums are the API
 
 API_INTEGER_MAX = 2**31 - 1
 MAX_VOLUME_SIZE_GB = 16 * 1024
+# ResourceConfig.KeepAlivePeriodInSeconds: how long a managed warm pool may wait for the next matching job.
+MAX_KEEP_ALIVE_SECONDS = 21600
 MAX_TUNING_JOBS = 750
 MAX_RANDOM_TUNING_JOBS = 10_000
 MAX_PARALLEL_TUNING_JOBS = 100

@@ -23,6 +23,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from aws_lambda_powertools.utilities.idempotency.serialization.dataclass import DataclassSerializer
 
+from icflow.algorithm.problems import InvalidInput
 from icflow.core import layout, naming
 from icflow.core.class_names import ClassNames, load_class_names
 from icflow.core.errors import IcflowError
@@ -41,6 +42,7 @@ from icflow.core.state import DATASET_WAITING, RunStatus, StateTable, stored_rea
 from icflow.core.status_mirror import StatusMirror
 from icflow.core.unusable_names import UnusableNames
 from icflow.recordio.s3 import channel_stats, lst_entries
+from icflow.training.base_model import architecture_problems, current_model
 from icflow.training.class_folders import ClassFolders
 from icflow.training.dataset_facts import (
     DatasetFacts,
@@ -122,6 +124,17 @@ def _attempt(run: dict[str, Any] | None, upload: UploadedObject) -> str:
     if upload.sequencer and run.get("status") in _ENDED_UNSTARTED and not _job_ran(run):
         return upload.sequencer
     return tried[-1] if len(tried) > 1 else ""
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """A run, decided: its plan, the data it counted, the class names in force, and what else its item keeps
+    (class folders: what was left out; incremental: the model it starts from)."""
+
+    plan: TrainingPlan
+    facts: DatasetFacts
+    class_names: ClassNames
+    fields: dict[str, object]
 
 
 class EvaluateDataset:
@@ -276,7 +289,8 @@ class EvaluateDataset:
                 return UploadOutcome("already_started", dataset, run_id, job_name)
             # STARTING: a concurrent or crashed invocation; the job name decides who creates the job.
         try:
-            plan, facts, class_names, skipped = self._plan(dataset, run_id, config, input_format)
+            planned = self._plan(dataset, run_id, config, input_format)
+            plan = planned.plan
             if tuning:
                 started = self._jobs.create_tuning_job(build_tuning_job_request(plan))
             else:
@@ -298,10 +312,9 @@ class EvaluateDataset:
                 "managed_spot": plan.resources.managed_spot,
                 # For the run's report (icflow.reports): what icflow filled in, and the data it counted.
                 "inferred_hyperparameters": sorted(set(plan.hyperparameters) - set(config.hyperparameters)),
-                "dataset_summary": dataset_summary(facts, class_names.names),
+                "dataset_summary": dataset_summary(planned.facts, planned.class_names.names),
             }
-            # Class folders: the objects left out of the run, and why (icflow.training.class_folders).
-            | ({"skipped": skipped} if skipped is not None else {}),
+            | planned.fields,
         )
         if item is not None:
             self._record_latest(dataset, item)
@@ -345,17 +358,15 @@ class EvaluateDataset:
         action = "rejected" if status is RunStatus.REJECTED else "failed"
         return UploadOutcome(action, dataset, run_id, reason=stored_reason(reason, dataset))
 
-    def _plan(
-        self, dataset: str, run_id: str, config: PipelineConfig, input_format: InputFormat
-    ) -> tuple[TrainingPlan, DatasetFacts, ClassNames, dict[str, object] | None]:
-        """The run's plan, the data it counted, the class names in force and (class folders) what it left out."""
+    def _plan(self, dataset: str, run_id: str, config: PipelineConfig, input_format: InputFormat) -> _Planned:
         settings = self._settings
         class_names = load_class_names(self._objects, dataset, config.class_names)
-        skipped = None
+        fields: dict[str, object] = {}
         if input_format is InputFormat.FOLDERS:
             prepared = self._class_folders.prepare(dataset, run_id, class_names, config.split_settings)
             facts = DatasetFacts(input_format, train=prepared.train, validation=prepared.validation)
-            class_names, skipped = prepared.class_names, prepared.skipped
+            class_names = prepared.class_names
+            fields["skipped"] = prepared.skipped
         else:
             train_channel, validation_channel = counted_channels(input_format)
             facts = DatasetFacts(
@@ -366,6 +377,14 @@ class EvaluateDataset:
                 ),
             )
         hyperparameters = resolve_data_hyperparameters(config.hyperparameters, facts, list(class_names.names) or None)
+        base = current_model(self._state, dataset) if config.training.incremental else None
+        if base is not None:
+            problems = architecture_problems(base, hyperparameters)
+            if problems:
+                raise InvalidInput("training.incremental", problems)
+            fields["base_model"] = {"run_id": base.run_id, "model_name": base.model_name}
+        elif config.training.incremental:
+            fields["base_model"] = None  # nothing to start from yet: this run trains from scratch
         plan = TrainingPlan(
             dataset=dataset,
             run_id=run_id,
@@ -376,8 +395,9 @@ class EvaluateDataset:
             hyperparameters=hyperparameters,
             resources=resolve_training_resources(settings, config),
             tuning=config.tuning.plan(hyperparameters) if config.tuning is not None and config.tuning_enabled else None,
+            base_model_url=base.model_data_url if base is not None else None,
         )
-        return plan, facts, class_names, skipped
+        return _Planned(plan, facts, class_names, fields)
 
     def _record_latest(self, dataset: str, run: dict[str, Any], reason: str | None = None) -> None:
         """The run as the dataset's latest; latest.json gets the whole `reason`, the table may keep a cut one."""

@@ -25,6 +25,8 @@ CONTENT_TYPES = {
     InputFormat.IMAGE: "application/x-image",
     InputFormat.FOLDERS: "application/x-image",
 }
+MODEL_CHANNEL = "model"
+MODEL_CONTENT_TYPE = "application/x-sagemaker-model"
 INPUT_MODE = "File"  # the algorithm reads RecordIO and image files from disk; Pipe needs augmented manifests
 
 
@@ -42,6 +44,7 @@ class TrainingPlan:
     hyperparameters: dict[str, str]
     resources: TrainingResources
     tuning: TuningPlan | None = None
+    base_model_url: str | None = None  # incremental training: the model.tar.gz the run starts from
 
 
 def tags(dataset: str, run_id: str) -> list[dict[str, str]]:
@@ -84,22 +87,41 @@ def input_data_config(bucket: str, dataset: str, run_id: str, input_format: Inpu
     return channels
 
 
+def model_channel(model_url: str) -> dict[str, object]:
+    """The algorithm's incremental-training input: a model it trained, as the compressed artifacts of its job."""
+    return {
+        "ChannelName": MODEL_CHANNEL,
+        "DataSource": {
+            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": model_url, "S3DataDistributionType": "FullyReplicated"}
+        },
+        "ContentType": MODEL_CONTENT_TYPE,
+        "CompressionType": "None",
+    }
+
+
 def _job_definition(plan: TrainingPlan) -> dict[str, object]:
     """What a training job and a tuning job's training definition share."""
     resources = plan.resources
     stopping: dict[str, int] = {"MaxRuntimeInSeconds": resources.max_runtime_seconds}
+    resource_config: dict[str, object] = {
+        "InstanceType": resources.instance_type,
+        "InstanceCount": resources.instance_count,
+        "VolumeSizeInGB": resources.volume_size_gb,
+    }
+    if resources.keep_alive_seconds:
+        resource_config["KeepAlivePeriodInSeconds"] = resources.keep_alive_seconds
+    channels = input_data_config(plan.bucket, plan.dataset, plan.run_id, plan.input_format)
+    if plan.base_model_url is not None:
+        channels.append(model_channel(plan.base_model_url))
     definition: dict[str, object] = {
         "AlgorithmSpecification": {"TrainingImage": image_uri(plan.region), "TrainingInputMode": INPUT_MODE},
         "RoleArn": plan.role_arn,
-        "InputDataConfig": input_data_config(plan.bucket, plan.dataset, plan.run_id, plan.input_format),
+        "InputDataConfig": channels,
         "OutputDataConfig": {"S3OutputPath": _s3(plan.bucket, layout.artifacts_prefix(plan.dataset))},
-        "ResourceConfig": {
-            "InstanceType": resources.instance_type,
-            "InstanceCount": resources.instance_count,
-            "VolumeSizeInGB": resources.volume_size_gb,
-        },
+        "ResourceConfig": resource_config,
         "StoppingCondition": stopping,
     }
+
     if resources.managed_spot:
         assert resources.max_wait_seconds is not None
         stopping["MaxWaitTimeInSeconds"] = resources.max_wait_seconds
