@@ -1,10 +1,9 @@
 import re
-import tarfile
 
 import pytest
 import torch
 
-from icflow_tools.trainer import Channel, ClientError, device, load_model, train
+from icflow_tools.trainer import ClientError, device, load_model, train
 from icflow_tools.trainer.artifacts import MODEL_CONFIG, TRAINING_STATE, read_config
 
 EPOCH_LINE = re.compile(r"^Epoch\[(\d+)\] (Train|Validation)-accuracy=(\d\.\d{6})$")
@@ -234,37 +233,6 @@ def test_kv_store_a_sample_count_mismatch_and_extra_channels_are_logged_not_fata
     assert "channel(s) test are not inputs of the algorithm and are ignored" in hooks.lines
     assert "kv_store: dist_async" in hooks.lines
     assert any("num_training_samples is 50 but the train channel holds 48 images" in line for line in hooks.lines)
-
-
-def model_channel(model_dir, folder):
-    """model_dir tarred as the local SageMaker does into model.tar.gz, in a `model` channel folder."""
-    folder.mkdir()
-    with tarfile.open(folder / "model.tar.gz", "w:gz") as archive:
-        for path in model_dir.iterdir():
-            archive.add(path, arcname=path.name)
-    return Channel(folder, "application/x-sagemaker-model")
-
-
-def test_incremental_training_starts_from_the_model_channel(kit, channels, tmp_path, hooks):
-    earlier, later = tmp_path / "earlier", tmp_path / "later"
-    earlier.mkdir(), later.mkdir()
-    first = train(kit.small_hyperparameters(epochs="3"), channels, earlier, None, kit.RecordingHooks())
-    assert first.epochs[0]["train:accuracy"] < 0.9
-    with_model = {**channels, "model": model_channel(earlier, tmp_path / "model")}
-
-    result = train(kit.small_hyperparameters(epochs="1"), with_model, later, None, hooks)
-
-    assert any(line.startswith("Incremental training: starting from") for line in hooks.lines)
-    assert result.epochs[0]["train:accuracy"] >= 0.9
-
-
-def test_incremental_training_needs_the_same_network(kit, channels, tmp_path, hooks):
-    earlier, later = tmp_path / "earlier", tmp_path / "later"
-    earlier.mkdir(), later.mkdir()
-    train(kit.small_hyperparameters(epochs="1"), channels, earlier, None, kit.RecordingHooks())
-    with_model = {**channels, "model": model_channel(earlier, tmp_path / "model")}
-    with pytest.raises(ClientError, match="incremental training needs the same num_layers"):
-        train(kit.small_hyperparameters(epochs="1", num_layers="32"), with_model, later, None, hooks)
 
 
 def test_a_large_image_depth_trains_and_serves(kit, tmp_path, model_dir, hooks):

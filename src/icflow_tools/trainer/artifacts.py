@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tarfile
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -86,31 +84,6 @@ def read_config(model_dir: Path) -> ModelConfig:
             f"{MODEL_CONFIG} has format version {config.format_version}; this trainer reads {FORMAT_VERSION}"
         )
     return config
-
-
-def read_model_channel(folder: Path) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
-    """The configuration and served parameters of the model.tar.gz in an incremental-training `model` channel."""
-    tarballs = sorted(folder.rglob("*.tar.gz"))
-    if len(tarballs) != 1:
-        raise ClientError(
-            f"the model channel holds {len(tarballs)} .tar.gz files; incremental training needs exactly one: "
-            "the model.tar.gz of an earlier training job"
-        )
-    with tempfile.TemporaryDirectory() as extracted:
-        try:
-            with tarfile.open(tarballs[0]) as archive:
-                archive.extractall(extracted, filter="data")
-        except (tarfile.TarError, OSError) as error:
-            raise ClientError(f"the model channel's {tarballs[0].name} cannot be extracted: {error}") from error
-        model_dir = Path(extracted)
-        config = read_config(model_dir)
-        try:
-            params = torch.load(model_dir / config.params, map_location="cpu", weights_only=True)
-        except (OSError, RuntimeError) as error:
-            raise ClientError(
-                f"the model channel's parameter file {config.params} cannot be loaded: {error}"
-            ) from error
-    return config, params
 
 
 def save_training_state(checkpoint_dir: Path, state: dict[str, Any]) -> None:

@@ -7,7 +7,8 @@ and hands hooks.epoch_end the same figures named as SageMaker names them (`train
 Saving follows the algorithm: without checkpoint_frequency, the parameters of every epoch that sets a new
 best validation accuracy; with it, every checkpoint_frequency epochs. The served model is the last file
 saved. With a checkpoint_dir, the full training state is written there after every epoch and a job that
-finds one resumes after its last finished epoch.
+finds one resumes after its last finished epoch. With a `model` channel (incremental training, model_channel.py)
+the network starts from an earlier job's model instead of random weights.
 """
 
 from __future__ import annotations
@@ -31,11 +32,17 @@ from icflow_tools.trainer.early_stopping import EarlyStopping
 from icflow_tools.trainer.hyperparameters import Hyperparameters, parse_hyperparameters
 from icflow_tools.trainer.labels import class_weights, targets
 from icflow_tools.trainer.metrics import Accuracy
+from icflow_tools.trainer.model_channel import (
+    MODEL_CHANNEL,
+    StartingModel,
+    check_same_network,
+    load_into,
+    read_model_channel,
+)
 from icflow_tools.trainer.optim import make_optimizer, make_scheduler
 from icflow_tools.trainer.resnet import ResNet
 
 SEED = 0
-MODEL_CHANNEL = "model"  # incremental training: the model.tar.gz of an earlier job
 EVALUATION_BATCH_SIZE = 256
 
 
@@ -152,6 +159,7 @@ class Training:
         threads = use_available_cores()
         precision = precision_for(hp.precision_dtype, device)
         self._log_configuration(precision, threads)
+        starting_model = self._read_starting_model()  # before the data: a wrong model fails the job at once
         train_set, validation_set = self._load_sets()
 
         torch.manual_seed(SEED)
@@ -161,7 +169,12 @@ class Training:
         scheduler = make_scheduler(optimizer, hp)
         scaler = precision.scaler()
         loss_fn = self._loss(train_set, device)
-        self._start_from_model_channel(model)
+        if starting_model is not None:
+            load_into(model, starting_model)
+            self.log(
+                f"Incremental training: starting from the parameters of {starting_model.config.params} in the model "
+                f"channel's {starting_model.tarball}; the optimizer starts fresh and epochs count from 1"
+            )
         start_epoch = self._resume(model, optimizer, scheduler, scaler, rng)
 
         stopped = False
@@ -295,25 +308,19 @@ class Training:
             "multi_label": hp.multi_label,
         }
 
-    def _start_from_model_channel(self, model: nn.Module) -> None:
-        """Incremental training: start from the weights of an earlier job's model, which must be the same network."""
+    def _read_starting_model(self) -> StartingModel | None:
+        """Incremental training: an earlier job's model to start from, which must be the same network."""
         channel = self.channels.get(MODEL_CHANNEL)
         if channel is None:
-            return
-        config, params = artifacts.read_model_channel(channel.path)
-        earlier = {
-            "num_layers": config.num_layers,
-            "num_classes": config.num_classes,
-            "image_shape": config.image_shape,
-            "multi_label": config.multi_label,
-        }
-        if earlier != self._architecture():
-            raise ClientError(
-                f"the model channel's model was trained with {earlier}; incremental training needs the same "
-                f"num_layers, num_classes, image_shape and multi_label, and this job has {self._architecture()}"
-            )
-        model.load_state_dict(params)
-        self.log(f"Incremental training: starting from the model channel's parameters ({config.params})")
+            return None
+        starting_model = read_model_channel(channel)
+        config = starting_model.config
+        self.log(
+            f"model channel: {starting_model.tarball} serves {config.params} (num_layers {config.num_layers}, "
+            f"image_shape {config.image_shape}, num_classes {config.num_classes})"
+        )
+        check_same_network(starting_model, self.hp)
+        return starting_model
 
     def _resume(
         self,
