@@ -184,7 +184,7 @@ def _member_outside(folder: Path, earlier_dir: Path) -> Channel:
 
 
 def _link_outside(folder: Path, earlier_dir: Path) -> Channel:
-    _tarball(folder, _with_config(earlier_dir), links={"elsewhere": "/etc/hostname"})
+    _tarball(folder, _with_config(earlier_dir), links={"elsewhere": "../outside"})
     return Channel(folder, MODEL_CONTENT_TYPE)
 
 
