@@ -99,6 +99,7 @@ bench: install $(MXNET_VENV)/.installed sam-build
 	$(BIN)/python benchmarks/label_outputs_bench.py
 	$(BIN)/python benchmarks/batch_report_bench.py
 	$(BIN)/python benchmarks/image_checks_bench.py
+	$(BIN)/python benchmarks/class_folders_bench.py
 	$(BIN)/python benchmarks/trainer_digits_bench.py
 	$(BIN)/python benchmarks/local_sagemaker_bench.py
 	$(BIN)/python benchmarks/small_batch_bench.py

@@ -1,10 +1,14 @@
-"""A real boto3 S3 client whose answers are generated in process, for the labeling benchmark's large counts.
+"""A real boto3 S3 client whose answers are generated in process, for the benchmarks' large counts.
 
 A botocore `before-send` handler answers each request instead of the network, so everything icflow's labeler
 does with S3 runs as in Lambda: signing, parsing 1,000-key listing pages, streaming bodies, s3transfer's
 uploads (multipart above 8 MB, as predictions.jsonl is at 100,000 outputs). Nothing is stored per output:
 listings and outputs are generated from their index and uploaded bodies are read and dropped, so the memory
 the benchmark measures at 100,000 outputs is the client's and the labeler's, not a server's.
+
+GeneratedBucket is what every generated bucket shares (the client, uploads drained and dropped, a count of
+requests by kind and the CPU their answers took, an optional wait before each answer standing for S3's time to first byte); GeneratedS3 is
+the labeling benchmark's bucket of transform outputs, generated_class_folders.py the class folders' one.
 """
 
 from __future__ import annotations
@@ -13,6 +17,10 @@ import io
 import json
 import random
 import re
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -42,18 +50,17 @@ def _drain(body: Any) -> None:
             pass
 
 
-class GeneratedS3:
-    """Answers for one bucket holding `count` transform outputs of `num_classes` classes under any prefix."""
+class GeneratedBucket(ABC):
+    """A bucket whose listings and objects a subclass generates; every request waits `latency_s` first and is
+    counted in `requests` by kind: "LIST" for a listing page, "MULTIPART" for a multipart upload's start or end,
+    otherwise the HTTP method ("GET", "PUT" for an object or a part, "HEAD")."""
 
-    def __init__(self, count: int, num_classes: int) -> None:
-        self.count = count
-        rng = random.Random(7)
-        # A few hundred distinct bodies, cycled: parsing cost is real, generation cost is not measured.
-        self.bodies = []
-        for _ in range(256):
-            weights = [rng.random() for _ in range(num_classes)]
-            total = sum(weights)
-            self.bodies.append(json.dumps({"prediction": [w / total for w in weights]}).encode())
+    def __init__(self, latency_s: float = 0.0) -> None:
+        self.latency_s = latency_s
+        self.requests: Counter[str] = Counter()
+        # CPU the answers took (their threads' time): the benchmark's own cost, not the client's.
+        self.answer_cpu_seconds = 0.0
+        self._lock = threading.Lock()
 
     def client(self) -> Any:
         import boto3
@@ -73,10 +80,27 @@ class GeneratedS3:
         return s3
 
     def answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
+        started = time.thread_time()
+        try:
+            return self._answer(request)
+        finally:
+            spent = time.thread_time() - started
+            with self._lock:
+                self.answer_cpu_seconds += spent
+
+    def _answer(self, request: AWSPreparedRequest) -> AWSResponse:
         url = urlsplit(request.url)
         query = parse_qs(url.query, keep_blank_values=True)
         key = unquote(url.path).split("/", 2)[2] if url.path.count("/") >= 2 else ""
-        if request.method == "GET" and "list-type" in query:
+        listing = request.method == "GET" and "list-type" in query
+        multipart = "uploads" in query or "uploadId" in query
+        kind = "LIST" if listing else "MULTIPART" if multipart else request.method
+        with self._lock:
+            self.requests[kind] += 1
+        if self.latency_s:
+            # In the calling thread, as a socket's wait would be: the GIL is free for the others meanwhile.
+            time.sleep(self.latency_s)
+        if listing:
             return self._listing(request, query)
         if request.method == "GET":
             return self._object(request, key)
@@ -96,6 +120,32 @@ class GeneratedS3:
             _drain(request.body)
             return AWSResponse(request.url, 200, {"ETag": '"generated"'}, _Raw(b""))
         return AWSResponse(request.url, 200, {}, _Raw(b""))  # HeadBucket
+
+    @abstractmethod
+    def _listing(self, request: AWSPreparedRequest, query: dict[str, list[str]]) -> AWSResponse: ...
+
+    @abstractmethod
+    def _object(self, request: AWSPreparedRequest, key: str) -> AWSResponse: ...
+
+    @staticmethod
+    def _xml(request: AWSPreparedRequest, document: str) -> AWSResponse:
+        body = ('<?xml version="1.0" encoding="UTF-8"?>' + document).encode()
+        return AWSResponse(request.url, 200, {"Content-Type": "application/xml"}, _Raw(body))
+
+
+class GeneratedS3(GeneratedBucket):
+    """Answers for one bucket holding `count` transform outputs of `num_classes` classes under any prefix."""
+
+    def __init__(self, count: int, num_classes: int) -> None:
+        super().__init__()
+        self.count = count
+        rng = random.Random(7)
+        # A few hundred distinct bodies, cycled: parsing cost is real, generation cost is not measured.
+        self.bodies = []
+        for _ in range(256):
+            weights = [rng.random() for _ in range(num_classes)]
+            total = sum(weights)
+            self.bodies.append(json.dumps({"prediction": [w / total for w in weights]}).encode())
 
     def _listing(self, request: AWSPreparedRequest, query: dict[str, list[str]]) -> AWSResponse:
         prefix = query.get("prefix", [""])[0]
@@ -120,8 +170,3 @@ class GeneratedS3:
         body = self.bodies[int(found.group(1)) % len(self.bodies)]
         headers = {"Content-Length": str(len(body)), "ETag": '"generated"', "Content-Type": "application/json"}
         return AWSResponse(request.url, 200, headers, _Raw(body))
-
-    @staticmethod
-    def _xml(request: AWSPreparedRequest, document: str) -> AWSResponse:
-        body = ('<?xml version="1.0" encoding="UTF-8"?>' + document).encode()
-        return AWSResponse(request.url, 200, {"Content-Type": "application/xml"}, _Raw(body))
