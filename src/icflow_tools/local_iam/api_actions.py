@@ -22,10 +22,16 @@ ACTION_PREFIX = {"monitoring": "cloudwatch", "runtime.sagemaker": "sagemaker"}
 
 
 ResourceTags = Callable[[str], Mapping[str, str]]  # an existing resource's tags by ARN; {} when it has none
+NextPackageVersion = Callable[[str], int]  # the version a model package group's next package gets, by group name
 
 
 def no_tags(arn: str) -> Mapping[str, str]:
     return {}
+
+
+def first_version(group: str) -> int:
+    """For a caller that does not hold the registry: a group's first package."""
+    return 1
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class Call:
     region: str
     account: str
     resource_tags: ResourceTags = no_tags
+    next_package_version: NextPackageVersion = first_version
 
     def arn(self, service: str, resource: str) -> str:
         return f"arn:aws:{service}:{self.region}:{self.account}:{resource}"
@@ -156,12 +163,38 @@ def _tag_keys(kind: str, tags: Mapping[str, str]) -> dict[str, Any]:
     return keys
 
 
+def _name_of(value: str) -> str:
+    """A name, or the resource part of an ARN (ArnOrName members): "...:model-package/g/3" -> "g/3"."""
+    return value.split("/", 1)[1] if value.startswith("arn:") else value
+
+
+def _model_registry_resource(call: Call) -> str | None:
+    """The registry's resource an operation acts on: model-package-group/<group> for group calls,
+    model-package/<group>/<version> for package calls (CreateModelPackage: the one it will create, which a policy
+    on model-package/<group>/* allows); "*" for the List calls; None for the other operations."""
+    params, operation = call.params, call.operation
+    if operation in ("ListModelPackageGroups", "ListModelPackages"):
+        return "*"
+    if operation.endswith("ModelPackageGroup") and "ModelPackageGroupName" in params:
+        return call.arn("sagemaker", f"model-package-group/{_name_of(params['ModelPackageGroupName']).lower()}")
+    if operation == "CreateModelPackage" and "ModelPackageGroupName" in params:
+        group = _name_of(params["ModelPackageGroupName"])
+        return call.arn("sagemaker", f"model-package/{group.lower()}/{call.next_package_version(group)}")
+    name = params.get("ModelPackageArn") or params.get("ModelPackageName")  # unversioned: model-package/<name>
+    if operation.endswith("ModelPackage") and name:
+        return call.arn("sagemaker", f"model-package/{_name_of(name).lower()}")
+    return None
+
+
 def _sagemaker(call: Call) -> list[AuthRequest]:
     params, operation = call.params, call.operation
     requested = _tag_keys("RequestTag", {tag["Key"]: tag["Value"] for tag in params.get("Tags") or []})
     if operation in ("AddTags", "ListTags", "DeleteTags"):
         arn = params.get("ResourceArn", "*")
         return [call.request(arn, {**_tag_keys("ResourceTag", call.resource_tags(arn)), **requested})]
+    registry = _model_registry_resource(call)
+    if registry is not None:
+        return _sagemaker_requests(call, registry, requested)
     # ListTrainingJobsForHyperParameterTuningJob acts on its tuning job; other List* calls on no resource.
     match = next(
         (
@@ -174,19 +207,22 @@ def _sagemaker(call: Call) -> list[AuthRequest]:
     name = params.get(match[1]) if match else None
     if match is None or name is None:  # ListEndpoints, ListTrainingJobs, ...
         return [call.request("*")]
-    resource_type = match[0]
     # SageMaker's ARNs spell names in lower case.
-    arn = call.arn("sagemaker", f"{resource_type}/{name.lower()}")
-    if operation.startswith("Create"):
-        requests = [call.request(arn, requested)]
-        if requested:
-            requests.append(call.request(arn, requested, action="sagemaker:AddTags"))
-    else:
-        requests = [call.request(arn, _tag_keys("ResourceTag", call.resource_tags(arn)))]
+    return _sagemaker_requests(call, call.arn("sagemaker", f"{match[0]}/{name.lower()}"), requested)
+
+
+def _sagemaker_requests(call: Call, arn: str, requested: dict[str, Any]) -> list[AuthRequest]:
+    """The operation on `arn`; a create also needs sagemaker:AddTags for its tags and iam:PassRole for its roles."""
+    if arn == "*":
+        return [call.request(arn)]
+    if not call.operation.startswith("Create"):
+        return [call.request(arn, _tag_keys("ResourceTag", call.resource_tags(arn)))]
+    requests = [call.request(arn, requested)]
+    if requested:
+        requests.append(call.request(arn, requested, action="sagemaker:AddTags"))
     requests += [
         AuthRequest("iam:PassRole", role, {"iam:PassedToService": SAGEMAKER_SERVICE})
-        for role in _passed_roles(params)
-        if operation.startswith("Create")
+        for role in _passed_roles(call.params)
     ]
     return requests
 

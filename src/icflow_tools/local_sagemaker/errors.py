@@ -37,6 +37,10 @@ class ResourceNotFound(ServiceError):
     code = "ResourceNotFound"
 
 
+class ConflictException(ServiceError):
+    code = "ConflictException"
+
+
 class ResourceLimitExceeded(ServiceError):
     code = "ResourceLimitExceeded"
 

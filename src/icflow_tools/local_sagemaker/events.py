@@ -23,6 +23,7 @@ TUNING_JOB_STATE_CHANGE = "SageMaker HyperParameter Tuning Job State Change"
 TRANSFORM_JOB_STATE_CHANGE = "SageMaker Transform Job State Change"
 ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
 MODEL_STATE_CHANGE = "SageMaker Model State Change"
+MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
 DELETED_ENDPOINT_STATUS = "DELETED"
 
 logger = logging.getLogger(__name__)

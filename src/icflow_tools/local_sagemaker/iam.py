@@ -8,7 +8,15 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from icflow_tools.local_iam.api_actions import SAGEMAKER_SERVICE, Call, ResourceTags, api_requests, no_tags
+from icflow_tools.local_iam.api_actions import (
+    SAGEMAKER_SERVICE,
+    Call,
+    NextPackageVersion,
+    ResourceTags,
+    api_requests,
+    first_version,
+    no_tags,
+)
 from icflow_tools.local_iam.authorizer import Authorizer
 from icflow_tools.local_iam.credentials import credential_variables, session_with
 from icflow_tools.local_sagemaker.errors import AccessDenied, ValidationException
@@ -30,10 +38,17 @@ class SageMakerIam:
         self._lock = threading.Lock()
 
     def authorize(
-        self, access_key: str, operation: str, params: Mapping[str, Any], resource_tags: ResourceTags = no_tags
+        self,
+        access_key: str,
+        operation: str,
+        params: Mapping[str, Any],
+        resource_tags: ResourceTags = no_tags,
+        next_package_version: NextPackageVersion = first_version,
     ) -> None:
-        """`resource_tags` answers aws:ResourceTag conditions from the service's own resources."""
-        requests = api_requests(Call("sagemaker", operation, params, self._region, self._account_id, resource_tags))
+        """`resource_tags` answers aws:ResourceTag conditions from the service's own resources;
+        `next_package_version` names the model package a CreateModelPackage would create."""
+        call = Call("sagemaker", operation, params, self._region, self._account_id, resource_tags, next_package_version)
+        requests = api_requests(call)
         denial = self.authorizer.check(access_key, requests)
         if denial is not None:
             raise AccessDenied(denial.message)

@@ -27,6 +27,7 @@ from icflow_tools.local_sagemaker.iam import SageMakerIam
 from icflow_tools.local_sagemaker.job_log_stream import LOGS_CLIENT_CONFIG
 from icflow_tools.local_sagemaker.models import ModelLoader
 from icflow_tools.local_sagemaker.protocol import access_key, handler_class
+from icflow_tools.local_sagemaker.registry_api import Registry
 from icflow_tools.local_sagemaker.s3io import S3Access
 from icflow_tools.local_sagemaker.store import Account, Store
 from icflow_tools.local_sagemaker.validation import validate_request, without_nulls
@@ -116,6 +117,7 @@ class LocalSageMaker:
         )
         self.iam = iam
         self.runtime = EndpointRuntime(self.ctx, ModelLoader(self.ctx))
+        self.registry = Registry(self.ctx)
         self._operations.update(
             {
                 **training_api.OPERATIONS,
@@ -123,6 +125,7 @@ class LocalSageMaker:
                 **transform_api.operations(self.runtime),
                 **Hosting(self.ctx, self.runtime).operations(),
                 **tags_api.OPERATIONS,
+                **self.registry.operations(),
             }
         )
         self.faults.add(*faults)
@@ -143,7 +146,7 @@ class LocalSageMaker:
         params = without_nulls(params)
         validate_request(self.ctx.model.operation_model(operation).input_shape, params)
         if self.iam is not None:
-            self.iam.authorize(caller, operation, params, self.ctx.store.resource_tags)
+            self.iam.authorize(caller, operation, params, self.ctx.store.resource_tags, self.registry.next_version)
         # After authorization: a denied call stays AccessDenied, and only a call that would run uses up a fault.
         self.faults.refuse(operation, params)
         return handler(self.ctx, params)

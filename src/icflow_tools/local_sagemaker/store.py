@@ -21,7 +21,9 @@ TRANSFORM_JOB = "transform-job"
 MODEL = "model"
 ENDPOINT_CONFIG = "endpoint-config"
 ENDPOINT = "endpoint"
-KINDS = (TRAINING_JOB, TUNING_JOB, TRANSFORM_JOB, MODEL, ENDPOINT_CONFIG, ENDPOINT)
+MODEL_PACKAGE_GROUP = "model-package-group"
+MODEL_PACKAGE = "model-package"  # versioned packages, by "<group>/<version>"
+KINDS = (TRAINING_JOB, TUNING_JOB, TRANSFORM_JOB, MODEL, ENDPOINT_CONFIG, ENDPOINT, MODEL_PACKAGE_GROUP, MODEL_PACKAGE)
 
 Record = dict[str, Any]
 
