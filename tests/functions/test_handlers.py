@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from aws_lambda_powertools.utilities.parser import ValidationError
+from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from support.stack import Stack
@@ -41,3 +42,11 @@ def test_state_handler_ignores_a_tuning_trial(handler_of, stack: Stack, sample_e
 def test_state_handler_refuses_events_it_is_not_for(handler_of, stack: Stack, sample_event, lambda_context) -> None:
     with pytest.raises(ValidationError):
         handler_of("training_state")(sample_event("s3_object_created_train.json"), lambda_context)
+
+
+def test_approval_handler_takes_the_registrys_event(handler_of, stack: Stack, sample_event, lambda_context) -> None:
+    # No such version in this account: the event is parsed, and SageMaker's answer decides.
+    with pytest.raises(ClientError, match="DescribeModelPackage"):
+        handler_of("model_approval")(sample_event("model_package_approved.json"), lambda_context)
+    with pytest.raises(ValidationError):
+        handler_of("model_approval")(sample_event("training_job_completed.json"), lambda_context)

@@ -115,6 +115,8 @@ CREATES = [
     ("DatasetUploadFunction", "sagemaker:CreateTrainingJob", "training-job"),
     ("DatasetUploadFunction", "sagemaker:CreateHyperParameterTuningJob", "hyper-parameter-tuning-job"),
     ("TrainingStateFunction", "sagemaker:CreateModel", "model"),
+    ("TrainingStateFunction", "sagemaker:CreateModelPackageGroup", "model-package-group"),
+    ("TrainingStateFunction", "sagemaker:CreateModelPackage", "model-package"),
     ("BatchCollectFunction", "sagemaker:CreateTransformJob", "transform-job"),
     ("ModelDeployFunction", "sagemaker:CreateTransformJob", "transform-job"),
     ("ModelDeployFunction", "sagemaker:CreateEndpointConfig", "endpoint-config"),

@@ -22,6 +22,7 @@ from icflow.recordio.framing import RecordWriter
 from icflow.recordio.image_record import pack_image_record
 from icflow.training.evaluate_dataset import EvaluateDataset, build_evaluate_dataset
 from icflow.training.job_state_change import HandleJobStateChange, build_handle_job_state_change
+from icflow.training.model_approval import HandleModelApproval, build_handle_model_approval
 from icflow.wiring import Adapters, environment_adapters, from_environment
 from icflow_tools.local_stack.template import load_template as read_template
 
@@ -106,6 +107,9 @@ class Stack:
 
     def handle_job_state_change(self) -> HandleJobStateChange:
         return build_handle_job_state_change(self.adapters())
+
+    def handle_model_approval(self) -> HandleModelApproval:
+        return build_handle_model_approval(self.adapters())
 
     def put_recordio_dataset(self, dataset: str, train: list[int], validation: list[int]) -> None:
         """train/part-0.rec and validation/part-0.rec with one record per label."""

@@ -83,6 +83,10 @@ def test_class_folders_are_the_run_and_their_classes_txt_too():
     assert run_id("bucket", "cats", FOLDERS, split) != base
 
 
-def test_an_absent_split_section_keeps_the_run_ids_of_before_it_existed():
-    # The recipe's identity for this dataset and configuration, computed before `split` was added.
+def test_settings_added_later_keep_the_run_ids_of_before_they_existed_until_used():
+    # The recipe's identity for this dataset and configuration, computed before `split`, `training.incremental` and
+    # `training.keep_alive_seconds` were added.
     assert run_id("bucket", "cats", OBJECTS, CONFIG) == RUN_ID_BEFORE_SPLIT
+    for used in ('"training": {"incremental": true}', '"training": {"keep_alive_seconds": 60}', '"split": {}'):
+        config = parse_pipeline_config('{"hyperparameters": {"epochs": 5}, ' + used + "}")
+        assert run_id("bucket", "cats", OBJECTS, config) != RUN_ID_BEFORE_SPLIT, used

@@ -11,19 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from aws_lambda_powertools.utilities.parser import parse
-from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
-from moto.sagemaker.models import sagemaker_backends
 
 from icflow.algorithm.image_uris import image_uri
 from icflow.core import layout, naming
 from icflow.core.model_ready import MODEL_READY_DETAIL_TYPE, MODEL_READY_SOURCE
-from icflow.core.naming import TAG_DATASET, TAG_RUN_ID, TAG_STACK
+from icflow.core.naming import TAG_DATASET, TAG_RUN_ID
 from icflow.core.refusals import RetryLater
 from icflow.core.run_ended import RUN_ENDED_DETAIL_TYPE
 from icflow.core.state import StateTable
 from icflow.training.job_events import SageMakerStateChange, job_state_change
 from icflow.training.upload_events import UploadedObject
+from support.training_runs import backend, seed_run, seed_training_job
 
 if TYPE_CHECKING:
     from support.stack import Stack
@@ -38,45 +37,13 @@ def _tags(event: dict[str, Any]) -> tuple[str, str]:
     return tags[TAG_DATASET], tags[TAG_RUN_ID]
 
 
-def _backend(stack: Stack) -> Any:
-    return sagemaker_backends[DEFAULT_ACCOUNT_ID][stack.settings.region]
-
-
-def _seed_training_job(stack: Stack, name: str, dataset: str, run_id: str, accuracy: float | None) -> None:
-    stack.client("sagemaker").create_training_job(
-        TrainingJobName=name,
-        AlgorithmSpecification={"TrainingImage": image_uri(stack.settings.region), "TrainingInputMode": "File"},
-        RoleArn=stack.settings.sagemaker_role_arn,
-        OutputDataConfig={"S3OutputPath": f"s3://{stack.bucket}/{layout.artifacts_prefix(dataset)}"},
-        ResourceConfig={"InstanceType": "ml.g4dn.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 50},
-        StoppingCondition={"MaxRuntimeInSeconds": 3600},
-        Tags=[
-            {"Key": TAG_STACK, "Value": stack.settings.stack_name},
-            {"Key": TAG_DATASET, "Value": dataset},
-            {"Key": TAG_RUN_ID, "Value": run_id},
-        ],
-    )
-    if accuracy is not None:
-        job = _backend(stack).training_jobs[name]
-        job.final_metric_data_list = [
-            {"MetricName": "validation:accuracy", "Value": accuracy, "Timestamp": job.creation_time},
-            {"MetricName": "train:accuracy", "Value": 0.97, "Timestamp": job.creation_time},
-        ]
-
-
-def _seed_run(stack: Stack, dataset: str, run_id: str, kind: str, job_name: str, gate: float | None = None) -> None:
-    StateTable(stack.client("dynamodb"), stack.settings.runs_table).create_run(
-        dataset, run_id, kind, {"kind": kind, "job_name": job_name, "min_validation_accuracy": gate}
-    )
-
-
 @pytest.fixture
 def completed(stack: Stack, sample_event) -> dict[str, Any]:
     event = sample_event("training_job_completed.json")
     dataset, run_id = _tags(event)
     name = event["detail"]["TrainingJobName"]
-    _seed_training_job(stack, name, dataset, run_id, accuracy=0.81)
-    _seed_run(stack, dataset, run_id, "training", name)
+    seed_training_job(stack, name, dataset, run_id, accuracy=0.81)
+    seed_run(stack, dataset, run_id, "training", name)
     return event
 
 
@@ -124,7 +91,7 @@ def test_a_repeated_completed_event_creates_nothing_more(stack: Stack, completed
 def test_failed_training_records_the_reason_and_notifies(stack: Stack, sample_event) -> None:
     event = sample_event("training_job_failed.json")
     dataset, run_id = _tags(event)
-    _seed_run(stack, dataset, run_id, "training", event["detail"]["TrainingJobName"])
+    seed_run(stack, dataset, run_id, "training", event["detail"]["TrainingJobName"])
     notes = stack.subscribe_queue()
     ended_queue = stack.events_queue(MODEL_READY_SOURCE, RUN_ENDED_DETAIL_TYPE)
     outcome = stack.handle_job_state_change()(_change(event))
@@ -148,8 +115,8 @@ def test_the_quality_gate_rejects_a_weak_model(stack: Stack, sample_event) -> No
     event = sample_event("training_job_completed.json")
     dataset, run_id = _tags(event)
     name = event["detail"]["TrainingJobName"]
-    _seed_training_job(stack, name, dataset, run_id, accuracy=0.42)
-    _seed_run(stack, dataset, run_id, "training", name, gate=0.6)
+    seed_training_job(stack, name, dataset, run_id, accuracy=0.42)
+    seed_run(stack, dataset, run_id, "training", name, gate=0.6)
     notes = stack.subscribe_queue()
     outcome = stack.handle_job_state_change()(_change(event))
 
@@ -165,7 +132,7 @@ def test_completed_tuning_creates_the_model_of_its_best_trial(stack: Stack, samp
     dataset, run_id = _tags(event)
     tuning_name = event["detail"]["HyperParameterTuningJobName"]
     best = f"{tuning_name}-004-5e6f7a8b"
-    _seed_training_job(stack, best, dataset, run_id, accuracy=0.88)
+    seed_training_job(stack, best, dataset, run_id, accuracy=0.88)
     stack.client("sagemaker").create_hyper_parameter_tuning_job(
         HyperParameterTuningJobName=tuning_name,
         HyperParameterTuningJobConfig={
@@ -173,8 +140,8 @@ def test_completed_tuning_creates_the_model_of_its_best_trial(stack: Stack, samp
             "ResourceLimits": {"MaxNumberOfTrainingJobs": 6, "MaxParallelTrainingJobs": 2},
         },
     )
-    _backend(stack).hyper_parameter_tuning_jobs[tuning_name].best_training_job["TrainingJobName"] = best
-    _seed_run(stack, dataset, run_id, "tuning", tuning_name)
+    backend(stack).hyper_parameter_tuning_jobs[tuning_name].best_training_job["TrainingJobName"] = best
+    seed_run(stack, dataset, run_id, "tuning", tuning_name)
     outcome = stack.handle_job_state_change()(_change(event))
 
     assert outcome.action == "model_ready"
@@ -187,7 +154,7 @@ def test_completed_tuning_creates_the_model_of_its_best_trial(stack: Stack, samp
 def test_trials_and_progress_are_ignored(stack: Stack, sample_event, event_file: str) -> None:
     event = sample_event(event_file)
     dataset, run_id = _tags(event)
-    _seed_run(stack, dataset, run_id, "training", event["detail"]["TrainingJobName"])
+    seed_run(stack, dataset, run_id, "training", event["detail"]["TrainingJobName"])
     outcome = stack.handle_job_state_change()(_change(event))
 
     assert outcome.action == "ignored"
@@ -213,7 +180,7 @@ def test_upload_to_model_end_to_end(stack: Stack, sample_event) -> None:
     stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(dataset), Body=json.dumps(pipeline))
     started = stack.evaluate_dataset()(UploadedObject(stack.bucket, layout.pipeline_key(dataset), ""))
     assert started.action == "started"
-    job = _backend(stack).training_jobs[started.job_name]
+    job = backend(stack).training_jobs[started.job_name]
     job.final_metric_data_list = [{"MetricName": "validation:accuracy", "Value": 0.7, "Timestamp": job.creation_time}]
     event = sample_event("training_job_completed.json")
     event["detail"]["TrainingJobName"] = started.job_name
@@ -231,7 +198,7 @@ def test_a_stopped_job_is_recorded_as_stopped(stack: Stack, sample_event) -> Non
     event["detail"]["TrainingJobStatus"] = "Stopped"
     del event["detail"]["FailureReason"]
     dataset, run_id = _tags(event)
-    _seed_run(stack, dataset, run_id, "training", event["detail"]["TrainingJobName"])
+    seed_run(stack, dataset, run_id, "training", event["detail"]["TrainingJobName"])
 
     outcome = stack.handle_job_state_change()(_change(event))
 
@@ -262,8 +229,8 @@ def test_a_nan_objective_rejects_the_run_with_or_without_a_gate(stack: Stack, sa
     event = sample_event("training_job_completed.json")
     dataset, run_id = _tags(event)
     name = event["detail"]["TrainingJobName"]
-    _seed_training_job(stack, name, dataset, run_id, accuracy=float("nan"))
-    _seed_run(stack, dataset, run_id, "training", name, gate=gate)
+    seed_training_job(stack, name, dataset, run_id, accuracy=float("nan"))
+    seed_run(stack, dataset, run_id, "training", name, gate=gate)
     outcome = stack.handle_job_state_change()(_change(event))
 
     assert outcome.action == "rejected"
@@ -275,8 +242,8 @@ def test_a_nan_objective_rejects_the_run_with_or_without_a_gate(stack: Stack, sa
 
 
 def _refuse_create_model(stack: Stack, monkeypatch: pytest.MonkeyPatch, code: str, times: int) -> None:
-    backend = type(_backend(stack))
-    original = backend.create_model
+    backend_class = type(backend(stack))
+    original = backend_class.create_model
     left = [times]
 
     def create_model(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -285,7 +252,7 @@ def _refuse_create_model(stack: Stack, monkeypatch: pytest.MonkeyPatch, code: st
             raise JsonRESTError(code, f"{code} from CreateModel")
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(backend, "create_model", create_model)
+    monkeypatch.setattr(backend_class, "create_model", create_model)
 
 
 def test_a_refused_create_model_says_retrying_and_the_next_delivery_creates_it(

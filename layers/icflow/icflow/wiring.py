@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from icflow.reports.sagemaker_runs import SageMakerRuns
     from icflow.reports.thumbnails import ThumbnailFetcher
     from icflow.reports.training_logs import TrainingLogs
+    from icflow.training.model_registry import ModelRegistry
+    from icflow.training.model_release import ModelRelease
     from icflow.training.settle_queue import SettleQueue
 
 UseCase = TypeVar("UseCase")
@@ -85,6 +87,18 @@ class Adapters:
     @cached_property
     def training_jobs(self) -> SageMakerJobs:
         return SageMakerJobs(self.sagemaker, self.ownership.tags)
+
+    @cached_property
+    def model_registry(self) -> ModelRegistry:
+        from icflow.training.model_registry import ModelRegistry
+
+        return ModelRegistry(self.sagemaker, self.ownership.tags)
+
+    @cached_property
+    def model_release(self) -> ModelRelease:
+        from icflow.training.model_release import ModelRelease
+
+        return ModelRelease(self.settings, self.state, self.mirror, self.notifier, self.icflow_events)
 
     @cached_property
     def transforms(self) -> SageMakerTransforms:

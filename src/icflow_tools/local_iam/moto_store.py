@@ -43,6 +43,10 @@ class MotoStore:
         """Tags of a resource of moto's SageMaker (the handler tests' SageMaker), {} when it does not exist. moto
         finds the name as it was created, while ARNs spell it in lower case: icflow's tests use lower-case names."""
         backend = sagemaker_backends[self.account_id][arn.split(":")[3]]
+        if ":model-package/" in arn:
+            # A version's ARN (model-package/<group>/<version>) has a path moto's ARN lookup does not take apart.
+            resource = next((package for package in backend.model_packages.values() if package.arn == arn), None)
+            return {tag["Key"]: tag["Value"] for tag in getattr(resource, "tags", None) or []}
         try:
             resource = backend._get_resource_from_arn(arn)
         except ValidationError:

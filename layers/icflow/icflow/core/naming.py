@@ -100,6 +100,11 @@ def endpoint_name(dataset: str) -> str:
     return _name(dataset, "", MAX_NAME)
 
 
+def model_package_group_name(dataset: str) -> str:
+    """The dataset's group in the SageMaker Model Registry: one per dataset, a version per model."""
+    return _name(dataset, "", MAX_NAME)
+
+
 def transform_job_name(dataset: str, batch_id: str) -> str:
     """`batch_id` (letters, digits, hyphens) is kept whole, like a run id."""
     return _name(dataset, batch_id, MAX_NAME)

@@ -266,6 +266,8 @@ class DeploySettings(_Section):
     batch: BatchSettings = Field(default_factory=BatchSettings)
     copy_labeled_images: bool = False
     top_k: PositiveInt = 3
+    # Every model is registered in the dataset's model package group; true: it is deployed only once approved there.
+    require_approval: bool = False
 
 
 class PipelineConfig(_Section):

@@ -44,6 +44,8 @@ class RunStatus(StrEnum):
     TRAINING = "training"
     TUNING = "tuning"
     MODEL_READY = "model_ready"
+    # The model exists and is registered PendingManualApproval (deploy.require_approval); deployed once approved.
+    AWAITING_APPROVAL = "awaiting_approval"
     REJECTED = "rejected"  # invalid configuration or dataset, or below the quality gate
     FAILED = "failed"
     STOPPED = "stopped"

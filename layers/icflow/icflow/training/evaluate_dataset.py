@@ -270,6 +270,8 @@ class EvaluateDataset:
             "job_name": job_name,
             "input_format": input_format.value,
             "min_validation_accuracy": config.quality_gate.min_validation_accuracy,
+            # Decided with the run, as its quality gate is: a model deploys at once or waits for approval.
+            "require_approval": config.deploy.require_approval,
         }
         if (
             self._state.create_run(dataset, run_id, RunStatus.STARTING.value, fields | {"tried_by": [upload.sequencer]})

@@ -1,52 +1,38 @@
-"""An icflow training or tuning job reached a final state: create the model, or record and tell why not.
+"""An icflow training or tuning job reached a final state: create and register the model, or record and tell why not.
 
 SageMaker may repeat an event, and EventBridge retries: the run item only moves forward from a running
-status (a conditional write), the model name is deterministic, and CreateModel's "already exists" counts
-as done. "model ready" is published before the run is marked, so a crash in between publishes it again on
-retry rather than never: deployment reacts to it idempotently (the model name identifies it).
+status (a conditional write), the model name is deterministic, CreateModel's "already exists" counts as done, and
+the registry version's ClientToken is the run's. A model that passes the quality gate is registered in the dataset's
+model package group (icflow.training.model_registry) and released at once (icflow.training.model_release), or, with
+deploy.require_approval, waits for approval (icflow.training.model_approval).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from icflow.algorithm.image_uris import image_uri
 from icflow.algorithm.tuning import OBJECTIVE_METRIC
 from icflow.core import layout, naming
-from icflow.core.icflow_events import IcflowEvents
-from icflow.core.model_ready import ModelReadyDetail
 from icflow.core.notifier import Notifier
 from icflow.core.observability import logger, metrics
-from icflow.core.outcome import Outcome
 from icflow.core.ownership import StackOwnership
 from icflow.core.refusals import Refusal, RetryLater, attempt_count, is_last, read_refusal, retrying_reason
-from icflow.core.run_ended import RunEndedDetail
 from icflow.core.sagemaker_events import COMPLETED, FAILED, STOPPED
 from icflow.core.settings import Settings
 from icflow.core.state import RUNNING, RunStatus, StateTable
 from icflow.core.status_mirror import StatusMirror
 from icflow.training.job_events import JobStateChange
+from icflow.training.model_registry import ModelRegistry
+from icflow.training.model_release import ModelRelease, StateOutcome, metrics_text
 from icflow.training.sagemaker_jobs import SageMakerJobs, TrainedModel
 
 if TYPE_CHECKING:
     from icflow.wiring import Adapters
 
 _ENDED_AS = {FAILED: RunStatus.FAILED, STOPPED: RunStatus.STOPPED}
-
-
-StateAction = Literal["ignored", "duplicate", "model_ready", "rejected", "failed", "stopped"]
-
-
-@dataclass(frozen=True)
-class StateOutcome(Outcome):
-    action: StateAction
-    dataset: str | None = None
-    run_id: str | None = None
-    model_name: str | None = None
-    reason: str | None = None
 
 
 class HandleJobStateChange:
@@ -57,7 +43,8 @@ class HandleJobStateChange:
         mirror: StatusMirror,
         notifier: Notifier,
         jobs: SageMakerJobs,
-        publisher: IcflowEvents,
+        registry: ModelRegistry,
+        release: ModelRelease,
         ownership: StackOwnership,
     ) -> None:
         self._settings = settings
@@ -65,7 +52,8 @@ class HandleJobStateChange:
         self._mirror = mirror
         self._notifier = notifier
         self._jobs = jobs
-        self._publisher = publisher
+        self._registry = registry
+        self._release = release
         self._ownership = ownership
 
     def __call__(self, change: JobStateChange) -> StateOutcome:
@@ -107,8 +95,22 @@ class HandleJobStateChange:
         if below is not None:
             return self.end(dataset, run, RunStatus.REJECTED, below, trained)
         model_name = naming.model_name(dataset, run_id)
-        self._create_and_announce(dataset, run_id, model_name, trained)
-        return self._record_model(dataset, run_id, model_name, trained)
+        image = image_uri(self._settings.region)
+        self._jobs.create_model(
+            model_name,
+            image,
+            trained.model_data_url,
+            self._settings.sagemaker_role_arn,
+            {**naming.dataset_tags(dataset), naming.TAG_RUN_ID: run_id},
+        )
+        approved = not run.get("require_approval")
+        hyperparameters = run.get("hyperparameters") or {}
+        package_arn = self._registry.register(dataset, run_id, model_name, image, trained, hyperparameters, approved)
+        if not approved:
+            return self._await_approval(dataset, run_id, model_name, trained, package_arn)
+        return self._release.release(
+            dataset, run_id, model_name, trained, RUNNING, fields={"model_package_arn": package_arn}
+        )
 
     def _refused(self, change: JobStateChange, dataset: str, run: dict[str, Any], refusal: Refusal) -> StateOutcome:
         """A call that failed on the way to the model: "retrying" and RetryLater (Lambda delivers the event
@@ -135,65 +137,37 @@ class HandleJobStateChange:
             return self._jobs.best_training_job(change.job_name)
         return change.job_name
 
-    def _create_and_announce(self, dataset: str, run_id: str, model_name: str, trained: TrainedModel) -> None:
-        self._jobs.create_model(
-            model_name,
-            image_uri(self._settings.region),
-            trained.model_data_url,
-            self._settings.sagemaker_role_arn,
-            {**naming.dataset_tags(dataset), naming.TAG_RUN_ID: run_id},
+    def _await_approval(
+        self, dataset: str, run_id: str, model_name: str, trained: TrainedModel, package_arn: str
+    ) -> StateOutcome:
+        """The model is registered PendingManualApproval: the run waits, the dataset keeps its current model."""
+        fields = {
+            "model_name": model_name,
+            "model_data_url": trained.model_data_url,
+            "best_training_job": trained.job_name,
+            "metrics": trained.metrics,
+            "model_package_arn": package_arn,
+        }
+        reason = (
+            f"model {model_name} waits for approval in the SageMaker Model Registry ({package_arn}); approve it with "
+            f"`icflow approve --dataset {dataset!r} --run {run_id}` (or in SageMaker Studio) to deploy it, or reject it "
+            "with `icflow reject`"
         )
-        self._publisher.publish(
-            ModelReadyDetail(
-                stack=self._settings.stack_name,
-                dataset=dataset,
-                run_id=run_id,
-                model_name=model_name,
-                job_name=trained.job_name,
-                model_data_url=trained.model_data_url,
-                metrics=trained.metrics,
-            )
-        )
-
-    def _record_model(self, dataset: str, run_id: str, model_name: str, trained: TrainedModel) -> StateOutcome:
-        """Marks the run model_ready and the model the dataset's current one; a duplicate delivery finds it done."""
         item = self._state.transition(
-            dataset,
-            run_id,
-            RunStatus.MODEL_READY.value,
-            RUNNING,
-            fields={
-                "model_name": model_name,
-                "model_data_url": trained.model_data_url,
-                "best_training_job": trained.job_name,
-                "metrics": trained.metrics,
-                # Rendered from the model-ready event moments after this is written (icflow.reports).
-                "report_uri": f"s3://{self._settings.data_bucket}/{layout.run_report_key(dataset, run_id)}",
-            },
+            dataset, run_id, RunStatus.AWAITING_APPROVAL.value, RUNNING, fields=fields, reason=reason
         )
         if item is None:
             return StateOutcome("duplicate", dataset, run_id, model_name, reason="another delivery recorded it")
-        self._state.update_dataset(
-            dataset,
-            {
-                "status": item["status"],
-                "latest_run_id": run_id,
-                "current_model_name": model_name,
-                "current_model_run_id": run_id,
-                "reason": None,
-            },
-        )
+        self._state.update_dataset(dataset, {"status": item["status"], "latest_run_id": run_id, "reason": reason})
         self._mirror.write(dataset, item)
-        metrics.add_metric(name="ModelsCreated", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="ModelsAwaitingApproval", unit=MetricUnit.Count, value=1)
         self._notifier.notify(
-            f"icflow: model ready for {dataset}",
-            f"Model {model_name} of dataset {dataset} is ready (run {run_id}, trained by {trained.job_name}).\n"
-            f"Final metrics: {_metrics_text(trained.metrics)}\n"
-            f"Report: {item['report_uri']} (or `icflow report --dataset {dataset!r} --run {run_id} --open`).",
+            f"icflow: model awaiting approval for {dataset}",
+            f"Run {run_id} of dataset {dataset} trained model {model_name} "
+            f"(final metrics: {metrics_text(trained.metrics)}).\n{reason}.",
             dataset,
         )
-        logger.info("model ready", extra={"dataset": dataset, "model_name": model_name, "metrics": trained.metrics})
-        return StateOutcome("model_ready", dataset, run_id, model_name)
+        return StateOutcome("awaiting_approval", dataset, run_id, model_name, reason=reason)
 
     def end(
         self,
@@ -204,49 +178,8 @@ class HandleJobStateChange:
         trained: TrainedModel | None = None,
         job_ran: bool = True,
     ) -> StateOutcome:
-        """Ends a running run (its item as read) without a model: recorded, mirrored to latest.json and notified,
-        once. A run whose job ran gets its report page too (icflow Run Ended)."""
-        run_id = run["run_id"]
-        fields: dict[str, Any] = {"metrics": trained.metrics, "best_training_job": trained.job_name} if trained else {}
-        if job_ran:
-            fields["report_uri"] = self._announce_end(dataset, run, status, reason, trained)
-        item = self._state.transition(dataset, run_id, status.value, RUNNING, fields=fields or None, reason=reason)
-        if item is None:
-            return StateOutcome("duplicate", dataset, run_id, reason="another delivery recorded it")
-        self._state.update_dataset(dataset, {"status": status.value, "latest_run_id": run_id, "reason": reason})
-        self._mirror.write(dataset, item)
-        metrics.add_metric(name=f"Runs{status.value.capitalize()}", unit=MetricUnit.Count, value=1)
-        self._notifier.notify(
-            f"icflow: run {status.value} for {dataset}",
-            f"Run {run_id} of dataset {dataset} ended without a model: {reason}\n"
-            f"The run's history is in {layout.latest_status_key(dataset)}.",
-            dataset,
-        )
-        logger.warning(
-            "run ended without a model", extra={"dataset": dataset, "status": status.value, "reason": reason}
-        )
-        return StateOutcome(status.value, dataset, run_id, reason=reason)
-
-    def _announce_end(
-        self, dataset: str, run: dict[str, Any], status: RunStatus, reason: str, trained: TrainedModel | None
-    ) -> str:
-        """Publishes icflow Run Ended, before the run is marked (as model ready is, so a crash in between publishes
-        it again rather than never); the URI of the report page it asks for."""
-        run_id = run["run_id"]
-        job_name = str(run.get("job_name") or "")
-        training_job = trained.job_name if trained else (job_name if run.get("kind") != "tuning" else None)
-        self._publisher.publish(
-            RunEndedDetail(
-                stack=self._settings.stack_name,
-                dataset=dataset,
-                run_id=run_id,
-                status=status.value,
-                reason=reason,
-                job_name=job_name,
-                training_job=training_job,
-            )
-        )
-        return f"s3://{self._settings.data_bucket}/{layout.run_report_key(dataset, run_id)}"
+        """Ends a running run without a model (icflow.training.model_release)."""
+        return self._release.end(dataset, run, status, reason, trained, job_ran)
 
 
 def _below_quality_gate(trained: TrainedModel, gate: float | None) -> str | None:
@@ -268,10 +201,6 @@ def _below_quality_gate(trained: TrainedModel, gate: float | None) -> str | None
     )
 
 
-def _metrics_text(values: dict[str, float]) -> str:
-    return ", ".join(f"{name}={value:g}" for name, value in sorted(values.items())) or "none reported"
-
-
 def build_handle_job_state_change(adapters: Adapters) -> HandleJobStateChange:
     return HandleJobStateChange(
         settings=adapters.settings,
@@ -279,6 +208,7 @@ def build_handle_job_state_change(adapters: Adapters) -> HandleJobStateChange:
         mirror=adapters.mirror,
         notifier=adapters.notifier,
         jobs=adapters.training_jobs,
-        publisher=adapters.icflow_events,
+        registry=adapters.model_registry,
+        release=adapters.model_release,
         ownership=adapters.ownership,
     )
