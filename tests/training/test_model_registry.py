@@ -168,3 +168,17 @@ def test_a_version_of_another_stack_is_ignored(stack: Stack, completed: Any) -> 
 
     assert outcome.action == "ignored" and "someone-else" in (outcome.reason or "")
     assert stack.latest_status(dataset)["status"] == "awaiting_approval"
+
+
+def test_the_registration_of_a_model_needing_no_approval_is_left_to_its_run(stack: Stack, completed: Any) -> None:
+    dataset, run_id, change = completed(require_approval=False)
+    stack.handle_job_state_change()(change)
+    arn = stack.latest_status(dataset)["model_package_arn"]
+    state = StateTable(stack.client("dynamodb"), stack.settings.runs_table)
+    state.transition(dataset, run_id, "training", ("model_ready",))  # the Approved event outran the run's update
+
+    outcome = stack.handle_model_approval()(
+        PackageDetail(ModelPackageArn=arn, ModelPackageGroupName=arn.split("/")[-2])
+    )
+
+    assert outcome.action == "ignored" and "released with its run" in (outcome.reason or "")

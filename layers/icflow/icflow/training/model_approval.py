@@ -80,6 +80,9 @@ class HandleModelApproval:
         if package.approval not in (APPROVED, REJECTED) or run is None:
             return StateOutcome("ignored", dataset, run_id, reason=f"{package.arn} is {package.approval}, run {run_id}")
         if run["status"] in RUNNING:
+            if not run.get("require_approval"):
+                # The registration of a model that needs no approval: the training-state function releases it.
+                return StateOutcome("ignored", dataset, run_id, reason=f"{package.arn} is released with its run")
             # Decided in the moments between registering the version and recording it on the run: Lambda delivers
             # the event again in a minute, when the run waits for it.
             raise RetryLater(f"run {run_id} has not recorded its model package yet")
