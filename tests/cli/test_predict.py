@@ -13,6 +13,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
+from icflow.core import layout, naming
 from icflow_tools.cli import main
 from icflow_tools.cli.stack_resources import StackResources
 
@@ -82,3 +83,44 @@ def test_predict_reports_an_endpoint_error_and_fails(
         code = main(["predict", "--endpoint", "icflow-pets", "--json", str(image), *stack_flags])
 
     assert code == 1 and "unable to decode image" in capsys.readouterr().out
+
+
+def test_predict_names_classes_as_the_endpoints_class_folders_model_was_trained(
+    runtime: Stubber,
+    aws: Any,
+    role_arn: str,
+    tmp_path: Path,
+    stack_flags: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A run of class folders keeps its class names with the run; the dataset has no classes.txt of its own, and
+    # one there would not be the model's.
+    dataset, run_id = "pets", "0123456789ab"
+    sagemaker, s3 = aws.client("sagemaker"), aws.client("s3")
+    bucket = stack_flags[stack_flags.index("--bucket") + 1]
+    s3.put_object(Bucket=bucket, Key=layout.prepared_classes_key(dataset, run_id), Body=b"cat\ndog\nemu\n")
+    s3.put_object(Bucket=bucket, Key=layout.classes_key(dataset), Body=b"ant\nbee\ncow\n")
+    model = naming.model_name(dataset, run_id)
+    sagemaker.create_model(
+        ModelName=model, ExecutionRoleArn=role_arn, PrimaryContainer={"Image": "example.com/image-classification:1"}
+    )
+    config = naming.endpoint_config_name(dataset, run_id)
+    variant = {"VariantName": "AllTraffic", "ModelName": model, "InstanceType": "ml.m5.large"}
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=config, ProductionVariants=[{**variant, "InitialInstanceCount": 1}]
+    )
+    tags = [{"Key": key, "Value": value} for key, value in naming.dataset_tags(dataset).items()]
+    sagemaker.create_endpoint(EndpointName=naming.endpoint_name(dataset), EndpointConfigName=config, Tags=tags)
+    image = tmp_path / "dog.jpg"
+    image.write_bytes(JPEG)
+    runtime.add_response(
+        "invoke_endpoint",
+        _answer([0.1, 0.7, 0.2]),
+        {"EndpointName": naming.endpoint_name(dataset), "ContentType": "application/x-image", "Body": JPEG},
+    )
+
+    with runtime:
+        code = main(["predict", "--endpoint", naming.endpoint_name(dataset), str(image), *stack_flags])
+
+    assert code == 0
+    assert capsys.readouterr().out.strip() == f"{image}: dog (0.700)  top-3: dog 0.700, emu 0.200, cat 0.100"

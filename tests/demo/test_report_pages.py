@@ -15,7 +15,7 @@ from moto import mock_aws
 
 from icflow.core import layout
 from icflow_tools.demo import report_pages
-from icflow_tools.demo.flow import DemoReport
+from icflow_tools.demo.flow import DemoReport, TrainedRun
 from icflow_tools.demo.report import render_report
 from icflow_tools.demo.report_pages import REPORTS_FUNCTION, ReportPage, ReportPages
 
@@ -124,10 +124,18 @@ def test_a_refused_read_ends_the_wait_with_its_code(s3: Any, tmp_path: Path) -> 
     assert why == f"reading s3://{BUCKET}/{page.key} failed: 403"
 
 
-def test_the_closing_report_lists_the_pages_and_the_missing_ones(tmp_path: Path) -> None:
+def test_the_closing_report_shows_both_ways_and_lists_the_pages_and_the_missing_ones(tmp_path: Path) -> None:
+    folders = TrainedRun(
+        "digits", "job", "icflow-digits-3f2a", {"validation:accuracy": 0.971}, {"train": 540, "validation": 140}, 2
+    )
+    recordio = TrainedRun(
+        "digits-recordio", "job", "icflow-digits-recordio-9e1b", {}, {"train": 544, "validation": 136}, 0
+    )
     report = DemoReport(
+        runs=[folders, recordio],
+        training_jobs=1,
         accuracy=0.97,
-        reports={"run": tmp_path / "run-3f2a.html", "batch a1B2": tmp_path / "batch-a1B2.html"},
+        reports={"run digits": tmp_path / "run-3f2a.html", "batch a1B2": tmp_path / "batch-a1B2.html"},
         missing_reports={"batch c3D4": "the stack has no ReportsFunction to render it (template.yaml)"},
     )
     state = {
@@ -136,8 +144,17 @@ def test_the_closing_report_lists_the_pages_and_the_missing_ones(tmp_path: Path)
         "sagemaker_work_dir": "sagemaker",
     }
 
-    text = render_report(report, 1.0, 2.0, state)
+    lines = render_report(report, 1.0, 2.0, state).splitlines()
 
-    assert f"    Run report: {tmp_path / 'run-3f2a.html'}" in text.splitlines()
-    assert f"    Batch a1B2 report: {tmp_path / 'batch-a1B2.html'}" in text.splitlines()
-    assert "    Batch c3D4 report: missing: the stack has no ReportsFunction" in text
+    assert (
+        "  digits: 540 training and 140 validation images, 2 left out; validation:accuracy 0.971; "
+        "model icflow-digits-3f2a"
+    ) in lines
+    assert (
+        "  digits-recordio: 544 training and 136 validation images; no validation:accuracy; "
+        "model icflow-digits-recordio-9e1b"
+    ) in lines
+    assert "  training jobs of digits after the repeated upload: 1" in lines
+    assert f"    Run digits report: {tmp_path / 'run-3f2a.html'}" in lines
+    assert f"    Batch a1B2 report: {tmp_path / 'batch-a1B2.html'}" in lines
+    assert any(line.startswith("    Batch c3D4 report: missing: the stack has no ReportsFunction") for line in lines)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from icflow_tools.demo.ways import PER_CLASS
+
 DEFAULT_WORK_DIR = Path(".icflow") / "demo"
 MARKER = ".icflow-demo"  # says a folder is a demo's own, so a later demo may clear it
 
@@ -13,10 +15,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo",
         help="the whole flow on this machine: digits in, labeled predictions out",
-        description="Starts the local stack from template.yaml, builds a dataset of scikit-learn's handwritten digits, "
-        "packs it with `icflow pack`, uploads it, waits for training and the model, classifies held-out images in a "
-        "batch and with an endpoint (`icflow predict`), copies the run's and the batch's HTML reports, and prints the "
-        "accuracy, the timings and where the outputs are. No AWS account and no Docker needed.",
+        description="Starts the local stack from template.yaml, writes scikit-learn's handwritten digits in class "
+        "folders and brings them both ways: the folders uploaded as they are under datasets/digits/images/, and "
+        "packed with `icflow pack` into RecordIO under datasets/digits-recordio/. It waits for both trainings and "
+        "their models, classifies held-out images in a batch and with an endpoint (`icflow predict`) with the class "
+        "folders' model, copies the runs' and the batch's HTML reports, and prints the accuracy, the timings and "
+        "where the outputs are. No AWS account and no Docker needed.",
     )
     parser.add_argument(
         "--template", type=Path, default=Path("template.yaml"), help="the SAM template (default: template.yaml)"
@@ -27,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULT_WORK_DIR,
         help=f"data, outputs, logs and jobs of this demo; cleared at the start (default: {DEFAULT_WORK_DIR})",
     )
-    parser.add_argument("--per-class", type=int, default=None, help="images per digit (default: all, about 180)")
+    parser.add_argument(
+        "--per-class", type=int, default=PER_CLASS, help=f"images per digit (default: {PER_CLASS}; all: about 180)"
+    )
     parser.add_argument("--epochs", type=int, default=4, help="training epochs (default: 4)")
     parser.add_argument("--no-endpoint", action="store_true", help="skip the realtime endpoint")
     parser.add_argument(

@@ -15,8 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "predict",
         help="classify images with an endpoint",
         description="Sends each image's bytes to the endpoint (application/x-image) and prints the label, its "
-        "probability and the top-k. Class names: --classes, else the dataset's classes.txt in the stack's bucket, "
-        "else the class index.",
+        "probability and the top-k. Class names: --classes, else those the endpoint's model was trained with (a run "
+        "of class folders keeps them), else the dataset's classes.txt in the stack's bucket, else the class index.",
     )
     parser.add_argument("--endpoint", required=True, help="the endpoint's name, e.g. icflow-caltech256")
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
@@ -52,14 +52,16 @@ def _class_names(args: argparse.Namespace, sagemaker: Any, resources: Any) -> An
         return choose_class_names(args.classes.read_bytes(), None)
     if resources.bucket:
         try:
-            arn = sagemaker.describe_endpoint(EndpointName=args.endpoint)["EndpointArn"]
-            dataset = dataset_of_tags(
-                {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn).get("Tags", [])}
-            )
+            endpoint = sagemaker.describe_endpoint(EndpointName=args.endpoint)
+            tags = sagemaker.list_tags(ResourceArn=endpoint["EndpointArn"]).get("Tags", [])
+            # A model trained on class folders answers by the classes it was trained with, kept with its run.
+            config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
         except ClientError:
-            dataset = None
+            return choose_class_names(None, None)
+        dataset = dataset_of_tags({tag["Key"]: tag["Value"] for tag in tags})
         if dataset:
-            return load_class_names(S3Objects(resources.client("s3"), resources.bucket), dataset, None)
+            model_name = config["ProductionVariants"][0]["ModelName"]
+            return load_class_names(S3Objects(resources.client("s3"), resources.bucket), dataset, None, model_name)
     return choose_class_names(None, None)
 
 

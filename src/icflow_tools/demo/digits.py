@@ -1,8 +1,9 @@
 """scikit-learn's handwritten digits (1797 8x8 images, bundled with the library) as image folders.
 
-Training images go to one folder per class, named by the digit's English name, as `icflow pack --list
---recursive` expects; the folders sort alphabetically (eight, five, four, ...), so class indexes differ from
-the digits and the labels the demo reads back must come through classes.txt. Held-out images go to one flat
+Training images go to one folder per class, named by the digit's English name: class folders as icflow takes
+them under datasets/<dataset>/images/, and as `icflow pack --list --recursive` expects. The folders sort
+alphabetically (eight, five, four, ...), so class indexes differ from the digits and the labels the demo reads
+back must come through the class names icflow keeps (the run's classes.txt, or the one pack wrote). Held-out images go to one flat
 folder under neutral names, with their true class kept aside for scoring.
 """
 

@@ -1,5 +1,8 @@
 """The demo's stages, against a running local stack: the user's steps, done the way a user does them.
 
+The same digits come in both ways a user brings data (icflow_tools.demo.ways): as class folders uploaded as they
+are (the dataset the batch and the endpoint then use), and packed into RecordIO as a second dataset; the two
+training jobs run side by side.
 Data goes in only as a user puts it (S3 uploads); progress and results are read only where a user reads
 them (the run-state table, status/, predictions/ and reports/ in the bucket, the SageMaker API, `icflow`
 commands).
@@ -19,7 +22,7 @@ from typing import Any, TypeVar
 
 from icflow.batch.predictions.summary import SUMMARY_FILE
 from icflow.batch.predictions.writers import PREDICTIONS_JSONL
-from icflow.core import layout
+from icflow.core import layout, naming
 from icflow.core.errors import IcflowError
 from icflow.core.state import (
     BATCH_SK_PREFIX,
@@ -32,18 +35,25 @@ from icflow.core.state import (
 )
 from icflow_tools.demo.digits import SIDE, DigitFolders, HeldOut, write_digit_folders
 from icflow_tools.demo.report_pages import REPORT_WAIT_SECONDS, ReportPage, ReportPages
+from icflow_tools.demo.ways import (
+    JUNK,
+    PER_CLASS,
+    Upload,
+    class_folder_uploads,
+    pack_arguments,
+    pipeline_upload,
+    recordio_uploads,
+)
 
 T = TypeVar("T")
 POLL_SECONDS = 0.5
-STAGES = 7
+STAGES = 8
 FINAL_BATCH = (BatchStatus.LABELED.value, BatchStatus.EMPTY.value, BatchStatus.FAILED.value, BatchStatus.STOPPED.value)
 FAILED_RUN = ("rejected", "failed", "stopped")
-# Objects a folder dragged from a desktop brings along; icflow must leave them out of the transform job.
-JUNK = {".DS_Store": b"\x00\x00\x00\x01Bud1", "notes.txt": b"held-out digits for the demo\n"}
-# The template's default minute suits a person dragging a folder into the console; the demo's 271 uploads take
-# about 11 s on the local stack (each put goes through S3 -> EventBridge -> SQS), so half a minute gathers them.
-# Its dataset is four files put one after another, quiet within a second or two.
-STACK_PARAMETERS = {"BatchMaximumBatchingWindowSeconds": "30", "DatasetSettleSeconds": "3"}
+# The template's default minute suits a person dragging a folder into the console. The demo's uploads go in
+# parallel, as the console's do, each one through S3 -> EventBridge -> a function: 20 s gather the batch's
+# 122 uploads (about 2 s); a dataset is decided once its uploads have been quiet for a few seconds.
+STACK_PARAMETERS = {"BatchMaximumBatchingWindowSeconds": "20", "DatasetSettleSeconds": "3"}
 UPLOAD_THREADS = 8
 ENDPOINT_IMAGES = 3
 
@@ -51,31 +61,48 @@ ENDPOINT_IMAGES = 3
 @dataclass(frozen=True)
 class DemoOptions:
     work_dir: Path  # data/ and outputs/ are written here
-    dataset: str = "digits"
-    per_class: int | None = None  # None: every digit scikit-learn has (about 180 per class)
+    dataset: str = "digits"  # the class folders, which the batch and the endpoint use
+    recordio_dataset: str = "digits-recordio"  # the same digits packed into RecordIO
+    per_class: int | None = PER_CLASS  # None: every digit scikit-learn has (about 180 per class)
     held_out_fraction: float = 0.15
-    train_ratio: float = 0.8
+    validation_fraction: float = 0.2  # of the training images, in both ways
     epochs: int = 4
     endpoint: bool = True
     seed: int = 0
     stage_timeout_seconds: float = 900.0
 
 
+@dataclass(frozen=True)
+class TrainedRun:
+    """A dataset's run, trained to a model: what the user reads of it in the run item and latest.json."""
+
+    dataset: str
+    job_name: str
+    model_name: str
+    metrics: dict[str, float]
+    records: dict[str, int]  # training and validation images (or records) the run counted
+    skipped: int  # class folders: objects icflow left out
+
+
 @dataclass
 class DemoReport:
     stage_seconds: dict[str, float] = field(default_factory=dict)
-    job_name: str = ""
-    model_name: str = ""
-    metrics: dict[str, float] = field(default_factory=dict)
-    training_jobs: int = 0  # after the duplicate upload
+    runs: list[TrainedRun] = field(default_factory=list)  # the class folders' first, then RecordIO's
+    training_jobs: int = 0  # of the class folders, after the repeated upload
     predictions: list[dict[str, Any]] = field(default_factory=list)
     summaries: list[dict[str, Any]] = field(default_factory=list)
     accuracy: float = 0.0
     endpoint_name: str | None = None
     outputs_dir: Path | None = None
-    # The report pages copied from the bucket, by "run" and "batch <batch_id>"; those that did not come, and why.
+    # The report pages copied from the bucket, by "run <dataset>" and "batch <batch_id>"; those that did not come,
+    # and why.
     reports: dict[str, Path] = field(default_factory=dict)
     missing_reports: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def model_name(self) -> str:
+        """The model the batch and the endpoint label with: the class folders'."""
+        return self.runs[0].model_name if self.runs else ""
 
 
 def say(line: str = "") -> None:
@@ -89,6 +116,34 @@ def run_cli(*argv: str) -> None:
     say("  $ icflow " + " ".join(argv))
     if main(list(argv)) != 0:
         raise IcflowError(f"`icflow {' '.join(argv)}` failed (see above)")
+
+
+class _JobProgress:
+    """Shows a training job's new epochs and status transitions, each line led by its dataset."""
+
+    def __init__(self, sagemaker: Any, dataset: str, job_name: str, sagemaker_dir: Path) -> None:
+        self._sagemaker = sagemaker
+        self._lead = f"  {dataset}:"
+        self.job_name = job_name
+        self._metrics_file = sagemaker_dir / "training-jobs" / job_name / "metrics.jsonl"
+        self._transitions = 0
+        self._epochs = 0
+
+    def show(self) -> None:
+        job = self._sagemaker.describe_training_job(TrainingJobName=self.job_name)
+        lines = self._metrics_file.read_text().splitlines() if self._metrics_file.exists() else []
+        for line in lines[self._epochs :]:
+            epoch = json.loads(line)
+            values = ", ".join(f"{name} {value:.3f}" for name, value in sorted(epoch["metrics"].items()))
+            say(f"{self._lead} epoch {epoch['epoch']}: {values}")
+            self._epochs += 1
+        for transition in job.get("SecondaryStatusTransitions", [])[self._transitions :]:
+            say(f"{self._lead} {transition['Status']}: {transition.get('StatusMessage', '')}")
+            self._transitions += 1
+        if job["TrainingJobStatus"] in ("Failed", "Stopped"):
+            raise IcflowError(
+                f"training job {self.job_name} {job['TrainingJobStatus']}: {job.get('FailureReason', '')}"
+            )
 
 
 class DemoFlow:
@@ -132,62 +187,67 @@ class DemoFlow:
     def _put(self, key: str, body: bytes) -> None:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
 
+    def _put_all(self, uploads: list[Upload]) -> float:
+        """Puts in parallel, as the console or `aws s3 cp --recursive` uploads a folder; returns the seconds taken."""
+        started = time.monotonic()
+        with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
+            list(pool.map(lambda upload: self._put(*upload), uploads))
+        return time.monotonic() - started
+
     def _get(self, uri: str) -> bytes:
         bucket, _, key = uri.removeprefix("s3://").partition("/")
         return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
-    def _dataset_item(self) -> dict[str, Any]:
-        return self.runs.get_item(self.options.dataset, DATASET_SK) or {}
+    def _latest(self, dataset: str) -> dict[str, Any]:
+        return json.loads(self._get(f"s3://{self.bucket}/{layout.latest_status_key(dataset)}"))
 
-    def _fail_if_rejected(self) -> None:
-        item = self._dataset_item()
+    def _fail_if_rejected(self, dataset: str) -> None:
+        item = self.runs.get_item(dataset, DATASET_SK) or {}
         if item.get("status") in FAILED_RUN:
-            raise IcflowError(f"dataset {self.options.dataset} is {item['status']}: {item.get('reason')}")
+            raise IcflowError(f"dataset {dataset} is {item['status']}: {item.get('reason')}")
+
+    def _jobs_of(self, dataset: str) -> list[str]:
+        """The dataset's training jobs: "icflow-digits-" also starts the names of digits-recordio's."""
+        jobs = self.sagemaker.list_training_jobs(NameContains=naming.training_job_name(dataset, "0" * 12)[:-12])
+        names = [job["TrainingJobName"] for job in jobs["TrainingJobSummaries"]]
+        return [
+            name
+            for name in names
+            if (run_id := naming.run_id_of_model(name)) and naming.training_job_name(dataset, run_id) == name
+        ]
 
     # ------------------------------------------------------------------ stages
     def run(self) -> DemoReport:
-        with self._stage(1, "prepare the dataset"):
-            data = self.options.work_dir / "data"
-            folders = self._prepare(data)
-        with self._stage(2, "upload it"):
-            self._upload(data)
-        with self._stage(3, "train"):
+        data = self.options.work_dir / "data"
+        with self._stage(1, "write the digits in class folders"):
+            folders = self._write(data)
+        with self._stage(2, "way 1: upload the class folders as they are"):
+            self._upload_folders(folders)
+        with self._stage(3, "way 2: pack them into RecordIO and upload that"):
+            self._pack_and_upload(data, folders)
+        with self._stage(4, "train both"):
             self._train()
-        with self._stage(4, "upload it again"):
-            self._duplicate_upload(data)
-        with self._stage(5, "classify held-out images in a batch"):
+        with self._stage(5, "upload an image again"):
+            self._duplicate_upload(folders)
+        with self._stage(6, "classify held-out images in a batch"):
             self._batch(folders.held_out)
         if self.options.endpoint:
-            with self._stage(6, "classify images with the endpoint"):
+            with self._stage(7, "classify images with the endpoint"):
                 self._endpoint(folders.held_out[:ENDPOINT_IMAGES])
         # Last, so that the pages render while the batch and the endpoint run, and the demo rarely waits for them.
-        with self._stage(7, "copy the report pages"):
+        with self._stage(8, "copy the report pages"):
             self._copy_report_pages()
         return self.report
 
-    def _prepare(self, data: Path) -> DigitFolders:
+    def _write(self, data: Path) -> DigitFolders:
         folders = write_digit_folders(data, self.options.held_out_fraction, self.options.per_class, self.options.seed)
         say(
             f"  wrote {folders.training_images} digit images to {folders.classes_root}/<digit>/ and "
             f"{len(folders.held_out)} held out to {folders.held_out[0].path.parent}/"
         )
-        prefix = str(data / self.options.dataset)
-        run_cli(
-            "pack",
-            "--list",
-            "--recursive",
-            "--train-ratio",
-            str(self.options.train_ratio),
-            "--seed",
-            str(self.options.seed),
-            prefix,
-            str(folders.classes_root),
-        )
-        run_cli("pack", "--num-thread", "2", prefix, str(folders.classes_root))
-        run_cli("inspect", "--no-decode", f"{prefix}_val.rec")
         return folders
 
-    def _pipeline(self) -> dict[str, Any]:
+    def _pipeline(self, realtime: bool) -> dict[str, Any]:
         # ResNet-20 for 28x28 images; adam with one rate drop reaches 95% on digits within a few epochs
         # (benchmarks/trainer_digits_bench.py).
         return {
@@ -203,90 +263,130 @@ class DemoFlow:
                 "top_k": 2,
             },
             "deploy": {
-                "realtime": {"enabled": self.options.endpoint},
+                "realtime": {"enabled": realtime},
                 "batch": {"max_concurrent_transforms": 2},
                 "top_k": 3,
             },
         }
 
-    def _upload(self, data: Path) -> None:
-        dataset = self.options.dataset
-        uploads = [
-            (layout.pipeline_key(dataset), json.dumps(self._pipeline(), indent=1).encode()),
-            (layout.classes_key(dataset), (data / layout.CLASSES_FILE).read_bytes()),
-            (
-                f"{layout.channel_prefix(dataset, layout.TRAIN)}{dataset}_train.rec",
-                (data / f"{dataset}_train.rec").read_bytes(),
-            ),
-            # Validation last: until both channels hold data the dataset waits, so one run starts.
-            (
-                f"{layout.channel_prefix(dataset, layout.VALIDATION)}{dataset}_val.rec",
-                (data / f"{dataset}_val.rec").read_bytes(),
-            ),
-        ]
-        for key, body in uploads:
+    def _upload_folders(self, folders: DigitFolders) -> None:
+        dataset, options = self.options.dataset, self.options
+        pipeline = self._pipeline(realtime=options.endpoint)
+        # Written out though these are the defaults, to show where the split is chosen.
+        pipeline["split"] = {"validation_fraction": options.validation_fraction, "seed": options.seed}
+        key, body = pipeline_upload(dataset, pipeline)
+        self._put(key, body)
+        say(f'  put s3://{self.bucket}/{key}, with "split": {json.dumps(pipeline["split"])}')
+        uploads = class_folder_uploads(dataset, folders.classes_root)
+        seconds = self._put_all(uploads)
+        prefix = layout.images_prefix(dataset)
+        say(
+            f"  put {folders.training_images} images as they are, s3://{self.bucket}/{prefix}<digit>/<n>.png, and "
+            f"{len(JUNK)} other files beside the folders ({', '.join(JUNK)}) in {seconds:.1f} s: no packing, "
+            f"no lists, no classes.txt"
+        )
+
+    def _pack_and_upload(self, data: Path, folders: DigitFolders) -> None:
+        dataset, options = self.options.recordio_dataset, self.options
+        packed = data / dataset
+        for argv in pack_arguments(packed, folders.classes_root, options.validation_fraction, options.seed):
+            run_cli(*argv)
+        # No endpoint of its own: the batch and the endpoint show the class folders' model.
+        for key, body in [pipeline_upload(dataset, self._pipeline(realtime=False)), *recordio_uploads(dataset, packed)]:
             self._put(key, body)
             say(f"  put s3://{self.bucket}/{key} ({len(body):,} bytes)")
 
     def _train(self) -> None:
-        dataset = self.options.dataset
+        datasets = (self.options.dataset, self.options.recordio_dataset)
+        progress: dict[str, _JobProgress] = {}
+        for dataset in datasets:
 
-        def job_started() -> str | None:
-            self._fail_if_rejected()
-            jobs = self.sagemaker.list_training_jobs(NameContains=f"icflow-{dataset}-")["TrainingJobSummaries"]
-            return jobs[0]["TrainingJobName"] if jobs else None
+            def job_started(dataset: str = dataset) -> str | None:
+                self._fail_if_rejected(dataset)
+                jobs = self._jobs_of(dataset)
+                return jobs[0] if jobs else None
 
-        job_name = self._wait(job_started, "DatasetUploadFunction starting a training job")
-        run = self._dataset_item()
-        say(f"  DatasetUploadFunction started training job {job_name} (run {run.get('latest_run_id')})")
-        self.report.job_name = job_name
-        shown_transitions, shown_epochs = 0, 0
-        metrics_file = self.sagemaker_dir / "training-jobs" / job_name / "metrics.jsonl"
+            job_name = self._wait(job_started, f"DatasetUploadFunction starting a training job for {dataset}")
+            progress[dataset] = _JobProgress(self.sagemaker, dataset, job_name, self.sagemaker_dir)
+            say(f"  DatasetUploadFunction started training job {job_name} for {dataset}")
+        self._show_split(self.options.dataset)
+        ready: dict[str, dict[str, Any]] = {}
 
-        def model_ready() -> dict[str, Any] | None:
-            nonlocal shown_transitions, shown_epochs
-            job = self.sagemaker.describe_training_job(TrainingJobName=job_name)
-            lines = metrics_file.read_text().splitlines() if metrics_file.exists() else []
-            for line in lines[shown_epochs:]:
-                epoch = json.loads(line)
-                values = ", ".join(f"{name} {value:.3f}" for name, value in sorted(epoch["metrics"].items()))
-                say(f"  epoch {epoch['epoch']}: {values}")
-                shown_epochs += 1
-            for transition in job.get("SecondaryStatusTransitions", [])[shown_transitions:]:
-                say(f"  {transition['Status']}: {transition.get('StatusMessage', '')}")
-                shown_transitions += 1
-            if job["TrainingJobStatus"] in ("Failed", "Stopped"):
-                raise IcflowError(f"training job {job_name} {job['TrainingJobStatus']}: {job.get('FailureReason', '')}")
-            self._fail_if_rejected()
-            item = self._dataset_item()
-            return item if item.get("status") == "model_ready" else None
+        def models_ready() -> bool:
+            for dataset in datasets:
+                if dataset in ready:
+                    continue
+                progress[dataset].show()
+                self._fail_if_rejected(dataset)
+                item = self.runs.get_item(dataset, DATASET_SK) or {}
+                if item.get("status") == "model_ready":
+                    ready[dataset] = item
+                    say(
+                        f"  {dataset}: TrainingStateFunction created model {item['current_model_name']}; "
+                        f"status/{dataset}/latest.json says {self._latest(dataset)['status']}"
+                    )
+            return len(ready) == len(datasets)
 
-        item = self._wait(model_ready, f"TrainingStateFunction creating the model of {job_name}")
-        self.report.model_name = item["current_model_name"]
-        run_id = item["current_model_run_id"]
-        run = self.runs.get_run(dataset, run_id) or {}
-        self._expect_page("run", layout.run_report_key(dataset, run_id), f"run-{run_id}.html")
-        self.report.metrics = {name: float(value) for name, value in (run.get("metrics") or {}).items()}
+        self._wait(models_ready, "TrainingStateFunction creating the models of " + " and ".join(datasets))
+        for dataset in datasets:
+            item = ready[dataset]
+            run_id = item["current_model_run_id"]
+            run = self.runs.get_run(dataset, run_id) or {}
+            records = (run.get("dataset_summary") or {}).get("records") or {}
+            self.report.runs.append(
+                TrainedRun(
+                    dataset=dataset,
+                    job_name=progress[dataset].job_name,
+                    model_name=item["current_model_name"],
+                    metrics={name: float(value) for name, value in (run.get("metrics") or {}).items()},
+                    records={channel: int(count) for channel, count in records.items()},
+                    skipped=int((run.get("skipped") or {}).get("count", 0)),
+                )
+            )
+            self._expect_page(f"run {dataset}", dataset, layout.run_report_key(dataset, run_id), f"run-{run_id}.html")
+
+    def _show_split(self, dataset: str) -> None:
+        """What icflow made of the class folders, as status/<dataset>/latest.json tells it once the job started."""
+
+        def with_summary() -> dict[str, Any] | None:
+            try:
+                latest = self._latest(dataset)
+            except self.s3.exceptions.NoSuchKey:
+                return None
+            return latest if "dataset_summary" in latest else None
+
+        latest = self._wait(with_summary, f"status/{dataset}/latest.json showing the run's data")
+        summary, skipped = latest["dataset_summary"], latest.get("skipped") or {"count": 0}
+        records = summary["records"]
         say(
-            f"  TrainingStateFunction created model {self.report.model_name}; status/{dataset}/latest.json says "
-            f"{json.loads(self._get(f's3://{self.bucket}/{layout.latest_status_key(dataset)}'))['status']}"
+            f"  icflow checked every image under {layout.images_prefix(dataset)} and split each class: "
+            f"{records[layout.TRAIN]} images to train on, {records[layout.VALIDATION]} to validate on "
+            f"(split.validation_fraction {self.options.validation_fraction:g}, split.seed {self.options.seed})"
         )
+        say(f"  classes in label order, from the folder names: {', '.join(summary.get('class_names', []))}")
+        if not skipped["count"]:
+            say("  left out: nothing")
+            return
+        say(f"  left out {skipped['count']} (all listed in {skipped['all']}):")
+        for reason, count in skipped["by_reason"].items():
+            say(f"    {count} {reason}")
 
-    def _duplicate_upload(self, data: Path) -> None:
+    def _duplicate_upload(self, folders: DigitFolders) -> None:
         dataset = self.options.dataset
         upload = self.stack.functions["DatasetUploadFunction"]
         before = upload.invocations
-        key = f"{layout.channel_prefix(dataset, layout.VALIDATION)}{dataset}_val.rec"
-        self._put(key, (data / f"{dataset}_val.rec").read_bytes())
+        image = next(path for path in sorted(folders.classes_root.rglob("*.png")))
+        key = f"{layout.images_prefix(dataset)}{image.relative_to(folders.classes_root).as_posix()}"
+        self._put(key, image.read_bytes())
         say(f"  put s3://{self.bucket}/{key} again, unchanged")
         # Noted, held while the dataset settles, then decided: the function runs for the upload and for its check.
         self._wait(
-            lambda: upload.invocations > before and self._dataset_item().get("status") != DATASET_SETTLING,
+            lambda: upload.invocations > before
+            and (self.runs.get_item(dataset, DATASET_SK) or {}).get("status") != DATASET_SETTLING,
             "DatasetUploadFunction deciding the repeated upload once the dataset settled",
         )
-        jobs = self.sagemaker.list_training_jobs(NameContains=f"icflow-{dataset}-")["TrainingJobSummaries"]
-        self.report.training_jobs = len(jobs)
-        say(f"  same data, same configuration: the same run; training jobs of {dataset}: {len(jobs)}")
+        self.report.training_jobs = len(self._jobs_of(dataset))
+        say(f"  same images, same configuration: the same run; training jobs of {dataset}: {self.report.training_jobs}")
 
     def _batch(self, held_out: tuple[HeldOut, ...]) -> None:
         dataset = self.options.dataset
@@ -297,13 +397,10 @@ class DemoFlow:
         truth = {f"s3://{self.bucket}/{key}": image.true_label for image, key in keys.items()}
         uploads = [(key, image.path.read_bytes()) for image, key in keys.items()]
         uploads += [(f"{folder}{name}", body) for name, body in JUNK.items()]
-        started = time.monotonic()
-        # In parallel, as the console or `aws s3 cp --recursive` uploads a folder.
-        with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
-            list(pool.map(lambda upload: self._put(*upload), uploads))
+        seconds = self._put_all(uploads)
         say(
             f"  put {len(held_out)} images in a folder per digit and {len(JUNK)} other files ({', '.join(JUNK)}) "
-            f"under s3://{self.bucket}/{folder} in {time.monotonic() - started:.1f} s"
+            f"under s3://{self.bucket}/{folder} in {seconds:.1f} s"
         )
         window = self.stack.state()["parameters"].get("BatchMaximumBatchingWindowSeconds")
         say(
@@ -341,7 +438,9 @@ class DemoFlow:
             self.report.summaries.append(json.loads(summary))
             say(f"  wrote {batch['predictions_uri']} and {batch['summary_uri']}; copies in {local}/")
             batch_id = batch["batch_id"]
-            self._expect_page(f"batch {batch_id}", layout.batch_report_key(dataset, batch_id), f"batch-{batch_id}.html")
+            self._expect_page(
+                f"batch {batch_id}", dataset, layout.batch_report_key(dataset, batch_id), f"batch-{batch_id}.html"
+            )
         self.report.outputs_dir = outputs
         right = sum(1 for row in self.report.predictions if truth.get(row["image_uri"]) == row["label"])
         self.report.accuracy = right / len(truth)
@@ -382,8 +481,8 @@ class DemoFlow:
             *(str(image.path) for image in images),
         )
 
-    def _expect_page(self, name: str, key: str, file_name: str) -> None:
-        local = self.options.work_dir / "outputs" / "reports" / self.options.dataset / file_name
+    def _expect_page(self, name: str, dataset: str, key: str, file_name: str) -> None:
+        local = self.options.work_dir / "outputs" / "reports" / dataset / file_name
         self.expected_pages.append(ReportPage(name, key, local))
 
     def _copy_report_pages(self) -> None:

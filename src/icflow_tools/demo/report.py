@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from icflow_tools.demo.flow import DemoReport
+from icflow_tools.demo.flow import DemoReport, TrainedRun
 
-TARGET_SECONDS = 300  # the demo's promise: under 5 minutes on 2 CPU cores once installed
+TARGET_SECONDS = 180  # the demo's promise: under 3 minutes on 2 CPU cores once installed
 
 
 def render_report(report: DemoReport, startup_seconds: float, total_seconds: float, state: dict[str, Any]) -> str:
@@ -16,13 +16,12 @@ def render_report(report: DemoReport, startup_seconds: float, total_seconds: flo
     lines += [f"  {title:<{width}}  {seconds:7.1f}" for title, seconds in rows]
     verdict = "under" if total_seconds < TARGET_SECONDS else "over"
     lines += [f"  {'total':<{width}}  {total_seconds:7.1f}  ({verdict} the {TARGET_SECONDS // 60}-minute target)", ""]
-    validation = report.metrics.get("validation:accuracy")
-    trained = f" (validation:accuracy {validation:.3f} when training ended)" if validation is not None else ""
-    lines.append(f"  accuracy on {len(report.predictions)} held-out images: {report.accuracy:.1%}{trained}")
     lines.append(
-        f"  training job {report.job_name}, model {report.model_name}; "
-        f"training jobs after the repeated upload: {report.training_jobs}"
+        f"  accuracy on {len(report.predictions)} held-out images: {report.accuracy:.1%} (class folders' model)"
     )
+    lines += [f"  {_run_line(run)}" for run in report.runs]
+    if report.runs:
+        lines.append(f"  training jobs of {report.runs[0].dataset} after the repeated upload: {report.training_jobs}")
     if report.endpoint_name:
         lines.append(f"  endpoint {report.endpoint_name}")
     bucket = state["outputs"]["DataBucketName"]
@@ -39,6 +38,15 @@ def render_report(report: DemoReport, startup_seconds: float, total_seconds: flo
     lines += [f"    {_capitalized(name)} report: {path}" for name, path in report.reports.items()]
     lines += [f"    {_capitalized(name)} report: missing: {why}" for name, why in report.missing_reports.items()]
     return "\n".join(lines)
+
+
+def _run_line(run: TrainedRun) -> str:
+    """A run's data and how well it trained, so the two ways read side by side."""
+    validation = run.metrics.get("validation:accuracy")
+    trained = f"validation:accuracy {validation:.3f}" if validation is not None else "no validation:accuracy"
+    skipped = f", {run.skipped} left out" if run.skipped else ""
+    images = f"{run.records.get('train')} training and {run.records.get('validation')} validation images"
+    return f"{run.dataset}: {images}{skipped}; {trained}; model {run.model_name}"
 
 
 def _capitalized(name: str) -> str:
