@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "status",
     "report",
     "retry",
+    "approval",
     "cleanup",
     "demo",
 )

@@ -1,11 +1,13 @@
 """`icflow cleanup --dataset NAME`: delete the dataset's endpoint, endpoint configs and models, as the seed
-notebook's clean-up step does, after showing what will go. Only resources named by icflow and tagged with
-the dataset, and with the stack when it is known (--stack or the local stack), are touched: another stack in
-the account may have a dataset of the same name. Data in S3 is never deleted."""
+notebook's clean-up step does, and its model package group in the SageMaker Model Registry with its versions,
+after showing what will go. Only resources named by icflow and tagged with the dataset, and with the stack when
+it is known (--stack or the local stack), are touched: another stack in the account may have a dataset of the
+same name. So the group goes only when every version in it does. Data in S3 is never deleted."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from icflow_tools.cli.stack_resources import add_stack_arguments, resolve
@@ -14,8 +16,9 @@ from icflow_tools.cli.stack_resources import add_stack_arguments, resolve
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "cleanup",
-        help="delete a dataset's endpoint, endpoint configs and models",
-        description="Shows the dataset's endpoint, endpoint configs and models, asks, deletes them.",
+        help="delete a dataset's endpoint, endpoint configs, models and model package group",
+        description="Shows the dataset's endpoint, endpoint configs, models, and model package group with its "
+        "versions, asks, deletes them.",
     )
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -35,7 +38,13 @@ def find(sagemaker: Any, dataset: str, stack_name: str | None = None) -> dict[st
         )
 
     endpoint = naming.endpoint_name(dataset)
-    found: dict[str, list[str]] = {"endpoint": [], "endpoint config": [], "model": []}
+    found: dict[str, list[str]] = {
+        "endpoint": [],
+        "endpoint config": [],
+        "model": [],
+        "model package": [],  # versions, by ARN (a versioned package's name is its group's)
+        "package group": [],
+    }
     for page in sagemaker.get_paginator("list_endpoints").paginate(NameContains=endpoint):
         found["endpoint"] += [
             e["EndpointName"] for e in page["Endpoints"] if e["EndpointName"] == endpoint and _tagged(e["EndpointArn"])
@@ -51,7 +60,33 @@ def find(sagemaker: Any, dataset: str, stack_name: str | None = None) -> dict[st
         found["model"] += [
             m["ModelName"] for m in page["Models"] if naming.is_icflow_name(m["ModelName"]) and _tagged(m["ModelArn"])
         ]
+    found["model package"], found["package group"] = _registry(
+        sagemaker, naming.model_package_group_name(dataset), _tagged
+    )
     return found
+
+
+def _registry(sagemaker: Any, group: str, tagged: Callable[[str], bool]) -> tuple[list[str], list[str]]:
+    """The group's versions tagged like the dataset's resources, and the group itself when it is tagged so and
+    nothing else is left in it: versions registered by another stack keep their group."""
+    groups = [
+        summary
+        for page in sagemaker.get_paginator("list_model_package_groups").paginate(NameContains=group)
+        for summary in page["ModelPackageGroupSummaryList"]
+        if summary["ModelPackageGroupName"] == group
+    ]
+    if not groups:
+        return [], []
+    versions = [
+        summary["ModelPackageArn"]
+        for page in sagemaker.get_paginator("list_model_packages").paginate(
+            ModelPackageGroupName=group, ModelPackageType="Versioned"
+        )
+        for summary in page["ModelPackageSummaryList"]
+    ]
+    ours = [arn for arn in versions if tagged(arn)]
+    whole = len(ours) == len(versions) and tagged(groups[0]["ModelPackageGroupArn"])
+    return ours, [group] if whole else []
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,6 +119,11 @@ def run(args: argparse.Namespace) -> int:
         deploy.delete_endpoint_config(name)
     for name in found["model"]:
         deploy.delete_model(name)
+    # A group is deleted only once it holds no version.
+    for arn in found["model package"]:
+        sagemaker.delete_model_package(ModelPackageName=arn)
+    for name in found["package group"]:
+        sagemaker.delete_model_package_group(ModelPackageGroupName=name)
     print(f"deleted {sum(len(names) for names in found.values())} resources")
     if resources.table and found["endpoint"]:
         store = StateTable(resources.client("dynamodb"), resources.table)
