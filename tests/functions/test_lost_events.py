@@ -222,3 +222,27 @@ def test_a_batch_left_labeling_by_the_endpoint_gets_its_transform_job(
     item = _state(stack).get_item(DATASET, batch_sk(batch["batch_id"]))
     assert item is not None and item["status"] == BatchStatus.TRANSFORMING and item["transform_job_name"] == job_name
     assert "cut off" in item["endpoint_fallback"]
+
+
+def test_a_run_whose_approval_event_was_lost_is_decided_from_the_registry(
+    handler_of, stack: Stack, sample_event, lambda_context
+) -> None:
+    pipeline = json.dumps({"deploy": {"require_approval": True}}).encode()
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=layout.pipeline_key(DATASET), Body=pipeline)
+    run_id = _start_training(stack, accuracy=0.9)
+    (waiting,) = _check(handler_of, sample_event, lambda_context, _later())["settled"]
+    assert waiting["action"] == "awaiting_approval"
+    # Still undecided: nothing to settle, the run waits.
+    assert _check(handler_of, sample_event, lambda_context, _later())["settled"] == []
+
+    arn = stack.latest_status(DATASET)["model_package_arn"]
+    sagemaker = stack.client("sagemaker")
+    metadata = sagemaker.describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"]
+    # moto drops the metadata an update does not repeat; SageMaker keeps it. moto sends no event: it is lost.
+    sagemaker.update_model_package(
+        ModelPackageArn=arn, ModelApprovalStatus="Approved", CustomerMetadataProperties=metadata
+    )
+    (approved,) = _check(handler_of, sample_event, lambda_context, _later())["settled"]
+
+    assert approved == {"dataset": DATASET, "item": f"run {run_id}", "action": "model_ready"}
+    assert stack.latest_status(DATASET)["status"] == "model_ready"

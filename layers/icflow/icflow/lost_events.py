@@ -6,7 +6,9 @@ recording it. Either way a run would stay `training` or `starting`, or a batch `
 check asks SageMaker how each such job stands, and hands a job that ended to the same use case its event would
 have reached, so a settled run or batch is recorded, mirrored and notified exactly as if the event had come.
 A batch left `labeling` by the batch collector cut off mid-labeling by the endpoint, with no redelivery of its
-group to take it over, gets its transform job (icflow.batch.realtime_labeling).
+group to take it over, gets its transform job (icflow.batch.realtime_labeling). A run `awaiting_approval` whose model
+was decided in the registry, but whose decision event was lost, is decided as that event would have
+(icflow.training.model_approval): setting the same approval again sends no new event, so nothing else would.
 
 An item is judged only once nothing can still arrive for it: its job ended (or its last change happened) more
 than EVENT_MAX_AGE ago, the functions' MaximumEventAgeInSeconds, after which EventBridge and Lambda retry no more.
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from icflow.batch.realtime_labeling import reclaim_labeling
 from icflow.batch.starter import RETRY_BATCH, BatchStarter, build_batch_starter
 from icflow.batch.transform_state import HandleTransformState, TransformChange, build_handle_transform_state
-from icflow.core import layout
+from icflow.core import layout, naming
 from icflow.core.observability import logger
 from icflow.core.outcome import Outcome
 from icflow.core.refusals import RetryLater
@@ -30,6 +32,7 @@ from icflow.core.sagemaker_events import FINAL_STATES
 from icflow.core.state import BATCH_IN_FLIGHT, RUNNING, BatchStatus, RunStatus, StateTable
 from icflow.training.job_events import JobStateChange
 from icflow.training.job_state_change import HandleJobStateChange, build_handle_job_state_change
+from icflow.training.model_approval import HandleModelApproval, PackageDetail, build_handle_model_approval
 from icflow.training.sagemaker_jobs import SageMakerJobs
 
 if TYPE_CHECKING:
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 # template.yaml's MaximumEventAgeInSeconds for the state-change functions (tests/functions/test_template.py).
 EVENT_MAX_AGE = timedelta(hours=1)
 LABELING = (BatchStatus.LABELING.value,)
+AWAITING_APPROVAL = (RunStatus.AWAITING_APPROVAL.value,)
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class SettleLostEvents:
         job_state_change: HandleJobStateChange,
         transform_state: HandleTransformState,
         starter: BatchStarter,
+        model_approval: HandleModelApproval,
     ) -> None:
         self._state = state
         self._jobs = jobs
@@ -74,6 +79,7 @@ class SettleLostEvents:
         self._job_state_change = job_state_change
         self._transform_state = transform_state
         self._starter = starter
+        self._model_approval = model_approval
 
     def __call__(self, now: datetime) -> LostEventsOutcome:
         judged_before = now - EVENT_MAX_AGE
@@ -82,6 +88,7 @@ class SettleLostEvents:
         checks = [(run, self._settle_run) for run in self._state.items_in("run", RUNNING)]
         checks += [(batch, self._settle_batch) for batch in self._state.items_in("batch", BATCH_IN_FLIGHT)]
         checks += [(batch, self._settle_labeling) for batch in self._state.items_in("batch", LABELING)]
+        checks += [(run, self._settle_decision) for run in self._state.items_in("run", AWAITING_APPROVAL)]
         for item, settle in checks:
             if datetime.fromisoformat(item["updated_at"]) > judged_before:
                 in_flight += 1
@@ -150,6 +157,16 @@ class SettleLostEvents:
         started = self._starter.start(batch["dataset"], batch["batch_id"], batch["model_name"])
         return Settled(batch["dataset"], _name(batch), started.action, started.reason)
 
+    def _settle_decision(self, run: dict[str, Any], judged_before: datetime) -> Settled | None:
+        """A run waiting for approval: decided when the registry has decided; None while its version waits."""
+        group = naming.model_package_group_name(run["dataset"])
+        outcome = self._model_approval(
+            PackageDetail(ModelPackageArn=run["model_package_arn"], ModelPackageGroupName=group)
+        )
+        return (
+            None if outcome.action == "ignored" else Settled(run["dataset"], _name(run), outcome.action, outcome.reason)
+        )
+
 
 def _name(item: dict[str, Any]) -> str:
     return f"run {item['run_id']}" if item["entity"] == "run" else f"batch {item['batch_id']}"
@@ -163,4 +180,5 @@ def build_settle_lost_events(adapters: Adapters) -> SettleLostEvents:
         job_state_change=build_handle_job_state_change(adapters),
         transform_state=build_handle_transform_state(adapters),
         starter=build_batch_starter(adapters),
+        model_approval=build_handle_model_approval(adapters),
     )
