@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from icflow.core import layout, naming
 from icflow.core.class_names import FROM_CLASS_FOLDERS, ClassNames, load_class_names
 from icflow.core.pipeline_config import SplitSettings
-from icflow.training.class_folders import ClassFolders
 from icflow.training.class_split import validation_count
 from icflow.training.upload_events import UploadedObject
 from support.serving import jpeg
@@ -101,8 +100,7 @@ def test_the_same_upload_splits_the_same_way_and_a_new_seed_another_way(stack: S
     keys = _folders(stack, {"a": 20, "b": 20})
     first = _evaluate(stack, keys[0])
     validation = _lst(stack, first.run_id, layout.VALIDATION)
-    again = stack.adapters()
-    folders = ClassFolders(again.s3, again.objects)
+    folders = stack.adapters().class_folders
     folders.prepare(DATASET, "0" * 12, ClassNames((), "x"), SplitSettings())
     assert _lst(stack, "0" * 12, layout.VALIDATION) == validation
     folders.prepare(DATASET, "1" * 12, ClassNames((), "x"), SplitSettings(seed=7))
@@ -188,3 +186,23 @@ def test_class_folders_beside_recordio_channels_are_rejected(stack: Stack) -> No
 
     assert outcome.action == "rejected"
     assert "keep one input format per dataset" in outcome.reason
+
+
+def test_an_image_checked_once_is_not_read_again_until_it_changes(stack: Stack) -> None:
+    keys = _folders(stack, {"cats": 4, "dogs": 4})
+    adapters = stack.adapters()
+    gets: list[str] = []
+    adapters.class_folders._s3.meta.events.register(
+        "provide-client-params.s3.GetObject", lambda params, **_: gets.append(params["Key"])
+    )
+    adapters.class_folders.prepare(DATASET, "0" * 12, ClassNames((), "x"), SplitSettings())
+    first = len(gets)
+    _put(stack, "cats/img 0.jpg", b"no longer an image")  # changed: a new ETag
+    _put(stack, "dogs/new.jpg", jpeg(b"dogs", 99))
+    gets.clear()
+    prepared = adapters.class_folders.prepare(DATASET, "1" * 12, ClassNames((), "x"), SplitSettings())
+
+    # The first run read every image's two ends; the second only the changed one and the new one.
+    assert first == 2 * len(keys)
+    assert sorted(set(gets)) == sorted([keys[0], f"{layout.images_prefix(DATASET)}dogs/new.jpg"])
+    assert prepared.skipped["count"] == 1 and prepared.train.records + prepared.validation.records == 8

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from icflow.reports.sagemaker_runs import SageMakerRuns
     from icflow.reports.thumbnails import ThumbnailFetcher
     from icflow.reports.training_logs import TrainingLogs
+    from icflow.training.class_folders import ClassFolders
     from icflow.training.model_registry import ModelRegistry
     from icflow.training.model_release import ModelRelease
     from icflow.training.settle_queue import SettleQueue
@@ -87,6 +88,15 @@ class Adapters:
     @cached_property
     def training_jobs(self) -> SageMakerJobs:
         return SageMakerJobs(self.sagemaker, self.ownership.tags)
+
+    @cached_property
+    def class_folders(self) -> ClassFolders:
+        from icflow.training.class_folders import ClassFolders
+        from icflow.training.image_checks import CHECK_WORKERS, ImageChecks
+
+        # A pool as wide as the image checks keep requests in flight; the default 10 would hold the rest back.
+        wide = self.session.client("s3", config=Config(max_pool_connections=CHECK_WORKERS))
+        return ClassFolders(wide, self.objects, ImageChecks(wide, self.objects))
 
     @cached_property
     def model_registry(self) -> ModelRegistry:

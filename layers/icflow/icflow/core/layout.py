@@ -227,6 +227,12 @@ def prepared_classes_key(dataset: str, run_id: str) -> str:
     return f"{prepared_prefix(dataset, run_id)}{CLASSES_FILE}"
 
 
+def image_checks_key(dataset: str) -> str:
+    """What checking a dataset's class-folder images found, by key and ETag, kept from run to run: an image checked
+    once is not read again until it changes."""
+    return f"{PREPARED}{dataset}/image-checks.jsonl"
+
+
 def prepared_skipped_key(dataset: str, run_id: str) -> str:
     """Every object of the class folders left out of the run, one JSON object per line: key and reason."""
     return f"{prepared_prefix(dataset, run_id)}skipped.jsonl"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,11 +47,13 @@ class S3Objects:
         self.bucket = bucket
 
     def list(self, prefix: str) -> list[StoredObject]:
-        found: list[StoredObject] = []
+        return list(self.walk(prefix))
+
+    def walk(self, prefix: str) -> Iterator[StoredObject]:
+        """The objects under `prefix` in S3's order, a listing page at a time: memory stays one page's."""
         for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
             for item in page.get("Contents", []):
-                found.append(StoredObject(item["Key"], item["ETag"].strip('"'), item["Size"]))
-        return found
+                yield StoredObject(item["Key"], item["ETag"].strip('"'), item["Size"])
 
     def write_json(self, key: str, value: Any, indent: int | None = None) -> None:
         body = json.dumps(value, indent=indent, ensure_ascii=False).encode("utf-8")

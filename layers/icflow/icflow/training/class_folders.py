@@ -12,7 +12,7 @@ prepared/<dataset>/<run>/ (a prefix no trigger watches, so nothing it writes sta
 
 Every image is checked as a batch's images are (icflow.core.images): by name, size, first and last bytes, so
 a text file named .jpg or an image cut off by an interrupted upload is left out with its reason, rather than
-failing the job hours later. The checks run with a bounded number of ranged GETs in flight.
+failing the job hours later; what the checks found is kept for the next run (icflow.training.image_checks).
 """
 
 from __future__ import annotations
@@ -27,18 +27,14 @@ from typing import IO, Any
 from icflow.algorithm.problems import InvalidInput
 from icflow.core import layout
 from icflow.core.class_names import FROM_CLASS_FOLDERS, ClassNames
-from icflow.core.images import S3Object, SkipReason, check_objects, is_hidden_or_system
+from icflow.core.images import S3Object, SkipReason, is_hidden_or_system
 from icflow.core.pipeline_config import SplitSettings
 from icflow.core.s3_objects import S3Objects
 from icflow.recordio.stats import ChannelStats
 from icflow.training.class_split import ClassSplit, LabeledImage, split_classes
+from icflow.training.image_checks import ImageChecks
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-# Ranged GETs in flight while checking images: S3 answers each in tens of milliseconds, so 100,000 images take
-# a couple of minutes; the S3 client's pool (icflow.core.s3_objects.MAX_CONNECTIONS) bounds it too.
-CHECK_WORKERS = 16
-# Images checked per round: the pool's queue and results stay this size however many images there are.
-CHECK_CHUNK = 2048
 # Skipped objects quoted in the run's status; skipped.jsonl has all of them.
 SHOWN_SKIPPED = 10
 
@@ -84,27 +80,16 @@ def _content_problem(reason: SkipReason) -> str:
     return DELETED if reason is SkipReason.MISSING else reason.message
 
 
-def _chunks(items: Iterable[S3Object], size: int) -> Iterable[list[S3Object]]:
-    chunk: list[S3Object] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _stats(split: ClassSplit, images: Sequence[LabeledImage], where: str) -> ChannelStats:
     return ChannelStats(len(images), split.counts(images), 1 if images else 0, (where,))
 
 
 class ClassFolders:
-    def __init__(self, s3_client: Any, objects: S3Objects, check_workers: int = CHECK_WORKERS) -> None:
+    def __init__(self, s3_client: Any, objects: S3Objects, checks: ImageChecks) -> None:
         self._s3 = s3_client
         self._objects = objects
         self._bucket = objects.bucket
-        self._workers = check_workers
+        self._checks = checks
 
     def prepare(self, dataset: str, run_id: str, names: ClassNames, settings: SplitSettings) -> PreparedFolders:
         """Lists and checks the class folders, splits them and writes the run's prepared files. `names` are the
@@ -125,10 +110,8 @@ class ClassFolders:
                 if folder is not None:
                     skipped_in_class[folder] += 1
 
-            candidates = self._candidates(prefix, skip)
-            for chunk in _chunks(candidates, CHECK_CHUNK):
-                checked = check_objects(self._s3, self._bucket, chunk, self._workers, max_bytes=None)
-                for obj, reason in checked:
+            with self._checks.updating(dataset) as checks:
+                for obj, reason in checks.check(self._candidates(prefix, skip)):
                     folder = class_folder(obj.key[len(prefix) :])
                     assert folder is not None  # _candidates passes only keys in class folders
                     if reason is None:
@@ -160,7 +143,7 @@ class ClassFolders:
 
     def _candidates(self, prefix: str, skip: Any) -> Iterable[S3Object]:
         """The keys below images/ whose names make them images of a class; the others go to `skip`."""
-        for stored in self._objects.list(prefix):
+        for stored in self._objects.walk(prefix):
             relative = stored.key[len(prefix) :]
             if not relative or relative.endswith("/"):
                 continue  # a folder the console made

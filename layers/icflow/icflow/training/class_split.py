@@ -62,8 +62,9 @@ def class_order(folders: Sequence[str], names: Sequence[str], source: str) -> tu
     if not names:
         return sorted(folders), []
     problems: list[str] = []
-    without_folder = [name for name in names if name not in set(folders)]
-    without_name = sorted(set(folders) - set(names))
+    folder_set = set(folders)
+    without_folder = [name for name in names if name not in folder_set]
+    without_name = sorted(folder_set - set(names))
     if without_folder:
         problems.append(
             f"{source} names {_quote([repr(n) for n in without_folder])}, which "
@@ -90,8 +91,8 @@ def split_classes(
     """The classes and split of `images` (class folder -> keys of its usable images). `skipped` counts, per
     class folder, the images left out (for the reasons); `names` are the class names in force (classes.txt or
     pipeline.json's, in label order; empty: sorted folder names). Raises InvalidInput with every problem."""
-    folders = [folder for folder, keys in images.items() if keys] + [f for f in skipped if not images.get(f)]
-    classes, problems = class_order(sorted(set(folders)), names, names_source)
+    folders = {folder for folder, keys in images.items() if keys} | {f for f in skipped if not images.get(f)}
+    classes, problems = class_order(sorted(folders), names, names_source)
     if len(classes) < MIN_CLASSES and not problems:
         found = f"only the class folder {classes[0]!r}" if classes else "no class folder"
         problems.append(

@@ -431,5 +431,5 @@ def build_evaluate_dataset(adapters: Adapters) -> EvaluateDataset:
         jobs=adapters.training_jobs,
         persistence=adapters.idempotency_store,
         unusable_names=adapters.unusable_names,
-        class_folders=ClassFolders(adapters.s3, adapters.objects),
+        class_folders=adapters.class_folders,
     )
