@@ -24,7 +24,7 @@ pages one after another). Lambda at 1,024 MB has about 0.58 of a vCPU (1,769 MB 
 measured here count for about 1.7 times as many there.
 
 Usage: .venv/bin/python benchmarks/class_folders_bench.py [--images 100000] [--classes 1000] [--latency-ms 25]
-       [--workers 16] [--big-keys 1000000]     (quick: --images 2000 --big-keys 20000)
+       [--workers 64] [--big-keys 1000000]     (quick: --images 2000 --big-keys 20000)
 """
 
 from __future__ import annotations
@@ -88,11 +88,12 @@ def child(case: str, keys: int, classes: int, latency_ms: float, workers: int) -
     from icflow.core.class_names import ClassNames
     from icflow.core.pipeline_config import SplitSettings
     from icflow.core.s3_objects import S3Objects
-    from icflow.training import class_folders
+    from icflow.training import class_folders, image_checks
 
     bucket = GeneratedClassFolders(keys, classes, latency_ms / 1000, TRUNCATED_EVERY)
-    s3 = bucket.client()
+    s3 = bucket.client(pool=workers)  # as icflow.wiring builds the checks' client: a pool as wide as the checks
     objects = S3Objects(s3, BUCKET)
+    image_checks.CHECK_WORKERS = workers
     # The client's first request loads its endpoint rules and models: before the baseline, as in a warm Lambda.
     s3.head_bucket(Bucket=BUCKET)
     phases: dict[str, float] = {}
@@ -106,7 +107,7 @@ def child(case: str, keys: int, classes: int, latency_ms: float, workers: int) -
     if case == "list":
         figures["listed"] = len(objects.list(layout.images_prefix(DATASET)))
     else:
-        folders = class_folders.ClassFolders(s3, objects, check_workers=workers)
+        folders = class_folders.ClassFolders(s3, objects, image_checks.ImageChecks(s3, objects))
         prepared = folders.prepare(DATASET, RUN_ID, ClassNames((), "class index"), SplitSettings())
         figures |= {
             "classes": len(prepared.class_names.names),
@@ -146,7 +147,7 @@ def measure(case: str, keys: int, classes: int, latency_ms: float, workers: int)
 
 
 def main() -> None:
-    from icflow.training.class_folders import CHECK_WORKERS
+    from icflow.training.image_checks import CHECK_WORKERS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=100_000, help="images of the case with latency")

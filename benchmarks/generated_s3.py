@@ -62,7 +62,8 @@ class GeneratedBucket(ABC):
         self.answer_cpu_seconds = 0.0
         self._lock = threading.Lock()
 
-    def client(self) -> Any:
+    def client(self, pool: int | None = None) -> Any:
+        """A client answered by this bucket, with a connection pool of `pool` (icflow's MAX_CONNECTIONS)."""
         import boto3
         from botocore.config import Config
 
@@ -74,7 +75,7 @@ class GeneratedBucket(ABC):
             region_name="us-east-1",
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
-            config=Config(max_pool_connections=MAX_CONNECTIONS, s3={"addressing_style": "path"}),
+            config=Config(max_pool_connections=pool or MAX_CONNECTIONS, s3={"addressing_style": "path"}),
         )
         s3.meta.events.register("before-send.s3", self.answer)
         return s3
