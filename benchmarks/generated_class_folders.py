@@ -14,7 +14,7 @@ import re
 from xml.sax.saxutils import escape
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
-from generated_s3 import _XMLNS, LAST_MODIFIED, GeneratedBucket, _Raw
+from generated_s3 import GeneratedBucket, _Raw
 
 _IMAGE_INDEX = re.compile(r"/class-\d+/img-(\d+)\.jpg$")
 _SUFFIX_RANGE = re.compile(r"bytes=-(\d+)$")
@@ -44,20 +44,8 @@ class GeneratedClassFolders(GeneratedBucket):
     def truncated(self, index: int) -> bool:
         return bool(self.truncated_every) and index % self.truncated_every == self.truncated_every - 1
 
-    def _listing(self, request: AWSPreparedRequest, query: dict[str, list[str]]) -> AWSResponse:
-        prefix = query.get("prefix", [""])[0]
-        start = int(query.get("continuation-token", ["0"])[0])
-        end = min(start + int(query.get("max-keys", ["1000"])[0]), self.count)
-        contents = "".join(
-            f"<Contents><Key>{escape(self.key(prefix, i))}</Key><LastModified>{LAST_MODIFIED}</LastModified>"
-            f"<ETag>&quot;{i:032x}&quot;</ETag><Size>{self.size(i)}</Size>"
-            "<StorageClass>STANDARD</StorageClass></Contents>"
-            for i in range(start, end)
-        )
-        more = f"<IsTruncated>true</IsTruncated><NextContinuationToken>{end}</NextContinuationToken>"
-        truncated = more if end < self.count else "<IsTruncated>false</IsTruncated>"
-        head = f"<Name>bucket</Name><Prefix>{escape(prefix)}</Prefix><KeyCount>{end - start}</KeyCount>"
-        return self._xml(request, f"<ListBucketResult {_XMLNS}>{head}{truncated}{contents}</ListBucketResult>")
+    def listed(self, prefix: str, index: int) -> tuple[str, int]:
+        return self.key(prefix, index), self.size(index)
 
     def _object(self, request: AWSPreparedRequest, key: str) -> AWSResponse:
         found = _IMAGE_INDEX.search(key)

@@ -122,8 +122,27 @@ class GeneratedBucket(ABC):
             return AWSResponse(request.url, 200, {"ETag": '"generated"'}, _Raw(b""))
         return AWSResponse(request.url, 200, {}, _Raw(b""))  # HeadBucket
 
+    count: int  # objects the listing holds, numbered 0..count-1
+
     @abstractmethod
-    def _listing(self, request: AWSPreparedRequest, query: dict[str, list[str]]) -> AWSResponse: ...
+    def listed(self, prefix: str, index: int) -> tuple[str, int]:
+        """The key and size of object `index` under `prefix`, in S3's order of the index."""
+
+    def _listing(self, request: AWSPreparedRequest, query: dict[str, list[str]]) -> AWSResponse:
+        prefix = query.get("prefix", [""])[0]
+        start = int(query.get("continuation-token", ["0"])[0])
+        end = min(start + int(query.get("max-keys", ["1000"])[0]), self.count)
+        contents = "".join(
+            f"<Contents><Key>{escape(key)}</Key><LastModified>{LAST_MODIFIED}</LastModified>"
+            f"<ETag>&quot;{i:032x}&quot;</ETag><Size>{size}</Size>"
+            "<StorageClass>STANDARD</StorageClass></Contents>"
+            for i in range(start, end)
+            for key, size in (self.listed(prefix, i),)
+        )
+        more = f"<IsTruncated>true</IsTruncated><NextContinuationToken>{end}</NextContinuationToken>"
+        truncated = more if end < self.count else "<IsTruncated>false</IsTruncated>"
+        head = f"<Name>bucket</Name><Prefix>{escape(prefix)}</Prefix><KeyCount>{end - start}</KeyCount>"
+        return self._xml(request, f"<ListBucketResult {_XMLNS}>{head}{truncated}{contents}</ListBucketResult>")
 
     @abstractmethod
     def _object(self, request: AWSPreparedRequest, key: str) -> AWSResponse: ...
@@ -148,20 +167,8 @@ class GeneratedS3(GeneratedBucket):
             total = sum(weights)
             self.bodies.append(json.dumps({"prediction": [w / total for w in weights]}).encode())
 
-    def _listing(self, request: AWSPreparedRequest, query: dict[str, list[str]]) -> AWSResponse:
-        prefix = query.get("prefix", [""])[0]
-        start = int(query.get("continuation-token", ["0"])[0])
-        end = min(start + int(query.get("max-keys", ["1000"])[0]), self.count)
-        contents = "".join(
-            f"<Contents><Key>{escape(prefix)}test/{i:07d}.jpg.out</Key><LastModified>{LAST_MODIFIED}</LastModified>"
-            f"<ETag>&quot;{i:032x}&quot;</ETag><Size>{len(self.bodies[i % len(self.bodies)])}</Size>"
-            "<StorageClass>STANDARD</StorageClass></Contents>"
-            for i in range(start, end)
-        )
-        more = f"<IsTruncated>true</IsTruncated><NextContinuationToken>{end}</NextContinuationToken>"
-        truncated = more if end < self.count else "<IsTruncated>false</IsTruncated>"
-        head = f"<Name>bucket</Name><Prefix>{escape(prefix)}</Prefix><KeyCount>{end - start}</KeyCount>"
-        return self._xml(request, f"<ListBucketResult {_XMLNS}>{head}{truncated}{contents}</ListBucketResult>")
+    def listed(self, prefix: str, index: int) -> tuple[str, int]:
+        return f"{prefix}test/{index:07d}.jpg.out", len(self.bodies[index % len(self.bodies)])
 
     def _object(self, request: AWSPreparedRequest, key: str) -> AWSResponse:
         found = _OUTPUT_INDEX.search(key)

@@ -279,6 +279,25 @@ def _running_service(
 
 
 @pytest.fixture
+def real_service(tmp_path: Path, moto_url: str, aws: Aws) -> Iterator[LocalSageMaker]:
+    """A local SageMaker on moto running the real trainer (its default algorithm), its jobs logging to moto's
+    CloudWatch Logs."""
+    local = LocalSageMaker(
+        work_dir=tmp_path / "work",
+        s3_endpoint_url=moto_url,
+        events_endpoint_url=moto_url,
+        logs_endpoint_url=moto_url,
+        event_bus_name=aws.bus,
+        region=REGION,
+    )
+    local.start()
+    try:
+        yield local
+    finally:
+        local.stop(timeout=30)
+
+
+@pytest.fixture
 def service(start_service: ServiceFactory) -> LocalSageMaker:
     return start_service(max_running_jobs=2)
 

@@ -10,11 +10,9 @@ from typing import Any
 
 import boto3
 import numpy as np
-import pytest
 from PIL import Image
 
 from icflow.recordio import IndexedRecordWriter, pack_image_record
-from icflow_tools.local_sagemaker import LocalSageMaker
 from icflow_tools.local_sagemaker.job_log_stream import TRAINING_LOG_GROUP
 
 COLOURS = ((220, 40, 40), (40, 60, 220))
@@ -41,23 +39,6 @@ def recordio(count: int, seed: int) -> bytes:
         Image.fromarray(pixels).save(png, format="PNG")
         writer.write(key, pack_image_record(float(key % 2), png.getvalue(), key))
     return rec.getvalue()
-
-
-@pytest.fixture
-def real_service(tmp_path, moto_url, aws):
-    local = LocalSageMaker(
-        work_dir=tmp_path / "work",
-        s3_endpoint_url=moto_url,
-        events_endpoint_url=moto_url,
-        logs_endpoint_url=moto_url,
-        event_bus_name=aws.bus,
-        region="us-east-1",
-    )  # the default algorithm: icflow_tools.trainer
-    local.start()
-    try:
-        yield local
-    finally:
-        local.stop(timeout=30)
 
 
 def model_channel(uri: str, content_type: str = "application/x-sagemaker-model") -> dict[str, Any]:

@@ -10,8 +10,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from icflow_tools.local_sagemaker import LocalSageMaker
-
 COLOURS = ((220, 40, 40), (40, 60, 220))
 SIZE = 16
 
@@ -32,22 +30,6 @@ def put_image_channel(aws, channel: str, count: int, rng: np.random.Generator) -
         aws.put(f"data/{channel}/{relative}", image(label, rng))
         lines.append(f"{index}\t{label}\t{relative}")
     aws.put(f"data/{channel}_lst/{channel}.lst", ("\n".join(lines) + "\n").encode())
-
-
-@pytest.fixture
-def real_service(tmp_path, moto_url, aws):
-    local = LocalSageMaker(
-        work_dir=tmp_path / "work",
-        s3_endpoint_url=moto_url,
-        events_endpoint_url=moto_url,
-        event_bus_name=aws.bus,
-        region="us-east-1",
-    )  # the default algorithm: icflow_tools.trainer
-    local.start()
-    try:
-        yield local
-    finally:
-        local.stop(timeout=30)
 
 
 @pytest.mark.slow

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from icflow.core import layout
 from icflow.core.state import BATCH_SK_PREFIX, DATASET_SK, ENDPOINT_SK, RUN_SK_PREFIX, BatchStatus, StateTable
 from icflow_tools.cli import main
+from support.latest_status import latest_status
 
 from .conftest import CLASS_COLORS, tiny_image
 
@@ -37,13 +37,6 @@ TRAIN_SECONDS = 300
 DECIDED_SECONDS = 60
 LABEL_SECONDS = 180
 ENDED = ("awaiting_approval", "model_ready", "rejected", "failed")
-
-
-def _latest(s3: Any, bucket: str, dataset: str) -> dict[str, Any] | None:
-    try:
-        return json.loads(s3.get_object(Bucket=bucket, Key=layout.latest_status_key(dataset))["Body"].read())
-    except ClientError:
-        return None
 
 
 def _upload(s3: Any, bucket: str, dataset: str, make_recordio: Callable[..., bytes]) -> None:
@@ -89,7 +82,7 @@ def test_a_model_waits_for_approval_and_the_cli_approves_or_rejects_it(
     waiting: dict[str, dict[str, Any]] = {}
     for dataset in (APPROVED_DATASET, REJECTED_DATASET):
         latest = wait(
-            lambda d=dataset: (status := _latest(s3, bucket, d)) and status.get("status") in ENDED and status,
+            lambda d=dataset: (status := latest_status(s3, bucket, d)) and status.get("status") in ENDED and status,
             TRAIN_SECONDS,
             f"{dataset}'s model trained and registered",
         )
@@ -119,7 +112,7 @@ def test_a_model_waits_for_approval_and_the_cli_approves_or_rejects_it(
     decided = time.monotonic()
     approved = waiting[APPROVED_DATASET]
     latest = wait(
-        lambda: (status := _latest(s3, bucket, APPROVED_DATASET))
+        lambda: (status := latest_status(s3, bucket, APPROVED_DATASET))
         and status.get("status") != "awaiting_approval"
         and status,
         DECIDED_SECONDS,
@@ -149,7 +142,7 @@ def test_a_model_waits_for_approval_and_the_cli_approves_or_rejects_it(
     decided = time.monotonic()
     rejected = waiting[REJECTED_DATASET]
     latest = wait(
-        lambda: (status := _latest(s3, bucket, REJECTED_DATASET))
+        lambda: (status := latest_status(s3, bucket, REJECTED_DATASET))
         and status.get("status") != "awaiting_approval"
         and status,
         DECIDED_SECONDS,

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from icflow.core import layout
 from icflow.core.class_names import FROM_CLASS_FOLDERS
@@ -29,6 +28,7 @@ from icflow.core.pipeline_config import SplitSettings
 from icflow.core.state import BATCH_SK_PREFIX, BatchStatus, StateTable
 from icflow.training.class_folders import NOT_AN_IMAGE_NAME
 from icflow.training.class_split import validation_count
+from support.latest_status import latest_status
 
 from .conftest import REPO
 
@@ -88,13 +88,6 @@ def _write_tree(root: Path, make_image: Callable[[int, random.Random], bytes]) -
     return images
 
 
-def _latest(s3: Any, bucket: str) -> dict[str, Any] | None:
-    try:
-        return json.loads(s3.get_object(Bucket=bucket, Key=layout.latest_status_key(DATASET))["Body"].read())
-    except ClientError:
-        return None
-
-
 @pytest.mark.slow
 def test_a_folder_copied_with_the_aws_cli_trains_once_and_labels_with_the_folder_names(
     local_stack: Any,
@@ -128,7 +121,7 @@ def test_a_folder_copied_with_the_aws_cli_trains_once_and_labels_with_the_folder
     assert copied.returncode == 0, copied.stderr
     timings["aws s3 cp --recursive"] = time.monotonic() - started
     time.sleep(LATE_SECONDS)
-    settling = _latest(s3, bucket)
+    settling = latest_status(s3, bucket, DATASET)
     s3.put_object(Bucket=bucket, Key=f"{layout.dataset_prefix(DATASET)}pipeline.json", Body=json.dumps(PIPELINE))
     uploaded = time.monotonic()
 
@@ -145,7 +138,9 @@ def test_a_folder_copied_with_the_aws_cli_trains_once_and_labels_with_the_folder
 
     job_name = job["TrainingJobName"]
     latest = wait(
-        lambda: (status := _latest(s3, bucket)) and status.get("status") in ("model_ready", "failed") and status,
+        lambda: (status := latest_status(s3, bucket, DATASET))
+        and status.get("status") in ("model_ready", "failed")
+        and status,
         TRAIN_SECONDS,
         f"{job_name} trained and its model recorded in latest.json",
     )

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from icflow.core import layout, naming
 from icflow.core.state import BATCH_SK_PREFIX, BatchStatus, StateTable
+from support.latest_status import latest_status
 
 from .conftest import tiny_image
 
@@ -22,13 +22,6 @@ DATASET = "Katzen_äöü 猫 (2024)"  # a space, accents, another script, and "(
 START_SECONDS = 60
 TRAIN_SECONDS = 180
 LABEL_SECONDS = 180
-
-
-def _latest(s3: Any, bucket: str) -> dict[str, Any] | None:
-    try:
-        return json.loads(s3.get_object(Bucket=bucket, Key=layout.latest_status_key(DATASET))["Body"].read())
-    except ClientError:
-        return None
 
 
 @pytest.mark.slow
@@ -42,7 +35,7 @@ def test_a_named_dataset_trains_a_model_and_labels_a_batch_under_the_users_name(
         s3.put_object(Bucket=bucket, Key=f"{layout.dataset_prefix(DATASET)}{relative}", Body=body)
 
     latest = wait(
-        lambda: (status := _latest(s3, bucket)) and status.get("status") == "model_ready" and status,
+        lambda: (status := latest_status(s3, bucket, DATASET)) and status.get("status") == "model_ready" and status,
         START_SECONDS + TRAIN_SECONDS,
         f"a model for {DATASET!r} in {layout.latest_status_key(DATASET)}",
     )

@@ -9,20 +9,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from icflow.core import layout
+from support.latest_status import latest_status
 
 DATASET = "retrained"
 PIPELINE = {"hyperparameters": {"num_layers": 20, "image_shape": "3,28,28", "epochs": 1, "mini_batch_size": 8}}
 SECONDS = 180
-
-
-def _latest(s3: Any, bucket: str) -> dict[str, Any]:
-    try:
-        return json.loads(s3.get_object(Bucket=bucket, Key=layout.latest_status_key(DATASET))["Body"].read())
-    except ClientError:
-        return {}  # not written yet
 
 
 def _put(s3: Any, bucket: str, relative: str, body: bytes) -> None:
@@ -39,14 +32,16 @@ def test_new_data_retrains_from_the_current_model(
     _put(s3, bucket, "train/part-0.rec", make_recordio(per_class=6, seed=1))
     _put(s3, bucket, "validation/val.rec", make_recordio(per_class=2, seed=2))
     first = wait(
-        lambda: (status := _latest(s3, bucket)).get("status") == "model_ready" and status, SECONDS, "the first model"
+        lambda: (status := latest_status(s3, bucket, DATASET)).get("status") == "model_ready" and status,
+        SECONDS,
+        "the first model",
     )
 
     incremental = {**PIPELINE, "training": {"incremental": True}}
     _put(s3, bucket, "pipeline.json", json.dumps(incremental).encode())
     _put(s3, bucket, "train/part-1.rec", make_recordio(per_class=6, seed=3))
     second = wait(
-        lambda: (status := _latest(s3, bucket)).get("run_id") != first["run_id"]
+        lambda: (status := latest_status(s3, bucket, DATASET)).get("run_id") != first["run_id"]
         and status.get("status") == "model_ready"
         and status,
         SECONDS,
@@ -67,6 +62,8 @@ def test_new_data_retrains_from_the_current_model(
     other = {**incremental, "hyperparameters": {**PIPELINE["hyperparameters"], "num_layers": 32}}
     _put(s3, bucket, "pipeline.json", json.dumps(other).encode())
     rejected = wait(
-        lambda: (status := _latest(s3, bucket)).get("status") == "rejected" and status, SECONDS, "the rejection"
+        lambda: (status := latest_status(s3, bucket, DATASET)).get("status") == "rejected" and status,
+        SECONDS,
+        "the rejection",
     )
     assert "num_layers: the current model" in rejected["reason"] and "has 20 but this run has 32" in rejected["reason"]

@@ -8,22 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from icflow.core import layout
+from support.latest_status import latest_status
 
 DATASET = "colors"
 # Bounds of each stage on a busy 2-core machine; training itself takes a few seconds.
 START_SECONDS = 60
 TRAIN_SECONDS = 180
-
-
-def _latest(s3: Any, bucket: str) -> dict[str, Any] | None:
-    try:
-        body = s3.get_object(Bucket=bucket, Key=layout.latest_status_key(DATASET))["Body"].read()
-    except ClientError:
-        return None
-    return json.loads(body)
 
 
 def _jobs(sagemaker: Any) -> list[dict[str, Any]]:
@@ -55,7 +47,7 @@ def test_uploads_train_a_model_once(local_stack: Any, tiny_dataset: dict[str, by
     job_name = jobs[0]["TrainingJobName"]
 
     latest = wait(
-        lambda: (status := _latest(s3, bucket)) and status.get("status") == "model_ready" and status,
+        lambda: (status := latest_status(s3, bucket, DATASET)) and status.get("status") == "model_ready" and status,
         TRAIN_SECONDS,
         f"TrainingStateFunction recording the model of {job_name} in latest.json",
     )
@@ -79,7 +71,7 @@ def test_uploads_train_a_model_once(local_stack: Any, tiny_dataset: dict[str, by
     wait(lambda: upload.invocations > before, START_SECONDS, "DatasetUploadFunction receiving the duplicate upload")
     # Noted while the dataset settles, then decided: the same run, so the status comes back to the model's.
     wait(
-        lambda: _latest(s3, bucket)["status"] == "model_ready",
+        lambda: latest_status(s3, bucket, DATASET)["status"] == "model_ready",
         START_SECONDS,
         "the dataset settling back to its model after the duplicate upload",
     )

@@ -33,6 +33,7 @@ from icflow.core.state import BATCH_IN_FLIGHT, RUNNING, BatchStatus, RunStatus, 
 from icflow.training.job_events import JobStateChange
 from icflow.training.job_state_change import HandleJobStateChange, build_handle_job_state_change
 from icflow.training.model_approval import HandleModelApproval, PackageDetail, build_handle_model_approval
+from icflow.training.model_release import ModelRelease
 from icflow.training.sagemaker_jobs import SageMakerJobs
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ class SettleLostEvents:
         transform_state: HandleTransformState,
         starter: BatchStarter,
         model_approval: HandleModelApproval,
+        release: ModelRelease,
     ) -> None:
         self._state = state
         self._jobs = jobs
@@ -80,6 +82,7 @@ class SettleLostEvents:
         self._transform_state = transform_state
         self._starter = starter
         self._model_approval = model_approval
+        self._release = release
 
     def __call__(self, now: datetime) -> LostEventsOutcome:
         judged_before = now - EVENT_MAX_AGE
@@ -123,7 +126,7 @@ class SettleLostEvents:
                 f"followed. Upload {layout.pipeline_key(dataset)} (or any file of the dataset) again, or run "
                 f"`icflow retry {dataset}`, to start it"
             )
-            outcome = self._job_state_change.end(dataset, run, RunStatus.FAILED, reason, job_ran=False)
+            outcome = self._release.end(dataset, run, RunStatus.FAILED, reason, job_ran=False)
         elif job.status not in FINAL_STATES or (job.ended_at is not None and job.ended_at > judged_before):
             return None
         else:
@@ -181,4 +184,5 @@ def build_settle_lost_events(adapters: Adapters) -> SettleLostEvents:
         transform_state=build_handle_transform_state(adapters),
         starter=build_batch_starter(adapters),
         model_approval=build_handle_model_approval(adapters),
+        release=adapters.model_release,
     )

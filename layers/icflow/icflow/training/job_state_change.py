@@ -83,17 +83,17 @@ class HandleJobStateChange:
             except Exception as error:  # noqa: BLE001 - whatever fails, the run ends in a status with its reason
                 return self._refused(change, dataset, run, read_refusal(error))
         reason = change.failure_reason or f"the {change.kind} job was {change.status.lower()}"
-        return self.end(dataset, run, _ENDED_AS[change.status], f"{change.job_name}: {reason}")
+        return self._release.end(dataset, run, _ENDED_AS[change.status], f"{change.job_name}: {reason}")
 
     def _completed(self, change: JobStateChange, dataset: str, run_id: str, run: dict[str, Any]) -> StateOutcome:
         training_job = self._training_job(change)
         if training_job is None:
             reason = f"{change.job_name}: completed without a successful trial"
-            return self.end(dataset, run, RunStatus.FAILED, reason)
+            return self._release.end(dataset, run, RunStatus.FAILED, reason)
         trained = self._jobs.trained_model(training_job)
         below = _below_quality_gate(trained, run.get("min_validation_accuracy"))
         if below is not None:
-            return self.end(dataset, run, RunStatus.REJECTED, below, trained)
+            return self._release.end(dataset, run, RunStatus.REJECTED, below, trained)
         model_name = naming.model_name(dataset, run_id)
         image = image_uri(self._settings.region)
         self._jobs.create_model(
@@ -129,7 +129,7 @@ class HandleJobStateChange:
             f"under {layout.artifacts_prefix(dataset)}; change pipeline.json (or the data) and upload it to "
             "train again."
         )
-        return self.end(dataset, run, RunStatus.FAILED, reason)
+        return self._release.end(dataset, run, RunStatus.FAILED, reason)
 
     def _training_job(self, change: JobStateChange) -> str | None:
         """The training job whose artifacts become the model: the job itself, or a tuning job's best trial."""
@@ -168,18 +168,6 @@ class HandleJobStateChange:
             dataset,
         )
         return StateOutcome("awaiting_approval", dataset, run_id, model_name, reason=reason)
-
-    def end(
-        self,
-        dataset: str,
-        run: dict[str, Any],
-        status: RunStatus,
-        reason: str,
-        trained: TrainedModel | None = None,
-        job_ran: bool = True,
-    ) -> StateOutcome:
-        """Ends a running run without a model (icflow.training.model_release)."""
-        return self._release.end(dataset, run, status, reason, trained, job_ran)
 
 
 def _below_quality_gate(trained: TrainedModel, gate: float | None) -> str | None:
