@@ -72,6 +72,8 @@ def test_a_model_is_registered_approved_and_released_at_once(stack: Stack, compl
     assert container["ModelDataUrl"] == status["model_data_url"]
     metadata = package["CustomerMetadataProperties"]
     assert naming.dataset_of_tags(metadata) == dataset and metadata[TAG_RUN_ID] == run_id
+    assert metadata["icflow:data"] == naming.encode_tag_value(f"s3://{stack.bucket}/datasets/{dataset}/")
+    assert "icflow:input-format" not in metadata  # this seeded run does not say it; an empty value is left out
     assert metadata["metric:validation:accuracy"] == "0.91"
     assert metadata["hyperparameter:image_shape"] == naming.encode_tag_value("3,224,224")
     assert len(stack.received_events(ready)) == 1

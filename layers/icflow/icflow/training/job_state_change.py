@@ -25,7 +25,7 @@ from icflow.core.settings import Settings
 from icflow.core.state import RUNNING, RunStatus, StateTable
 from icflow.core.status_mirror import StatusMirror
 from icflow.training.job_events import JobStateChange
-from icflow.training.model_registry import ModelRegistry
+from icflow.training.model_registry import META_DATA, META_INPUT_FORMAT, ModelRegistry
 from icflow.training.model_release import ModelRelease, StateOutcome, metrics_text
 from icflow.training.sagemaker_jobs import SageMakerJobs, TrainedModel
 
@@ -105,7 +105,13 @@ class HandleJobStateChange:
         )
         approved = not run.get("require_approval")
         hyperparameters = run.get("hyperparameters") or {}
-        package_arn = self._registry.register(dataset, run_id, model_name, image, trained, hyperparameters, approved)
+        data = {
+            META_DATA: f"s3://{self._settings.data_bucket}/{layout.dataset_prefix(dataset)}",
+            META_INPUT_FORMAT: str(run.get("input_format") or ""),
+        }
+        package_arn = self._registry.register(
+            dataset, run_id, model_name, image, trained, data, hyperparameters, approved
+        )
         if not approved:
             return self._await_approval(dataset, run_id, model_name, trained, package_arn)
         return self._release.release(

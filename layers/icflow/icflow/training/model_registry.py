@@ -30,6 +30,8 @@ MAX_METADATA = 50  # CustomerMetadataProperties entries
 MAX_METADATA_VALUE = 256
 META_MODEL = "icflow:model-name"
 META_TRAINING_JOB = "icflow:training-job"
+META_DATA = "icflow:data"  # the S3 URI of the dataset folder the run trained on
+META_INPUT_FORMAT = "icflow:input-format"
 METRIC_PREFIX = "metric:"
 HYPERPARAMETER_PREFIX = "hyperparameter:"
 DESCRIPTION_LIMIT = 1024
@@ -48,9 +50,16 @@ class RegisteredModel:
 
 
 def _metadata(
-    dataset: str, run_id: str, stack: str, model_name: str, trained: TrainedModel, hps: Mapping[str, str]
+    dataset: str,
+    run_id: str,
+    stack: str,
+    model_name: str,
+    trained: TrainedModel,
+    data: Mapping[str, str],
+    hps: Mapping[str, str],
 ) -> dict[str, str]:
-    """The version's CustomerMetadataProperties: identity first; metrics and hyperparameters while room is left."""
+    """The version's CustomerMetadataProperties: identity first; the data, metrics and hyperparameters while room
+    is left (a value too long for the 256 characters allowed is left out rather than cut)."""
     metadata = {
         **naming.dataset_tags(dataset),
         naming.TAG_RUN_ID: run_id,
@@ -58,11 +67,12 @@ def _metadata(
         META_MODEL: model_name,
         META_TRAINING_JOB: trained.job_name,
     }
-    extra = [(f"{METRIC_PREFIX}{name}", f"{value:g}") for name, value in sorted(trained.metrics.items())]
+    extra = list(data.items())
+    extra += [(f"{METRIC_PREFIX}{name}", f"{value:g}") for name, value in sorted(trained.metrics.items())]
     extra += [(f"{HYPERPARAMETER_PREFIX}{name}", value) for name, value in sorted(hps.items())]
     for key, value in extra:
         encoded = naming.encode_tag_value(value)
-        if len(metadata) < MAX_METADATA and len(encoded) <= MAX_METADATA_VALUE:
+        if len(metadata) < MAX_METADATA and 0 < len(encoded) <= MAX_METADATA_VALUE:
             metadata[key] = encoded
     return metadata
 
@@ -79,11 +89,13 @@ class ModelRegistry:
         model_name: str,
         image: str,
         trained: TrainedModel,
+        data: Mapping[str, str],
         hyperparameters: Mapping[str, str],
         approved: bool,
     ) -> str:
-        """The ARN of the run's version in the dataset's group (both created when missing). A retry gets the
-        same version: CreateModelPackage's ClientToken is the run's."""
+        """The ARN of the run's version in the dataset's group (both created when missing); `data` says what the
+        model was trained on (META_DATA, META_INPUT_FORMAT). A retry gets the same version: CreateModelPackage's
+        ClientToken is the run's."""
         group = naming.model_package_group_name(dataset)
         tags = {**self._stack_tags, **naming.dataset_tags(dataset)}
         try:
@@ -109,7 +121,13 @@ class ModelRegistry:
             },
             ModelApprovalStatus=APPROVED if approved else PENDING,
             CustomerMetadataProperties=_metadata(
-                dataset, run_id, self._stack_tags.get(naming.TAG_STACK, ""), model_name, trained, hyperparameters
+                dataset,
+                run_id,
+                self._stack_tags.get(naming.TAG_STACK, ""),
+                model_name,
+                trained,
+                data,
+                hyperparameters,
             ),
             ClientToken=f"icflow-{run_id}",
             Tags=tag_list(tags),
