@@ -24,3 +24,15 @@ def test_domain_modules_import_nothing_heavy_in_a_fresh_process():
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_an_upload_loads_the_class_folder_preparation_only_when_it_prepares_class_folders():
+    script = (
+        "import sys\n"
+        "import icflow.training.dataset_uploads\n"
+        "print(sorted(name for name in sys.modules if name.startswith('icflow.training.')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    loaded = result.stdout
+    assert "icflow.training.evaluate_dataset" in loaded
+    assert "class_folders" not in loaded and "image_checks" not in loaded

@@ -43,7 +43,6 @@ from icflow.core.status_mirror import StatusMirror
 from icflow.core.unusable_names import UnusableNames
 from icflow.recordio.s3 import channel_stats, lst_entries
 from icflow.training.base_model import architecture_problems, current_model
-from icflow.training.class_folders import ClassFolders
 from icflow.training.dataset_facts import (
     DatasetFacts,
     InputFormat,
@@ -60,6 +59,8 @@ from icflow.training.training_request import TrainingPlan, build_training_job_re
 from icflow.training.upload_events import UploadedObject
 
 if TYPE_CHECKING:
+    # Built by icflow.wiring when a function first needs it: an upload of another format never imports it.
+    from icflow.training.class_folders import ClassFolders
     from icflow.wiring import Adapters
 
 # A run that is not started within this time is tried again by the next event (the Lambda timeout is less).
