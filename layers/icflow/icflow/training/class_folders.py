@@ -32,9 +32,9 @@ from icflow.core.pipeline_config import SplitSettings
 from icflow.core.s3_objects import S3Objects
 from icflow.recordio.stats import ChannelStats
 from icflow.training.class_split import ClassSplit, LabeledImage, split_classes
+from icflow.training.dataset_facts import IMAGE_SUFFIXES
 from icflow.training.image_checks import ImageChecks
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 # Skipped objects quoted in the run's status; skipped.jsonl has all of them.
 SHOWN_SKIPPED = 10
 
