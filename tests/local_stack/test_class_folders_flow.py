@@ -29,8 +29,7 @@ from icflow.core.state import BATCH_SK_PREFIX, BatchStatus, StateTable
 from icflow.training.class_folders import NOT_AN_IMAGE_NAME
 from icflow.training.class_split import validation_count
 from support.latest_status import latest_status
-
-from .conftest import REPO
+from support.reference_tools import reference_tool
 
 DATASET = "class-folders-cli"
 # Sorted as icflow sorts them (code points): the labels are 0, 1, 2 in this order. A space, and a non-ASCII name.
@@ -52,18 +51,7 @@ LABEL_SECONDS = 180
 
 
 def aws_cli() -> Path:
-    """The AWS CLI v1: $ICFLOW_AWS_CLI (set by `make test`), else .venv-awscli/bin/aws in the repository."""
-    configured = os.environ.get("ICFLOW_AWS_CLI")
-    cli = Path(configured) if configured else Path(".venv-awscli/bin/aws")
-    if not cli.is_absolute():
-        cli = REPO / cli
-    if not cli.exists():
-        pytest.fail(
-            f"the AWS CLI {cli} does not exist; run `make test`, which builds .venv-awscli "
-            "(or set ICFLOW_AWS_CLI to an AWS CLI v1 executable)",
-            pytrace=False,
-        )
-    return cli
+    return reference_tool("ICFLOW_AWS_CLI", ".venv-awscli/bin/aws", "an AWS CLI v1 executable")
 
 
 def _class_of(relative: str) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from icflow.recordio import IndexedRecordWriter, LstEntry, pack_image_record, write_lst
+from support.reference_tools import reference_tool
 
 
 def write_dataset(folder: Path, stem: str, labels: list, image_size: int = 40) -> list[bytes]:
@@ -52,25 +53,12 @@ def nonseekable():
     return NonSeekable
 
 
-REPOSITORY = Path(__file__).resolve().parents[2]
 MXNET_HELPER = Path(__file__).with_name("mxnet_helper.py")
 
 
 def mxnet_python() -> Path:
-    """The reference interpreter: $ICFLOW_MXNET_PYTHON, else .venv-mxnet/bin/python in the repository."""
-    import os
-
-    configured = os.environ.get("ICFLOW_MXNET_PYTHON")
-    python = Path(configured) if configured else Path(".venv-mxnet/bin/python")
-    if not python.is_absolute():
-        python = REPOSITORY / python
-    if not python.exists():
-        pytest.fail(
-            f"the mxnet reference interpreter {python} does not exist; run `make test`, which builds .venv-mxnet "
-            "(or set ICFLOW_MXNET_PYTHON to a Python with mxnet==1.9.1)",
-            pytrace=False,
-        )
-    return python
+    """The reference interpreter, with mxnet==1.9.1."""
+    return reference_tool("ICFLOW_MXNET_PYTHON", ".venv-mxnet/bin/python", "a Python with mxnet==1.9.1")
 
 
 @pytest.fixture(scope="session")

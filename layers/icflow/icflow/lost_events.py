@@ -29,7 +29,7 @@ from icflow.core.observability import logger
 from icflow.core.outcome import Outcome
 from icflow.core.refusals import RetryLater
 from icflow.core.sagemaker_events import FINAL_STATES
-from icflow.core.state import BATCH_IN_FLIGHT, RUNNING, BatchStatus, RunStatus, StateTable
+from icflow.core.state import AWAITING_APPROVAL, BATCH_IN_FLIGHT, RUNNING, BatchStatus, RunStatus, StateTable
 from icflow.training.job_events import JobStateChange
 from icflow.training.job_state_change import HandleJobStateChange, build_handle_job_state_change
 from icflow.training.model_approval import HandleModelApproval, PackageDetail, build_handle_model_approval
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 # template.yaml's MaximumEventAgeInSeconds for the state-change functions (tests/functions/test_template.py).
 EVENT_MAX_AGE = timedelta(hours=1)
 LABELING = (BatchStatus.LABELING.value,)
-AWAITING_APPROVAL = (RunStatus.AWAITING_APPROVAL.value,)
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,8 @@ DATASET_UNDECIDED = "undecided"
 
 # A run whose job may still end: the only statuses a job state change moves a run from.
 RUNNING = (RunStatus.STARTING.value, RunStatus.TRAINING.value, RunStatus.TUNING.value)
+# A run whose model waits for the registry's decision: the only status an approval moves a run from.
+AWAITING_APPROVAL = (RunStatus.AWAITING_APPROVAL.value,)
 
 
 class BatchStatus(StrEnum):

@@ -14,12 +14,11 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import IO, Any
 
 from icflow.core import layout
-from icflow.core.images import S3Object, SkipReason, check_object
+from icflow.core.images import S3Object, SkipReason, check_objects
 from icflow.core.s3_objects import S3Objects
 
 # Ranged GETs in flight. S3 answers each in 20-50 ms, so the checks wait far more than they compute: with 64 in
@@ -51,25 +50,20 @@ class CheckRound:
         self._bucket = bucket
         self._known = known
         self._written = written
-        self.fetched = 0  # images read from S3 this run (the rest were known)
 
     def check(self, objects: Iterable[S3Object]) -> Iterator[tuple[S3Object, SkipReason | None]]:
         """Each object with None (a usable image) or why not, in input order."""
-        with ThreadPoolExecutor(max_workers=CHECK_WORKERS, thread_name_prefix="icflow-check") as pool:
-            for chunk in _chunks(objects, CHECK_CHUNK):
-                new = [obj for obj in chunk if self._known.get(obj.key, ("", ""))[0] != obj.etag or not obj.etag]
-                found = dict(zip((obj.key for obj in new), pool.map(self._fetch, new), strict=True))
-                self.fetched += len(new)
-                for obj in chunk:
-                    reason = found[obj.key] if obj.key in found else _reason(self._known[obj.key][1])
-                    if reason is not SkipReason.MISSING:
-                        verdict = reason.value if reason is not None else _OK
-                        line = json.dumps({"key": obj.key, "etag": obj.etag, "verdict": verdict}, ensure_ascii=False)
-                        self._written.write((line + "\n").encode())
-                    yield obj, reason
-
-    def _fetch(self, obj: S3Object) -> SkipReason | None:
-        return check_object(self._s3, self._bucket, obj, max_bytes=None)
+        for chunk in _chunks(objects, CHECK_CHUNK):
+            new = [obj for obj in chunk if not obj.etag or self._known.get(obj.key, ("", ""))[0] != obj.etag]
+            checked = check_objects(self._s3, self._bucket, new, max_workers=CHECK_WORKERS, max_bytes=None)
+            found = {obj.key: reason for obj, reason in checked}
+            for obj in chunk:
+                reason = found[obj.key] if obj.key in found else _reason(self._known[obj.key][1])
+                if reason is not SkipReason.MISSING:
+                    verdict = reason.value if reason is not None else _OK
+                    line = json.dumps({"key": obj.key, "etag": obj.etag, "verdict": verdict}, ensure_ascii=False)
+                    self._written.write((line + "\n").encode())
+                yield obj, reason
 
 
 def _reason(verdict: str) -> SkipReason | None:

@@ -22,7 +22,7 @@ from icflow.core.notifier import Notifier
 from icflow.core.observability import logger
 from icflow.core.refusals import RetryLater
 from icflow.core.settings import Settings
-from icflow.core.state import RUNNING, RunStatus, StateTable
+from icflow.core.state import AWAITING_APPROVAL, RUNNING, RunStatus, StateTable
 from icflow.core.status_mirror import StatusMirror
 from icflow.training.model_registry import APPROVED, REJECTED, ModelRegistry
 from icflow.training.model_release import ModelRelease, StateOutcome
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from icflow.wiring import Adapters
 
 PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
-_WAITING = (RunStatus.AWAITING_APPROVAL.value,)
 
 
 class PackageDetail(BaseModel):
@@ -90,19 +89,19 @@ class HandleModelApproval:
             return StateOutcome("ignored", dataset, run_id, reason=f"run {run_id} registered another version")
         decision = {"registry_approval": package.approval, "approval_description": package.approval_description}
         model_name = str(run.get("model_name"))
-        if run["status"] not in _WAITING:
+        if run["status"] not in AWAITING_APPROVAL:
             return self._after_release(dataset, run, package.approval, decision)
         trained = TrainedModel(
             str(run["best_training_job"]), str(run["model_data_url"]), dict(run.get("metrics") or {})
         )
         if package.approval == APPROVED:
-            return self._release.release(dataset, run_id, model_name, trained, _WAITING, fields=decision)
+            return self._release.release(dataset, run_id, model_name, trained, AWAITING_APPROVAL, fields=decision)
         said = f": {package.approval_description}" if package.approval_description else ""
         reason = (
             f"model {model_name} was rejected in the SageMaker Model Registry{said}; it is not deployed and the dataset "
             "keeps its current model. Upload new data or a new pipeline.json to train again."
         )
-        return self._release.end(dataset, run, RunStatus.REJECTED, reason, trained, from_statuses=_WAITING)
+        return self._release.end(dataset, run, RunStatus.REJECTED, reason, trained, from_statuses=AWAITING_APPROVAL)
 
     def _after_release(
         self, dataset: str, run: dict[str, object], approval: str, decision: dict[str, str]
